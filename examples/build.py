@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Build the C example plug-ins (examples/plugins/*.c) to WebAssembly.
+
+Usage::
+
+    python examples/build.py [--out DIR] [--force]
+
+Each ``plugins/NAME.c`` becomes ``DIR/NAME.wasm`` (DIR defaults to
+``examples/build/``), compiled with the zig toolchain from PyPI (the
+``ziglang`` package, run as ``python -m ziglang cc``), so no system
+compiler or WASI SDK is needed::
+
+    python -m ziglang cc --target=wasm32-wasi -O2 -s [FLAGS] -o NAME.wasm NAME.c
+
+FLAGS come from a ``// build-flags: ...`` line in the source, if any; e.g.
+primes.c uses ``-nostdlib -Wl,--no-entry`` to become an import-free library
+(core ABI) instead of a WASI command with ``_start``.
+
+Outputs newer than their source (and than this script) are not rebuilt.
+zig's caches go to ``$ZIG_GLOBAL_CACHE_DIR`` / ``$ZIG_LOCAL_CACHE_DIR`` if
+set, else to ``examples/build/.zig-cache`` (whatever ``--out`` is), so
+that wasi-libc is compiled once (~20 s) and nothing is written to ``~``.
+
+Tests import :func:`build_examples` from this file (by path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PLUGINS_DIR = HERE / "plugins"
+DEFAULT_OUT = HERE / "build"
+DEFAULT_ZIG_CACHE = DEFAULT_OUT / ".zig-cache"
+
+#: Flags for every example; ``-s`` strips debug info (~1 MB -> ~25 kB).
+BASE_FLAGS = ("--target=wasm32-wasi", "-O2", "-s")
+
+_FLAGS_LINE = re.compile(r"^\s*//\s*build-flags:(.*)$", re.MULTILINE)
+
+
+class BuildError(Exception):
+    """A plug-in failed to compile; the message holds the compiler output."""
+
+
+def sources() -> list[Path]:
+    """The C example sources, sorted by name."""
+    return sorted(PLUGINS_DIR.glob("*.c"))
+
+
+def extra_flags(src: Path) -> list[str]:
+    """The flags named on ``// build-flags:`` lines of *src*."""
+    text = src.read_text(encoding="utf-8")
+    return [flag for line in _FLAGS_LINE.findall(text) for flag in shlex.split(line)]
+
+
+def compile_command(src: Path, out: Path) -> list[str]:
+    """The command line that compiles *src* to *out*."""
+    return [
+        sys.executable,
+        "-m",
+        "ziglang",
+        "cc",
+        *BASE_FLAGS,
+        *extra_flags(src),
+        "-o",
+        str(out),
+        str(src),
+    ]
+
+
+def _zig_cache_dir() -> Path:
+    try:
+        DEFAULT_ZIG_CACHE.mkdir(parents=True, exist_ok=True)
+        if os.access(DEFAULT_ZIG_CACHE, os.W_OK):
+            return DEFAULT_ZIG_CACHE
+    except OSError:
+        pass
+    # A read-only checkout: fall back to a per-user temporary directory.
+    user = os.environ.get("USER") or str(os.getuid() if hasattr(os, "getuid") else "user")
+    fallback = Path(tempfile.gettempdir()) / f"orchestra-zig-cache-{user}"
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
+
+
+def zig_env() -> dict[str, str]:
+    """The environment for zig: the caller's, plus cache directories."""
+    env = dict(os.environ)
+    if not env.get("ZIG_GLOBAL_CACHE_DIR") or not env.get("ZIG_LOCAL_CACHE_DIR"):
+        cache = str(_zig_cache_dir())
+        env.setdefault("ZIG_GLOBAL_CACHE_DIR", cache)
+        env.setdefault("ZIG_LOCAL_CACHE_DIR", env["ZIG_GLOBAL_CACHE_DIR"])
+    return env
+
+
+def is_up_to_date(src: Path, out: Path) -> bool:
+    """Is *out* newer than both *src* and this build script?"""
+    try:
+        built = out.stat().st_mtime_ns
+    except FileNotFoundError:
+        return False
+    newest_input = max(src.stat().st_mtime_ns, Path(__file__).stat().st_mtime_ns)
+    return built >= newest_input
+
+
+def build_one(src: Path, out: Path) -> None:
+    """Compile *src* to *out*, atomically; raise BuildError on failure."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Compile to a temporary name, then rename: a failed or interrupted
+    # build never leaves a partial .wasm that looks up to date.
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
+    cmd = compile_command(src, tmp)
+    try:
+        proc = subprocess.run(cmd, env=zig_env(), capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            output = (proc.stderr + proc.stdout).strip()
+            raise BuildError(
+                f"compiling {src.name} failed (exit {proc.returncode}):\n"
+                f"$ {shlex.join(cmd)}\n{output}"
+            )
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def build_examples(
+    out_dir: Path,
+    *,
+    force: bool = False,
+    log: Callable[[str], object] | None = print,
+) -> dict[str, Path]:
+    """Compile every examples/plugins/*.c into *out_dir*.
+
+    Returns ``{name: path to name.wasm}`` for every C example, built now or
+    already up to date. Raises :class:`BuildError` if one fails to compile.
+    """
+    out_dir = Path(out_dir)
+    built: dict[str, Path] = {}
+    for src in sources():
+        out = out_dir / f"{src.stem}.wasm"
+        if force or not is_up_to_date(src, out):
+            build_one(src, out)
+            if log is not None:
+                log(f"built {out}")
+        built[src.stem] = out
+    return built
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"output directory (default: {DEFAULT_OUT})",
+    )
+    parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    args = parser.parse_args(argv)
+    try:
+        built = build_examples(args.out, force=args.force)
+    except BuildError as exc:
+        print(f"build.py: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"build.py: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(built)} example(s) in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

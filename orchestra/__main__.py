@@ -1,0 +1,5 @@
+"""``python -m orchestra``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,224 @@
+"""The public entry point: ``async with Orchestra(config) as orch``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, Iterable
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from ._paths import default_cache_dir
+from .backends import Backend, get_backend
+from .config import Config, LocalBackendSpec, RayBackendSpec
+from .errors import CallError, ConfigError, OrchestraError
+from .pipeline import RecordResult, core_args, run_stream
+from .supervision import Supervisor
+
+__all__ = ("Orchestra", "PipelineRun")
+
+
+def _backend_for(config: Config) -> Backend:
+    spec = config.backend
+    if isinstance(spec, str):
+        return get_backend(spec)
+    if isinstance(spec, LocalBackendSpec):
+        return get_backend("local")
+    assert isinstance(spec, RayBackendSpec)
+    return get_backend("ray", address=spec.address)
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+class Orchestra:
+    """Runs a config's plug-ins for as long as the context is open.
+
+    Works under asyncio and trio (anyio). Entering starts every instance of every
+    plug-in concurrently and returns when all are ready; leaving drains and stops
+    them (Shutdown, then SIGTERM, then SIGKILL, each bounded).
+
+    :raises PluginLoadError: on enter, when a plug-in cannot load.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        cache_dir: str | None = None,
+        shutdown_grace: float = 5.0,
+        backend: Backend | None = None,
+    ) -> None:
+        self.config = config
+        self._cache_dir = cache_dir or str(default_cache_dir() / "modules")
+        self._grace = shutdown_grace
+        self._backend = backend
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._supervisor: Supervisor | None = None
+
+    async def __aenter__(self) -> Orchestra:
+        backend = self._backend or _backend_for(self.config)
+        supervisor = Supervisor(
+            self.config, backend, cache_dir=self._cache_dir, shutdown_grace=self._grace
+        )
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        try:
+            self._supervisor = await tg.start(supervisor.run)
+        except BaseException as exc:
+            supervisor.stop()
+            try:
+                await tg.__aexit__(type(exc), exc, exc.__traceback__)
+            except BaseException as group:
+                raise _unwrap(group) from None
+            raise _unwrap(exc) from None
+        self._tg = tg
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._tg is not None and self._supervisor is not None
+        self._supervisor.stop()
+        tg, self._tg = self._tg, None
+        try:
+            return await tg.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            raise _unwrap(group) from None
+        finally:
+            await self._supervisor.backend.aclose()
+
+    @property
+    def supervisor(self) -> Supervisor:
+        if self._supervisor is None or self._tg is None:
+            raise OrchestraError("Orchestra is not running: use `async with Orchestra(config)`")
+        return self._supervisor
+
+    async def call(self, plugin: str, export: str, data: bytes | str | list[Any] = b"") -> Any:
+        """Call ``plugin.export`` on its least-loaded instance.
+
+        Bytes ABIs (extism, wasi-command) take and return ``bytes`` (``str`` is
+        UTF-8 encoded); the core ABI takes a list of numbers and returns a list.
+
+        :raises CallError: a typed subclass (``PluginTrap``, ``PluginTimeout``, ...).
+        """
+        pool = self.supervisor.pool(plugin, export)
+        if isinstance(data, list):
+            result = await pool.call(export, b"", data)
+            return result.values if result.values is not None else []
+        payload = data.encode() if isinstance(data, str) else bytes(data)
+        if pool.abi == "core":
+            result = await pool.call(export, b"", core_args(payload) if payload else [])
+            return result.values if result.values is not None else []
+        result = await pool.call(export, payload, None)
+        return result.data
+
+    # The pipeline's view of us (pipeline.Caller).
+    async def call_bytes(self, plugin: str, export: str, data: bytes) -> bytes:
+        pool = self.supervisor.pool(plugin, export)
+        if pool.abi == "core":
+            try:
+                args = core_args(data)
+            except ConfigError as exc:
+                raise CallError(str(exc), plugin=plugin, export=export) from None
+            result = await pool.call(export, b"", args)
+            return json.dumps(result.values).encode()
+        return (await pool.call(export, data, None)).data
+
+    def capacity(self, plugin: str) -> int:
+        spec = self.config.plugins[plugin]
+        return spec.instances * spec.max_in_flight
+
+    def run_pipeline(
+        self,
+        name: str,
+        records: Iterable[bytes] | AsyncIterable[bytes],
+        *,
+        ordered: bool | None = None,
+    ) -> PipelineRun:
+        """Stream ``records`` through pipeline ``name``; iterate the result for one
+        :class:`RecordResult` per record, in input order unless ``ordered=False``.
+
+        :raises ConfigError: no such pipeline.
+        """
+        try:
+            spec = self.config.pipelines[name]
+        except KeyError:
+            raise ConfigError(
+                f"no pipeline named {name!r} (configured: {', '.join(sorted(self.config.pipelines)) or 'none'})"
+            ) from None
+        return PipelineRun(self, spec, records, ordered)
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Per plug-in: instances, calls, errors, restarts, latency p50/p99 (ms)."""
+        return {k: dict(v) for k, v in self.supervisor.stats().items()}
+
+
+class PipelineRun:
+    """An async iterator of :class:`RecordResult`; also an async context manager
+    (leaving it early cancels the rest of the run)."""
+
+    def __init__(self, orch: Orchestra, spec: Any, records: Any, ordered: bool | None) -> None:
+        self._orch = orch
+        self._spec = spec
+        self._records = records
+        self._ordered = ordered
+        self._recv: MemoryObjectReceiveStream[RecordResult] | None = None
+        self._scope = anyio.CancelScope()
+        self.stop_event = anyio.Event()
+
+    def _start(self) -> MemoryObjectReceiveStream[RecordResult]:
+        if self._recv is None:
+            send, self._recv = anyio.create_memory_object_stream[RecordResult](
+                self._spec.max_records_in_flight
+            )
+            assert self._orch._tg is not None
+
+            async def drive() -> None:
+                with self._scope:
+                    await run_stream(
+                        self._orch,
+                        self._spec,
+                        self._records,
+                        send,
+                        ordered=self._ordered,
+                        stop=self.stop_event,
+                    )
+
+            self._orch._tg.start_soon(drive)
+        return self._recv
+
+    def stop(self) -> None:
+        """Stop taking input; records in flight still finish and are yielded."""
+        self.stop_event.set()
+
+    def __aiter__(self) -> PipelineRun:
+        return self
+
+    async def __anext__(self) -> RecordResult:
+        recv = self._start()
+        try:
+            return await recv.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        self._scope.cancel("pipeline consumer left")
+        if self._recv is not None:
+            self._recv.close()
+
+    async def __aenter__(self) -> PipelineRun:
+        self._start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,7 @@
+"""Backends start workers: ``local`` processes (default) or ``ray`` actors."""
+
+from ._base import Backend as Backend
+from ._base import WorkerChannel as WorkerChannel
+from ._base import get_backend as get_backend
+
+__all__ = ("Backend", "WorkerChannel", "get_backend")

@@ -1,0 +1,83 @@
+"""The small interface every backend implements (like httpx's transports).
+
+A backend starts worker processes (or actors) and gives the supervisor a byte
+channel to each; framing, calls, restarts and routing live above it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = ("Backend", "WorkerChannel", "get_backend")
+
+
+class WorkerChannel(ABC):
+    """A started worker: a duplex byte stream plus process control."""
+
+    pid: int | None = None
+
+    @abstractmethod
+    async def send(self, data: bytes | bytearray | memoryview) -> None:
+        """Write all of ``data``. Raises ``OSError``/anyio errors if the worker is gone."""
+
+    @abstractmethod
+    async def receive(self) -> bytes:
+        """Some bytes from the worker; ``b""`` once it has closed its end."""
+
+    @abstractmethod
+    def terminate(self) -> None:
+        """Ask the worker to stop now (SIGTERM)."""
+
+    @abstractmethod
+    def kill(self) -> None:
+        """Stop the worker at once (SIGKILL)."""
+
+    @abstractmethod
+    async def wait(self) -> int | None:
+        """Wait for the worker to exit; its return code (negative: killed by signal)."""
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release the channel (does not stop the worker by itself)."""
+
+
+class Backend(ABC):
+    """Starts workers."""
+
+    name: str
+
+    @abstractmethod
+    async def spawn(self, plugin: str, instance: int) -> WorkerChannel:
+        """Start one worker for ``plugin``'s instance number ``instance``."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release backend resources (cluster connections, spare workers)."""
+
+
+_KNOWN = {"local": ("orchestra.backends.local", None), "ray": ("orchestra.backends.ray", "ray")}
+
+
+def get_backend(kind: str, **options: Any) -> Backend:
+    """Load a backend by name, lazily (anyio's ``get_async_backend`` pattern).
+
+    :raises ConfigError: unknown backend, or known but its extra is not installed.
+    """
+    try:
+        modname, extra = _KNOWN[kind]
+    except KeyError:
+        raise ConfigError(
+            f"no such backend {kind!r} (known: {', '.join(sorted(_KNOWN))})", path="backend"
+        ) from None
+    try:
+        module = importlib.import_module(modname)
+    except ImportError as exc:
+        hint = f"; install it with pip install 'orchestra[{extra}]'" if extra else ""
+        raise ConfigError(
+            f"backend {kind!r} is known but not installed ({exc}){hint}", path="backend"
+        ) from None
+    backend_class: type[Backend] = module.backend_class
+    return backend_class(**options)

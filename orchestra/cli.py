@@ -1,0 +1,439 @@
+"""The ``orchestra`` command line. The only place that configures log output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import anyio
+import click
+import msgspec
+
+from ._logging import LEVELS, configure_logging
+from ._orchestra import Orchestra
+from .config import (
+    Config,
+    Limits,
+    PluginSpec,
+    WasiSpec,
+    config_schema,
+    load_config,
+    parse_duration,
+    parse_size,
+)
+from .errors import CallError, ConfigError, OrchestraError, PluginLoadError
+
+__all__ = ("main",)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"orchestra: {message}", err=True)
+    sys.exit(code)
+
+
+def _log_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--log-level",
+        type=click.Choice(LEVELS),
+        default=lambda: os.environ.get("ORCHESTRA_LOG_LEVEL", "warning"),
+        show_default="warning",
+        help="Minimum level of log events (stderr).",
+    )(fn)
+    fn = click.option(
+        "--log-format",
+        type=click.Choice(["console", "json"]),
+        default=lambda: os.environ.get("ORCHESTRA_LOG_FORMAT", "console"),
+        show_default="console",
+        help="Log events for people or as JSON lines.",
+    )(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="orchestra")
+def cli() -> None:
+    """Run many WebAssembly plug-ins at once, safely."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="orchestra")
+
+
+# -- validate / schema -------------------------------------------------------------
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        _fail(str(exc).removeprefix("orchestra: "))
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@_log_options
+def validate(config: str, log_format: str, log_level: str) -> None:
+    """Check CONFIG; every error as FILE:LINE:COL: path: what is wrong. Exit 0 or 2."""
+    configure_logging(log_format, log_level)
+    cfg = _load(config)
+    click.echo(f"{config}: ok ({len(cfg.plugins)} plug-ins, {len(cfg.pipelines)} pipelines)")
+
+
+@cli.command()
+@_log_options
+def schema(log_format: str, log_level: str) -> None:
+    """Print the JSON Schema of the YAML config."""
+    configure_logging(log_format, log_level)
+    click.echo(json.dumps(config_schema(), indent=2, sort_keys=True))
+
+
+# -- call ------------------------------------------------------------------------------
+
+
+def _kv(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _fail(f"{what} expects K=V, got {item!r}")
+        out[key] = value
+    return out
+
+
+def _allow_paths(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        host, _, guest = item.partition(":")
+        if host == "ro" and guest:  # ro:HOST[:GUEST]
+            rest_host, _, rest_guest = guest.partition(":")
+            out["ro:" + os.path.abspath(rest_host)] = rest_guest or rest_host
+        else:
+            out[os.path.abspath(host)] = guest or host
+    return out
+
+
+def _source_plugin(source: str, opts: dict[str, Any]) -> PluginSpec:
+    path = os.path.abspath(source)
+    if not os.path.exists(path):
+        _fail(f"{source}: no such file")
+    limits = Limits()
+    try:
+        if opts["timeout"]:
+            limits = msgspec.structs.replace(limits, timeout=parse_duration(opts["timeout"]))
+        if opts["memory"]:
+            limits = msgspec.structs.replace(limits, memory=parse_size(opts["memory"]))
+    except ValueError as exc:
+        _fail(str(exc))
+    if opts["fuel"]:
+        limits = msgspec.structs.replace(limits, fuel=opts["fuel"])
+    wasi = None
+    if opts["wasi"] or opts["allow_path"]:
+        wasi = WasiSpec(allowed_paths=_allow_paths(opts["allow_path"]))
+    return PluginSpec(
+        source=path,
+        instances=1,
+        wasi=wasi,
+        config=_kv(opts["config"], "--config"),
+        allowed_hosts=list(opts["allow_host"]),
+        limits=limits,
+        start_timeout=msgspec.convert(60.0, type=float),  # type: ignore[arg-type]
+    )
+
+
+@cli.command()
+@click.argument("args", nargs=-1, required=True)
+@click.option(
+    "-c",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="Take PLUGIN from this config: call -c CONFIG PLUGIN EXPORT.",
+)
+@click.option("--input", "input_text", help="Input (core ABI: a JSON list of numbers).")
+@click.option(
+    "--input-file", type=click.Path(dir_okay=False, exists=True), help="Read the input from a file."
+)
+@click.option("--wasi", is_flag=True, help="Give the plug-in a WASI context.")
+@click.option("--config", multiple=True, metavar="K=V", help="Plug-in config value (repeatable).")
+@click.option(
+    "--allow-path", multiple=True, metavar="HOST[:GUEST]", help="Pre-open a directory (repeatable)."
+)
+@click.option(
+    "--allow-host", multiple=True, metavar="GLOB", help="Allow HTTP to matching hosts (repeatable)."
+)
+@click.option("--timeout", help="Call timeout, e.g. 2s.")
+@click.option("--memory", help="Linear memory limit, e.g. 64MiB.")
+@click.option("--fuel", type=int, help="Fuel per call.")
+@click.option(
+    "--host-plugin",
+    multiple=True,
+    type=click.Path(),
+    help="Host plug-in file or folder (repeatable).",
+)
+@click.option(
+    "--loop",
+    "loops",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Repeat the call N times on one instance, one output per line.",
+)
+@_log_options
+def call(
+    args: tuple[str, ...],
+    config_file: str | None,
+    input_text: str | None,
+    input_file: str | None,
+    log_format: str,
+    log_level: str,
+    loops: int,
+    **opts: Any,
+) -> None:
+    """One call: call SOURCE EXPORT, or call -c CONFIG PLUGIN EXPORT.
+
+    SOURCE is a .wasm, a .wat or an Extism manifest. Output bytes go to stdout
+    (core ABI: a JSON list). Exit 0 ok, 1 plug-in error, 2 usage/config error.
+    """
+    configure_logging(log_format, log_level)
+    if len(args) != 2:
+        _fail("expected SOURCE EXPORT (or -c CONFIG PLUGIN EXPORT)")
+    first, export = args
+    if input_text is not None and input_file is not None:
+        _fail("give --input or --input-file, not both")
+    data = Path(input_file).read_bytes() if input_file else (input_text or "").encode()
+    if config_file:
+        cfg = _load(config_file)
+        if first not in cfg.plugins:
+            _fail(
+                f"{config_file}: no plug-in named {first!r} (configured: {', '.join(sorted(cfg.plugins))})"
+            )
+        spec = msgspec.structs.replace(cfg.plugins[first], instances=1)
+        config = msgspec.structs.replace(cfg, plugins={first: spec}, pipelines={})
+        plugin = first
+    else:
+        plugin = Path(first).stem or "plugin"
+        config = Config(plugins={plugin: _source_plugin(first, opts)})
+    code = anyio.run(_call, config, plugin, export, data, loops)
+    sys.exit(code)
+
+
+async def _call(config: Config, plugin: str, export: str, data: bytes, loops: int) -> int:
+    try:
+        async with Orchestra(config) as orch:
+            for _ in range(max(1, loops)):
+                out = await orch.call(plugin, export, data)
+                if isinstance(out, list):
+                    sys.stdout.write(json.dumps(out) + "\n")
+                else:
+                    sys.stdout.buffer.write(out)
+                    if loops > 1:
+                        sys.stdout.buffer.write(b"\n")
+                sys.stdout.flush()
+    except (ConfigError, PluginLoadError) as exc:
+        click.echo(f"orchestra: {exc}", err=True)
+        return EXIT_USAGE
+    except CallError as exc:
+        click.echo(f"orchestra: {type(exc).__name__}: {exc}", err=True)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+# -- run ----------------------------------------------------------------------------------
+
+
+async def _read_records(path: str | None, fmt: str) -> AsyncIterator[bytes]:
+    """Lines (or JSON lines, one record each) from a file or stdin.
+
+    Reads 256 KiB at a time in a thread (one hop per chunk, not per line), so the
+    event loop never blocks and memory stays bounded by the pipeline's window.
+    """
+    if path in (None, "-"):
+        stream = anyio.wrap_file(sys.stdin.buffer)
+    else:
+        stream = await anyio.open_file(path, "rb")
+    rest = b""
+    async with stream:
+        while True:
+            chunk = await stream.read(1 << 18)
+            if not chunk:
+                break
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                line = line.removesuffix(b"\r")
+                if fmt == "jsonl" and not line.strip():
+                    continue
+                yield line
+    if rest and not (fmt == "jsonl" and not rest.strip()):
+        yield rest.removesuffix(b"\r")
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--pipeline", "pipeline_name", help="Which pipeline (default: the only/first one).")
+@click.option(
+    "--input", "input_path", help="Input file, or - for stdin (default: the pipeline's input:)."
+)
+@click.option(
+    "--output", "output_path", default="-", show_default=True, help="Output file, or - for stdout."
+)
+@click.option("--input-format", type=click.Choice(["lines", "jsonl"]), help="How records are read.")
+@click.option(
+    "--output-format", type=click.Choice(["lines", "jsonl"]), help="How results are written."
+)
+@click.option("--stats-json", type=click.Path(dir_okay=False), help="Write run statistics as JSON.")
+@_log_options
+def run(
+    config: str,
+    pipeline_name: str | None,
+    input_path: str | None,
+    output_path: str,
+    input_format: str | None,
+    output_format: str | None,
+    stats_json: str | None,
+    log_format: str,
+    log_level: str,
+) -> None:
+    """The main job: stream records through a pipeline of CONFIG, in input order.
+
+    Exit 0 all ok, 1 some records failed, 2 config error.
+    """
+    configure_logging(log_format, log_level)
+    cfg = _load(config)
+    if not cfg.pipelines:
+        _fail(f"{config}: no pipelines defined")
+    name = pipeline_name or next(iter(cfg.pipelines))
+    if name not in cfg.pipelines:
+        _fail(
+            f"{config}: no pipeline named {name!r} (configured: {', '.join(sorted(cfg.pipelines))})"
+        )
+    spec = cfg.pipelines[name]
+    source = input_path or spec.input
+    if source is None:
+        _fail(f"pipeline {name!r} has no input: pass --input PATH (or - for stdin)")
+    if source != "-" and not os.path.exists(source):
+        _fail(f"input {source}: no such file")
+    code = anyio.run(
+        _run,
+        cfg,
+        name,
+        source,
+        output_path,
+        input_format or spec.input_format,
+        output_format or spec.output_format,
+        stats_json,
+    )
+    sys.exit(code)
+
+
+async def _run(
+    cfg: Config,
+    name: str,
+    source: str,
+    output_path: str,
+    in_fmt: str,
+    out_fmt: str,
+    stats_json: str | None,
+) -> int:
+    started = time.perf_counter()
+    ok = failed = 0
+    out = sys.stdout.buffer if output_path == "-" else open(output_path, "wb")
+    try:
+        async with Orchestra(cfg) as orch:
+            run_ = orch.run_pipeline(name, _read_records(source, in_fmt))
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_watch_signals, run_, tg.cancel_scope)
+                async with run_:
+                    async for res in run_:
+                        if res.ok:
+                            ok += 1
+                            assert res.output is not None
+                            if out_fmt == "jsonl":
+                                out.write(
+                                    msgspec.json.encode(
+                                        {
+                                            "index": res.index,
+                                            "output": res.output.decode("utf-8", "replace"),
+                                        }
+                                    )
+                                    + b"\n"
+                                )
+                            else:
+                                out.write(res.output + b"\n")
+                        else:
+                            failed += 1
+                            click.echo(
+                                f"orchestra: record {res.index}: {res.stage}: {type(res.error).__name__}: {res.error}",
+                                err=True,
+                            )
+                tg.cancel_scope.cancel("pipeline finished")
+            out.flush()
+            stats = orch.stats()
+    except (ConfigError, PluginLoadError) as exc:
+        click.echo(f"orchestra: {exc}", err=True)
+        return EXIT_USAGE
+    except OrchestraError as exc:
+        click.echo(f"orchestra: {exc}", err=True)
+        return EXIT_FAILED
+    finally:
+        if out is not sys.stdout.buffer:
+            out.close()
+    elapsed = time.perf_counter() - started
+    summary = {
+        "pipeline": name,
+        "records_ok": ok,
+        "records_failed": failed,
+        "seconds": round(elapsed, 3),
+        "records_per_second": round((ok + failed) / elapsed, 1) if elapsed else None,
+        "plugins": stats,
+    }
+    click.echo(
+        f"orchestra: {name}: {ok} ok, {failed} failed in {elapsed:.2f}s ({summary['records_per_second']} records/s)",
+        err=True,
+    )
+    if stats_json:
+        Path(stats_json).write_text(json.dumps(summary, indent=2) + "\n")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+async def _watch_signals(run_: Any, scope: anyio.CancelScope) -> None:
+    """First SIGINT/SIGTERM: stop taking input, let in-flight records finish. Second: stop now."""
+    import signal
+
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        count = 0
+        async for sig in signals:
+            count += 1
+            if count == 1:
+                click.echo(
+                    f"orchestra: {signal.Signals(sig).name}: finishing records in flight (again to stop now)",
+                    err=True,
+                )
+                run_.stop()
+            else:
+                os._exit(130)
+
+
+# -- inspect -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("wasm", type=click.Path(dir_okay=False, exists=True))
+@_log_options
+def inspect(wasm: str, log_format: str, log_level: str) -> None:
+    """Show ABI, exports, imports, and what would satisfy each import."""
+    configure_logging(log_format, log_level)
+    from .inspect import describe_module
+
+    try:
+        report = describe_module(Path(wasm))
+    except OrchestraError as exc:
+        _fail(str(exc))
+    click.echo(report)

@@ -1,0 +1,64 @@
+"""Config: YAML files and plug-in specs → typed, checked msgspec Structs.
+
+General layout:
+
+- ``_units``: ``Size`` (``64MiB``) and ``Duration`` (``150ms``) and their parsers.
+- ``_spec``: the Structs (defaults live there and only there).
+- ``_loader``: YAML → ``Config`` with ``FILE:LINE:COL: path: message`` errors, checks
+  across fields, paths made absolute; the msgpack codec a worker receives its spec in.
+- ``_schema``: the JSON Schema of the YAML (``orchestra schema``, ``config/schema.json``).
+
+Imports nothing from Orchestra except ``orchestra.errors``.
+"""
+
+from ._loader import decode_spec as decode_spec
+from ._loader import encode_spec as encode_spec
+from ._loader import load_config as load_config
+from ._loader import load_config_text as load_config_text
+from ._schema import config_schema as config_schema
+from ._schema import config_schema_text as config_schema_text
+from ._schema import write_schema as write_schema
+from ._spec import Backoff as Backoff
+from ._spec import Config as Config
+from ._spec import DeadLetter as DeadLetter
+from ._spec import HostPluginsSpec as HostPluginsSpec
+from ._spec import Limits as Limits
+from ._spec import LocalBackendSpec as LocalBackendSpec
+from ._spec import PipelineSpec as PipelineSpec
+from ._spec import PluginSpec as PluginSpec
+from ._spec import RayBackendSpec as RayBackendSpec
+from ._spec import Restart as Restart
+from ._spec import Retry as Retry
+from ._spec import Stage as Stage
+from ._spec import WasiSpec as WasiSpec
+from ._units import Duration as Duration
+from ._units import Size as Size
+from ._units import parse_duration as parse_duration
+from ._units import parse_size as parse_size
+
+__all__ = (
+    "Backoff",
+    "Config",
+    "DeadLetter",
+    "Duration",
+    "HostPluginsSpec",
+    "Limits",
+    "LocalBackendSpec",
+    "PipelineSpec",
+    "PluginSpec",
+    "RayBackendSpec",
+    "Restart",
+    "Retry",
+    "Size",
+    "Stage",
+    "WasiSpec",
+    "config_schema",
+    "config_schema_text",
+    "decode_spec",
+    "encode_spec",
+    "load_config",
+    "load_config_text",
+    "parse_duration",
+    "parse_size",
+    "write_schema",
+)

@@ -1,0 +1,189 @@
+"""The typed config: msgspec Structs that YAML converts into.
+
+Defaults live here and only here. Paths are resolved against the config file's
+folder by the loader, so every path in a loaded :class:`Config` is absolute.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, cast
+
+import msgspec
+from msgspec import Meta, field
+
+from ._units import Duration, Size, parse_duration
+
+__all__ = (
+    "Backoff",
+    "Config",
+    "DeadLetter",
+    "HostPluginsSpec",
+    "Limits",
+    "PipelineSpec",
+    "PluginSpec",
+    "RayBackendSpec",
+    "LocalBackendSpec",
+    "Restart",
+    "Retry",
+    "Stage",
+    "WasiSpec",
+)
+
+Abi = Literal["auto", "extism", "wasi-command", "core"]
+Name = Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")]
+
+
+FIELD_ERROR_PREFIX = "in field "
+
+
+def field_error(name: str, message: str) -> ValueError:
+    """A ``__post_init__`` error about one field.
+
+    msgspec reports a ``__post_init__`` error at the Struct's path; the loader reads this
+    prefix back to point at the field itself (its path and its line in the YAML).
+    """
+    return ValueError(f"{FIELD_ERROR_PREFIX}`{name}`: {message}")
+
+
+def _default(value: Size | Duration) -> Any:
+    """A Size/Duration default, given through a factory.
+
+    msgspec's JSON Schema generator cannot encode a custom-typed plain default (it has
+    no ``enc_hook``); it skips factories, and ``config_schema()`` adds these back.
+    """
+    return field(default_factory=lambda: value)
+
+
+class _Spec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    pass
+
+
+class Limits(_Spec):
+    """Per-instance resource limits."""
+
+    memory: Size | None = _default(Size(256 * 1024**2))
+    """Linear memory (and tables) of the instance; growth past it fails."""
+    timeout: Duration | None = _default(Duration(30.0))
+    """Wall time of one call (epoch interruption in the worker)."""
+    fuel: Annotated[int, Meta(ge=1)] | None = None
+    """Wasm instructions per call (roughly), refilled at every call."""
+    stack: Size | None = None
+    """Maximum wasm stack size."""
+    process_memory: Size | None = None
+    """Address-space limit of the whole worker process (rlimit)."""
+
+
+class Backoff(_Spec):
+    initial: Duration = _default(Duration(0.1))
+    max: Duration = _default(Duration(5.0))
+    jitter: Annotated[float, Meta(ge=0, le=1)] = 0.1
+
+
+# msgspec cannot put a custom type (``Duration``) in a union with a Struct, so it decodes
+# ``backoff`` as ``float | str | Backoff`` and ``Restart.__post_init__`` (which also runs
+# on construction) parses the scalar; type checkers see what the field always holds.
+if TYPE_CHECKING:
+    _BackoffField: TypeAlias = Duration | Backoff
+else:
+    _BackoffField = float | str | Backoff
+
+
+class Restart(_Spec):
+    """Restart intensity, OTP-style: more than ``max_restarts`` within ``within`` fails
+    the plug-in."""
+
+    max_restarts: Annotated[int, Meta(ge=0)] = 5
+    within: Duration = _default(Duration(60.0))
+    backoff: _BackoffField = _default(Duration(0.1))
+    """A fixed delay (``100ms``) or a :class:`Backoff`."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backoff, Backoff | Duration):
+            try:
+                self.backoff = parse_duration(cast(float | str, self.backoff))
+            except ValueError as exc:
+                raise field_error("backoff", str(exc)) from None
+
+
+class Retry(_Spec):
+    """Marks the plug-in's exports idempotent: a call lost with a crashed worker is
+    retried up to ``attempts`` times in all."""
+
+    attempts: Annotated[int, Meta(ge=1)] = 1
+
+
+class WasiSpec(_Spec):
+    """WASI for the instance. Nothing of the host is visible unless listed here."""
+
+    args: list[str] = []
+    env: dict[str, str] = {}
+    allowed_paths: dict[str, str] = {}
+    """Host directory → guest path. Prefix the host path with ``ro:`` for read-only."""
+
+
+class PluginSpec(_Spec):
+    """One plug-in: a wasm module and how to run it."""
+
+    source: str
+    """A ``.wasm``, ``.wat`` or Extism manifest (``.json``/``.yaml``)."""
+    instances: Annotated[int, Meta(ge=1, le=1024)] = 1
+    abi: Abi = "auto"
+    wasi: WasiSpec | None = None
+    config: dict[str, str] = {}
+    host_modules: list[str] = []
+    imports: dict[str, str] = {}
+    allowed_hosts: list[str] = []
+    limits: Limits = field(default_factory=Limits)
+    restart: Restart = field(default_factory=Restart)
+    retry: Retry | None = None
+    max_in_flight: Annotated[int, Meta(ge=1, le=4096)] = 32
+    """Calls queued on one instance at once (pipelining); callers wait beyond it."""
+    start_timeout: Duration = _default(Duration(30.0))
+    """How long a worker may take to load and report ready."""
+
+
+class Stage(_Spec):
+    plugin: str
+    export: str
+    concurrency: Annotated[int, Meta(ge=1)] | None = None
+    """Records in this stage at once; default: the plug-in's instances x max_in_flight."""
+
+
+class DeadLetter(_Spec):
+    dead_letter: str
+    """JSON lines file receiving records that failed."""
+
+
+class PipelineSpec(_Spec):
+    stages: Annotated[list[Stage], Meta(min_length=1)]
+    on_error: Literal["fail", "skip"] | DeadLetter = "fail"
+    input: str | None = None
+    """Default input (file, relative to the config) when the CLI gives none."""
+    input_format: Literal["lines", "jsonl"] = "lines"
+    output_format: Literal["lines", "jsonl"] = "lines"
+    ordered: bool = True
+    max_records_in_flight: Annotated[int, Meta(ge=1)] = 1024
+
+
+class HostPluginsSpec(_Spec):
+    paths: list[str] = []
+
+
+class LocalBackendSpec(_Spec, tag="local", tag_field="kind"):
+    pass
+
+
+class RayBackendSpec(_Spec, tag="ray", tag_field="kind"):
+    address: str = "auto"
+    num_cpus: float | None = None
+    resources: dict[str, float] = {}
+
+
+class Config(_Spec, kw_only=True):
+    """A whole Orchestra config file."""
+
+    version: Literal[1] = 1
+    backend: Literal["local", "ray"] | LocalBackendSpec | RayBackendSpec = "local"
+    host_plugins: HostPluginsSpec = field(default_factory=HostPluginsSpec)
+    plugins: dict[Name, PluginSpec]
+    pipelines: dict[Name, PipelineSpec] = {}

@@ -1,0 +1,97 @@
+"""Engine construction and the on-disk compiled-module cache.
+
+A worker compiles a module once per (module bytes, wasmtime version, engine
+settings); every later start deserializes it (mmap, ~0.05 ms against 36-51 ms to
+compile, ../shared/BASELINES.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import wasmtime
+
+from ..errors import PluginLoadError
+
+__all__ = ("EngineSettings", "load_module", "make_engine")
+
+WASMTIME_VERSION = "50.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """What changes the compiled code, hence part of the cache key."""
+
+    epoch_interruption: bool = True
+    consume_fuel: bool = False
+    max_wasm_stack: int | None = None
+
+    def fingerprint(self) -> str:
+        return (
+            f"e{int(self.epoch_interruption)}f{int(self.consume_fuel)}s{self.max_wasm_stack or 0}"
+        )
+
+
+def make_engine(settings: EngineSettings) -> wasmtime.Engine:
+    cfg = wasmtime.Config()
+    cfg.epoch_interruption = settings.epoch_interruption
+    cfg.consume_fuel = settings.consume_fuel
+    if settings.max_wasm_stack:
+        cfg.max_wasm_stack = settings.max_wasm_stack
+    return wasmtime.Engine(cfg)
+
+
+def _wasm_bytes(source: Path, raw: bytes) -> bytes:
+    if source.suffix == ".wat" or not raw.startswith(b"\0asm"):
+        try:
+            return wasmtime.wat2wasm(raw.decode("utf-8"))
+        except (UnicodeDecodeError, wasmtime.WasmtimeError) as exc:
+            raise PluginLoadError(f"{source}: not a wasm module nor valid WAT: {exc}") from None
+    return raw
+
+
+def load_module(
+    engine: wasmtime.Engine,
+    settings: EngineSettings,
+    source: Path,
+    *,
+    cache_dir: Path | None,
+) -> tuple[wasmtime.Module, bool]:
+    """Load ``source`` (.wasm or .wat), from the cache when possible.
+
+    :returns: the module and whether it came from the cache.
+    :raises PluginLoadError: unreadable file, invalid wasm/WAT.
+    """
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise PluginLoadError(f"cannot read {source}: {exc.strerror}") from None
+    key = hashlib.sha256(raw).hexdigest()
+    entry: Path | None = None
+    if cache_dir is not None:
+        entry = cache_dir / f"{key}-wt{WASMTIME_VERSION}-{settings.fingerprint()}.cwasm"
+        if entry.exists():
+            try:
+                return wasmtime.Module.deserialize_file(engine, str(entry)), True
+            except wasmtime.WasmtimeError:
+                entry.unlink(missing_ok=True)  # stale or corrupt: recompile below
+    wasm = _wasm_bytes(source, raw)
+    try:
+        module = wasmtime.Module(engine, wasm)
+    except wasmtime.WasmtimeError as exc:
+        raise PluginLoadError(f"{source}: invalid wasm module: {exc}") from None
+    if entry is not None:
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            # Write-then-rename so concurrent workers never read half a file.
+            fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(module.serialize())
+            os.replace(tmp, entry)
+        except OSError:
+            pass  # a read-only cache only costs compile time
+    return module, False

@@ -1,0 +1,111 @@
+"""The supervisor: one pool per plug-in, a watchdog, orderly escalating shutdown."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+import anyio.abc
+import structlog
+
+from ..backends import Backend
+from ..config import Config
+from ..errors import PluginUnavailable
+from ..wire import Result
+from ._pool import PluginPool, PluginStats
+
+__all__ = ("Supervisor",)
+
+log = structlog.get_logger("orchestra.supervisor")
+
+WATCHDOG_PERIOD = 0.25
+
+
+class Supervisor:
+    """Starts every plug-in's instances (concurrently), watches and restarts them.
+
+    ``await tg.start(supervisor.run)`` returns once every instance is ready; cancel the
+    task (or call :meth:`aclose`) to stop everything.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        backend: Backend,
+        *,
+        cache_dir: str | None,
+        log_level: str = "info",
+        shutdown_grace: float = 5.0,
+    ) -> None:
+        self.config = config
+        self.backend = backend
+        self.shutdown_grace = shutdown_grace
+        self.pools: dict[str, PluginPool] = {
+            name: PluginPool(name, spec, backend, cache_dir=cache_dir, log_level=log_level)
+            for name, spec in config.plugins.items()
+        }
+        self._stopped = anyio.Event()
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[Supervisor] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            async with anyio.create_task_group() as tg:
+                async with anyio.create_task_group() as start_tg:
+                    for pool in self.pools.values():
+                        start_tg.start_soon(self._start_pool, tg, pool)
+                tg.start_soon(self._watchdog)
+                log.info(
+                    "supervisor_ready",
+                    plugins=len(self.pools),
+                    instances=sum(p.spec.instances for p in self.pools.values()),
+                    startup_ms=round((time.perf_counter() - started) * 1e3, 1),
+                )
+                task_status.started(self)
+                await self._stopped.wait()
+                await self._close_pools()
+                tg.cancel_scope.cancel("supervisor stopped")
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(self.shutdown_grace + 2):
+                await self._close_pools()
+
+    async def _start_pool(self, tg: anyio.abc.TaskGroup, pool: PluginPool) -> None:
+        await tg.start(pool.run)
+
+    async def _close_pools(self) -> None:
+        async with anyio.create_task_group() as tg:
+            for pool in self.pools.values():
+                if not pool.closing or any(w is not None for w in pool.workers):
+                    tg.start_soon(pool.aclose, self.shutdown_grace)
+
+    async def _watchdog(self) -> None:
+        while True:
+            await anyio.sleep(WATCHDOG_PERIOD)
+            now = time.monotonic()
+            for pool in self.pools.values():
+                pool.watchdog(now)
+
+    def stop(self) -> None:
+        """Begin an orderly shutdown (calls already queued still get answered)."""
+        self._stopped.set()
+
+    def pool(self, plugin: str, export: str = "") -> PluginPool:
+        try:
+            return self.pools[plugin]
+        except KeyError:
+            raise PluginUnavailable(
+                f"no plug-in named {plugin!r} (configured: {', '.join(sorted(self.pools)) or 'none'})",
+                plugin=plugin,
+                export=export or None,
+            ) from None
+
+    async def call(
+        self, plugin: str, export: str, data: bytes = b"", args: list[Any] | None = None
+    ) -> Result:
+        """:raises CallError: a typed subclass."""
+        return await self.pool(plugin, export).call(export, data, args)
+
+    def stats(self) -> dict[str, PluginStats]:
+        return {name: pool.stats() for name, pool in self.pools.items()}

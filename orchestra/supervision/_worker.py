@@ -1,0 +1,356 @@
+"""The supervisor's handle on one worker: framing, batching, call matching, death.
+
+Hot path shape (../shared/BASELINES.md): callers encode their frame straight into
+the handle's outbox and wake one writer task, which sends everything queued in one
+write; one reader task decodes every frame a read returns and wakes the matching
+callers. No task hand-off per message in either direction beyond the caller's own
+wait.
+"""
+
+from __future__ import annotations
+
+import enum
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import structlog
+
+from ..backends import Backend, WorkerChannel
+from ..config import PluginSpec, encode_spec
+from ..errors import (
+    CallError,
+    PluginCrashed,
+    PluginLoadError,
+    ProtocolError,
+    call_error_from_kind,
+)
+from ..wire import (
+    Call,
+    CallFailed,
+    FrameDecoder,
+    Heartbeat,
+    Init,
+    InitFailed,
+    Log,
+    Ready,
+    Result,
+    Shutdown,
+    encode,
+    encode_into,
+)
+
+__all__ = ("WorkerHandle", "WorkerState")
+
+log = structlog.get_logger("orchestra.supervisor")
+
+
+class WorkerState(enum.Enum):
+    STARTING = "starting"  # spawned, waiting for Ready
+    READY = "ready"  # takes calls
+    DRAINING = "draining"  # finishing queued calls, takes no new ones
+    STOPPED = "stopped"  # process gone; every call it held has been answered
+
+
+class _Pending:
+    """One call waiting for its answer."""
+
+    __slots__ = ("event", "export", "outcome", "sent_at")
+
+    def __init__(self, export: str) -> None:
+        self.event = anyio.Event()
+        self.export = export
+        self.outcome: Result | CallError | None = None
+        self.sent_at = time.monotonic()
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+class WorkerHandle:
+    """One worker process hosting one instance of ``plugin``.
+
+    Use ``handle = await tg.start(WorkerHandle(...).run)``: ``run`` reports started only
+    once the worker sent ``Ready``, so load failures reach the starter, and returns
+    when the worker is gone (after answering every call it held).
+    """
+
+    def __init__(
+        self,
+        plugin: str,
+        index: int,
+        spec: PluginSpec,
+        backend: Backend,
+        *,
+        cache_dir: str | None,
+        log_level: str = "info",
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.plugin = plugin
+        self.index = index
+        self.spec = spec
+        self.state = WorkerState.STARTING
+        self.pid: int | None = None
+        self.abi: str | None = None
+        self.exports: list[str] = []
+        self.cached: bool | None = None  # whether the worker loaded a cached compilation
+        self.exit_reason: str | None = None
+        self.last_progress = time.monotonic()
+        self._backend = backend
+        self._cache_dir = cache_dir
+        self._log_level = log_level
+        self._on_change = on_change
+        self._channel: WorkerChannel | None = None
+        self._pending: dict[int, _Pending] = {}
+        self._next_id = 1
+        self._outbox = bytearray()
+        self._wake_writer = anyio.Event()
+        self._log = log.bind(plugin=plugin, instance=index)
+        self.calls = 0
+        self.errors = 0
+
+    # -- introspection ----------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    @property
+    def accepting(self) -> bool:
+        return self.state is WorkerState.READY
+
+    def oldest_call_age(self, now: float) -> float:
+        """How long the worker has gone without answering while it holds calls."""
+        if not self._pending:
+            return 0.0
+        return now - self.last_progress
+
+    # -- lifecycle --------------------------------------------------------------
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[WorkerHandle] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Start the worker, wait for Ready (bounded), then serve until it exits.
+
+        :raises PluginLoadError: the worker reported a load failure or never got ready.
+        """
+        channel = await self._backend.spawn(self.plugin, self.index)
+        self._channel = channel
+        self.pid = channel.pid
+        decoder = FrameDecoder()
+        try:
+            await channel.send(
+                encode(
+                    Init(
+                        plugin=self.plugin,
+                        instance=self.index,
+                        spec=encode_spec(self.spec),
+                        cache_dir=self._cache_dir,
+                        log_level=self._log_level,
+                    )
+                )
+            )
+            with anyio.fail_after(float(self.spec.start_timeout)):
+                ready = await self._wait_ready(channel, decoder)
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                channel.kill()
+                with anyio.move_on_after(2):
+                    await channel.wait()
+                await channel.aclose()
+            self.state = WorkerState.STOPPED
+            if isinstance(exc, TimeoutError):
+                raise PluginLoadError(
+                    f"worker did not get ready within {float(self.spec.start_timeout):g}s",
+                    plugin=self.plugin,
+                ) from None
+            raise
+        self.abi, self.exports, self.cached = ready.abi, list(ready.exports), ready.cached
+        self.state = WorkerState.READY
+        self._log.info(
+            "worker_started",
+            pid=self.pid,
+            abi=ready.abi,
+            load_ms=round(ready.load_ms, 2),
+            cached=ready.cached,
+        )
+        task_status.started(self)
+        self._on_change()
+        reason = "cancelled"
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._write_loop, channel)
+                reason = await self._read_loop(channel, decoder)
+                tg.cancel_scope.cancel("worker gone")
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._finish(channel, reason)
+
+    async def _wait_ready(self, channel: WorkerChannel, decoder: FrameDecoder) -> Ready:
+        while True:
+            data = await channel.receive()
+            if not data:
+                code = await channel.wait()
+                raise PluginLoadError(
+                    f"worker {describe_exit(code)} before it was ready", plugin=self.plugin
+                )
+            for msg in decoder.feed(data):
+                if isinstance(msg, Ready):
+                    return msg
+                if isinstance(msg, InitFailed):
+                    raise PluginLoadError(msg.message, plugin=self.plugin)
+                if isinstance(msg, Log):
+                    self._emit_log(msg)
+
+    async def _write_loop(self, channel: WorkerChannel) -> None:
+        while True:
+            await self._wake_writer.wait()
+            self._wake_writer = anyio.Event()
+            if not self._outbox:
+                continue
+            batch, self._outbox = self._outbox, bytearray()
+            try:
+                await channel.send(batch)
+            except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return  # the reader sees EOF and reports the death
+
+    async def _read_loop(self, channel: WorkerChannel, decoder: FrameDecoder) -> str:
+        """Dispatch answers until EOF. :returns: why the worker stopped."""
+        pending = self._pending
+        while True:
+            data = await channel.receive()
+            if not data:
+                return "exited"
+            try:
+                msgs = decoder.feed(data)
+            except ProtocolError as exc:
+                self._log.error("worker_protocol_error", pid=self.pid, error=str(exc))
+                channel.kill()
+                return f"protocol error: {exc}"
+            self.last_progress = time.monotonic()
+            for msg in msgs:
+                if isinstance(msg, Result | CallFailed):
+                    waiter = pending.pop(msg.id, None)
+                    if waiter is None:
+                        continue
+                    if isinstance(msg, Result):
+                        waiter.outcome = msg
+                    else:
+                        self.errors += 1
+                        waiter.outcome = call_error_from_kind(
+                            msg.kind,
+                            msg.message,
+                            plugin=self.plugin,
+                            instance=self.index,
+                            export=waiter.export,
+                            trap_code=msg.trap_code,
+                            frames=msg.frames,
+                        )
+                        if msg.reset:
+                            self._log.info("instance_reset", pid=self.pid, kind=msg.kind)
+                    waiter.event.set()
+                elif isinstance(msg, Log):
+                    self._emit_log(msg)
+                elif isinstance(msg, Heartbeat):
+                    pass
+            self._on_change()
+
+    async def _finish(self, channel: WorkerChannel, reason: str) -> None:
+        """Reap the process and answer every call it still held with PluginCrashed."""
+        was_draining = self.state is WorkerState.DRAINING
+        self.state = WorkerState.STOPPED
+        if reason == "cancelled":
+            channel.kill()  # nobody is left to drain it gracefully
+        code: int | None = None
+        with anyio.move_on_after(2):
+            code = await channel.wait()
+        if code is None:
+            channel.kill()
+            with anyio.move_on_after(2):
+                code = await channel.wait()
+        await channel.aclose()
+        exit_text = describe_exit(code)
+        if reason != "exited":
+            self.exit_reason = reason
+        elif self.exit_reason is None:
+            self.exit_reason = exit_text
+        stuck, self._pending = self._pending, {}
+        for call_id, waiter in stuck.items():
+            waiter.outcome = PluginCrashed(
+                f"worker (pid {self.pid}) {exit_text} while holding this call ({self.exit_reason})",
+                plugin=self.plugin,
+                instance=self.index,
+                export=waiter.export,
+            )
+            waiter.event.set()
+            del call_id
+        clean = was_draining and code == 0
+        (self._log.info if clean else self._log.warning)(
+            "worker_exited",
+            pid=self.pid,
+            code=code,
+            reason=self.exit_reason,
+            lost_calls=len(stuck),
+        )
+        self._on_change()
+
+    def request_stop(self) -> None:
+        """Stop taking calls; the worker finishes what it holds, then exits."""
+        if self.state is WorkerState.READY:
+            self.state = WorkerState.DRAINING
+            encode_into(Shutdown(), self._outbox)
+            self._wake_writer.set()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Escalate: Shutdown message, then SIGTERM, then SIGKILL, each bounded."""
+        self.request_stop()
+        channel = self._channel
+        if channel is None or self.state is WorkerState.STOPPED:
+            return
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(grace):
+                while self.state is not WorkerState.STOPPED:
+                    await anyio.sleep(0.01)
+                return
+            channel.terminate()
+            with anyio.move_on_after(1.0):
+                while self.state is not WorkerState.STOPPED:
+                    await anyio.sleep(0.01)
+                return
+            channel.kill()
+
+    def kill(self, reason: str) -> None:
+        """Kill the process now (watchdog, protocol violation); calls get PluginCrashed."""
+        if self._channel is not None and self.state is not WorkerState.STOPPED:
+            self._log.warning("worker_killed", pid=self.pid, reason=reason)
+            self.exit_reason = reason
+            self._channel.kill()
+
+    # -- calls --------------------------------------------------------------------
+
+    def submit(self, export: str, data: bytes, args: list[Any] | None) -> _Pending:
+        """Queue one call (never blocks); await ``.event`` then read ``.outcome``."""
+        call_id = self._next_id
+        self._next_id = call_id + 1
+        waiter = _Pending(export)
+        if not self._pending:
+            self.last_progress = waiter.sent_at
+        self._pending[call_id] = waiter
+        encode_into(Call(id=call_id, export=export, data=data, args=args), self._outbox)
+        self._wake_writer.set()
+        self.calls += 1
+        return waiter
+
+    def _emit_log(self, msg: Log) -> None:
+        method = getattr(self._log, msg.level, self._log.info)
+        method(msg.event, pid=self.pid, **msg.fields)

@@ -1,0 +1,31 @@
+"""Orchestra's public test helpers: tiny WAT plug-ins.
+
+Each constant is the text of a small WebAssembly module for exercising the
+runtime (assemble it with ``wasmtime.wat2wasm``, or pass it wherever a
+``.wat`` source is accepted):
+
+* core ABI: ADD, TRAP, LOOP, SLOW, GROW, COUNTER
+* wasi-command ABI: ECHO_WASI, EXIT_CODE
+
+See :mod:`orchestra.testing._wat` for what each one exports and does.
+"""
+
+from ._wat import ADD as ADD
+from ._wat import COUNTER as COUNTER
+from ._wat import ECHO_WASI as ECHO_WASI
+from ._wat import EXIT_CODE as EXIT_CODE
+from ._wat import GROW as GROW
+from ._wat import LOOP as LOOP
+from ._wat import SLOW as SLOW
+from ._wat import TRAP as TRAP
+
+__all__ = (
+    "ADD",
+    "COUNTER",
+    "ECHO_WASI",
+    "EXIT_CODE",
+    "GROW",
+    "LOOP",
+    "SLOW",
+    "TRAP",
+)

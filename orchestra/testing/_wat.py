@@ -1,0 +1,134 @@
+"""Tiny WAT plug-ins, as source text, for tests of the runtime.
+
+Each constant is a complete WebAssembly text module; assemble it with
+``wasmtime.wat2wasm`` (or hand the text to anything that accepts WAT).
+Their ABIs (see DESIGN.md, "Calling conventions"):
+
+* ``core``: ADD, TRAP, LOOP, SLOW, GROW, COUNTER
+* ``wasi-command``: ECHO_WASI, EXIT_CODE
+"""
+
+from __future__ import annotations
+
+#: core: ``add(i32, i32) -> i32``, the wrapping sum.
+ADD = """\
+(module
+  (func (export "add") (param i32 i32) (result i32)
+    (i32.add (local.get 0) (local.get 1))))
+"""
+
+#: wasi-command: copies stdin to stdout, 64 KiB at a time; exits 1 on an
+#: I/O error.
+ECHO_WASI = """\
+(module
+  (import "wasi_snapshot_preview1" "fd_read"
+    (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit"
+    (func $proc_exit (param i32)))
+  ;; 0..7 iovec, 8..11 byte count, 1024..66559 buffer
+  (memory (export "memory") 2)
+  (func (export "_start")
+    (local $ptr i32) (local $left i32)
+    (loop $read
+      (i32.store (i32.const 0) (i32.const 1024))
+      (i32.store (i32.const 4) (i32.const 65536))
+      (if (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8))
+        (then (call $proc_exit (i32.const 1)) (unreachable)))
+      (local.set $left (i32.load (i32.const 8)))
+      (if (local.get $left)   ;; zero bytes read: end of input
+        (then
+          (local.set $ptr (i32.const 1024))
+          (loop $write
+            (i32.store (i32.const 0) (local.get $ptr))
+            (i32.store (i32.const 4) (local.get $left))
+            (if (i32.or
+                  (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))
+                  (i32.eqz (i32.load (i32.const 8))))
+              (then (call $proc_exit (i32.const 1)) (unreachable)))
+            (local.set $ptr (i32.add (local.get $ptr) (i32.load (i32.const 8))))
+            (local.set $left (i32.sub (local.get $left) (i32.load (i32.const 8))))
+            (br_if $write (local.get $left)))
+          (br $read)))))
+)
+"""
+
+#: core: ``boom() -> ()`` traps (``unreachable``); ``ok() -> i32`` returns 7,
+#: to show an instance still works (or is replaced) after a trap.
+TRAP = """\
+(module
+  (func (export "boom") unreachable)
+  (func (export "ok") (result i32) (i32.const 7)))
+"""
+
+#: core: ``spin() -> ()`` never returns; for timeouts and cancellation.
+LOOP = """\
+(module
+  (func (export "spin")
+    (loop $forever (br $forever))))
+"""
+
+#: core: ``work(n: i32) -> i32`` busy-loops n * 1000 times, then returns n.
+SLOW = """\
+(module
+  (func (export "work") (param $n i32) (result i32)
+    (local $i i32)
+    (local.set $i (i32.mul (local.get $n) (i32.const 1000)))
+    (block $done
+      (loop $busy
+        (br_if $done (i32.le_s (local.get $i) (i32.const 0)))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br $busy)))
+    (local.get $n)))
+"""
+
+#: core: ``grow(pages: i32) -> i32`` runs ``memory.grow`` and returns its
+#: result: the old size in pages, or -1 if the memory could not grow (e.g.
+#: over a memory limit). Memory starts at one page and declares no maximum.
+GROW = """\
+(module
+  (memory (export "memory") 1)
+  (func (export "grow") (param $pages i32) (result i32)
+    (memory.grow (local.get $pages))))
+"""
+
+#: wasi-command: writes ``bad`` to stdout, then exits with code 3.
+EXIT_CODE = """\
+(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit"
+    (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "bad")
+  (func (export "_start")
+    ;; iovec {buf = 16, len = 3} at 0; bytes written at 8
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 3))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $proc_exit (i32.const 3))
+    unreachable))
+"""
+
+#: core: ``incr() -> i32`` adds one to a mutable global and returns it
+#: (1, 2, 3, ...), to show that instance state persists between calls.
+COUNTER = """\
+(module
+  (global $count (mut i32) (i32.const 0))
+  (func (export "incr") (result i32)
+    (global.set $count (i32.add (global.get $count) (i32.const 1)))
+    (global.get $count)))
+"""
+
+ALL: dict[str, str] = {
+    "ADD": ADD,
+    "ECHO_WASI": ECHO_WASI,
+    "TRAP": TRAP,
+    "LOOP": LOOP,
+    "SLOW": SLOW,
+    "GROW": GROW,
+    "EXIT_CODE": EXIT_CODE,
+    "COUNTER": COUNTER,
+}
+"""Every plug-in above, by constant name."""

@@ -1,0 +1,35 @@
+"""Wire protocol between supervisor and workers: messages and framing."""
+
+from ._framing import DEFAULT_MAX_FRAME as DEFAULT_MAX_FRAME
+from ._framing import FrameDecoder as FrameDecoder
+from ._framing import encode as encode
+from ._framing import encode_into as encode_into
+from ._messages import PROTOCOL_VERSION as PROTOCOL_VERSION
+from ._messages import Call as Call
+from ._messages import CallFailed as CallFailed
+from ._messages import Heartbeat as Heartbeat
+from ._messages import Init as Init
+from ._messages import InitFailed as InitFailed
+from ._messages import Log as Log
+from ._messages import Message as Message
+from ._messages import Ready as Ready
+from ._messages import Result as Result
+from ._messages import Shutdown as Shutdown
+
+__all__ = (
+    "DEFAULT_MAX_FRAME",
+    "PROTOCOL_VERSION",
+    "Call",
+    "CallFailed",
+    "FrameDecoder",
+    "Heartbeat",
+    "Init",
+    "InitFailed",
+    "Log",
+    "Message",
+    "Ready",
+    "Result",
+    "Shutdown",
+    "encode",
+    "encode_into",
+)

@@ -1,0 +1,114 @@
+"""Messages between the supervisor and a worker: one tagged union of msgspec Structs.
+
+Schema evolution rule (msgspec ``schema-evolution``): new fields get defaults, field
+types never change, tags are never reused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+__all__ = (
+    "Call",
+    "CallFailed",
+    "Heartbeat",
+    "Init",
+    "InitFailed",
+    "Log",
+    "Message",
+    "PROTOCOL_VERSION",
+    "Ready",
+    "Result",
+    "Shutdown",
+)
+
+PROTOCOL_VERSION = 1
+
+Number = int | float
+
+
+class _Msg(msgspec.Struct, tag_field="op", tag=str.lower, array_like=True, omit_defaults=True):
+    """Base of every message. ``array_like`` keeps frames small (no field names)."""
+
+
+class Init(_Msg):
+    """Supervisor → worker, first message: what to load. ``spec`` is the plug-in spec
+    encoded as msgpack by the config layer (the worker decodes it with the same type)."""
+
+    plugin: str
+    instance: int
+    spec: bytes
+    protocol: int = PROTOCOL_VERSION
+    cache_dir: str | None = None
+    log_level: str = "info"
+
+
+class Ready(_Msg):
+    """Worker → supervisor: the instance is loaded and takes calls."""
+
+    pid: int
+    abi: str
+    exports: list[str] = []
+    load_ms: float = 0.0
+    cached: bool = False
+
+
+class InitFailed(_Msg):
+    """Worker → supervisor: loading failed; the worker exits after sending this."""
+
+    kind: str
+    message: str
+
+
+class Call(_Msg):
+    """Supervisor → worker: call ``export``. Bytes ABIs use ``data``; the core ABI
+    uses ``args`` (numbers)."""
+
+    id: int
+    export: str
+    data: bytes = b""
+    args: list[Number] | None = None
+
+
+class Result(_Msg):
+    """Worker → supervisor: call ``id`` succeeded."""
+
+    id: int
+    data: bytes = b""
+    values: list[Number] | None = None
+
+
+class CallFailed(_Msg):
+    """Worker → supervisor: call ``id`` failed with an ``orchestra.errors`` kind."""
+
+    id: int
+    kind: str
+    message: str
+    trap_code: str | None = None
+    frames: list[str] = []
+    reset: bool = False  # the worker reset its store after this failure
+
+
+class Shutdown(_Msg):
+    """Supervisor → worker: finish what is queued, then exit 0."""
+
+    reason: str = "shutdown"
+
+
+class Log(_Msg):
+    """Worker → supervisor: a structlog event to re-emit in the supervisor's log."""
+
+    level: str
+    event: str
+    fields: dict[str, Any] = {}
+
+
+class Heartbeat(_Msg):
+    """Either direction: liveness probe; the worker echoes the sequence number."""
+
+    seq: int
+
+
+Message = Init | Ready | InitFailed | Call | Result | CallFailed | Shutdown | Log | Heartbeat

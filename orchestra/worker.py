@@ -1,0 +1,192 @@
+"""``python -m orchestra.worker --fd N``: a worker process hosting exactly one instance.
+
+The serve loop is deliberately synchronous and batching: it reads whatever bytes
+are available, runs every call they contain in order (an instance is an actor: one
+call at a time), and answers the whole batch with one write. No threads hand
+messages around; the only extra thread advances the wasmtime epoch for timeouts.
+
+The protocol runs on an inherited socket (``--fd``), never on stdout: fd 1 is
+pointed at stderr before any plug-in code runs, so nothing a plug-in prints can
+corrupt a frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import resource
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from .config import decode_spec
+from .errors import CallError, OrchestraError, PluginLoadError
+from .runtime import PluginInstance
+from .wire import (
+    PROTOCOL_VERSION,
+    Call,
+    CallFailed,
+    FrameDecoder,
+    Heartbeat,
+    Init,
+    InitFailed,
+    Message,
+    Ready,
+    Result,
+    Shutdown,
+    encode,
+    encode_into,
+)
+
+__all__ = ("main", "serve")
+
+_PR_SET_PDEATHSIG = 1
+_RECV_SIZE = 1 << 20
+
+
+def _harden(parent_pid: int | None) -> None:
+    """Die with the supervisor (even on SIGKILL), no core dumps, stdout away from us."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+        # The parent may have died before prctl took effect.
+        if parent_pid is not None and os.getppid() != parent_pid:
+            os._exit(70)
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ValueError, OSError):
+        pass
+    os.dup2(2, 1)
+
+
+def _apply_process_memory(limit: int | None) -> None:
+    if limit:
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except (ValueError, OSError):
+            pass
+
+
+def _recv_messages(sock: socket.socket, decoder: FrameDecoder) -> list[Message] | None:
+    """Block until at least one whole message arrives; None on EOF (supervisor gone)."""
+    while True:
+        chunk = sock.recv(_RECV_SIZE)
+        if not chunk:
+            return None
+        msgs = decoder.feed(chunk)
+        if msgs:
+            return msgs
+
+
+def serve(sock: socket.socket) -> int:
+    """Run the worker protocol on a connected socket until Shutdown or EOF.
+
+    :returns: the process exit code.
+    """
+    decoder = FrameDecoder()
+    first = _recv_messages(sock, decoder)
+    if not first:
+        return 0
+    init, pending = first[0], first[1:]
+    if not isinstance(init, Init) or init.protocol != PROTOCOL_VERSION:
+        sock.sendall(
+            encode(InitFailed(kind="ProtocolError", message=f"expected Init v{PROTOCOL_VERSION}"))
+        )
+        return 2
+    try:
+        spec = decode_spec(init.spec)
+        _apply_process_memory(
+            int(spec.limits.process_memory) if spec.limits.process_memory else None
+        )
+        instance = PluginInstance(
+            spec,
+            plugin=init.plugin,
+            instance=init.instance,
+            cache_dir=Path(init.cache_dir) if init.cache_dir else None,
+        )
+    except OrchestraError as exc:
+        kind = type(exc).__name__ if isinstance(exc, PluginLoadError) else "PluginLoadError"
+        msg = exc.message if isinstance(exc, PluginLoadError) else str(exc)
+        sock.sendall(encode(InitFailed(kind=kind, message=msg)))
+        return 1
+    except Exception as exc:  # anything else while loading is still a load failure
+        sock.sendall(
+            encode(InitFailed(kind="PluginLoadError", message=f"{type(exc).__name__}: {exc}"))
+        )
+        return 1
+    sock.sendall(
+        encode(
+            Ready(
+                pid=os.getpid(),
+                abi=instance.abi_name,
+                exports=instance.abi.exports(),
+                load_ms=instance.load_ms,
+                cached=instance.cached,
+            )
+        )
+    )
+    out = bytearray()
+    msgs: list[Message] | None = pending
+    try:
+        while True:
+            if not msgs:
+                msgs = _recv_messages(sock, decoder)
+                if msgs is None:
+                    return 0
+            stop = False
+            for msg in msgs:
+                if isinstance(msg, Call):
+                    resets = instance.resets
+                    try:
+                        data, values = instance.call(msg.export, msg.data, msg.args)
+                        encode_into(Result(id=msg.id, data=data, values=values), out)
+                    except CallError as exc:
+                        encode_into(
+                            CallFailed(
+                                id=msg.id,
+                                kind=type(exc).__name__,
+                                message=exc.message,
+                                trap_code=getattr(exc, "trap_code", None),
+                                frames=getattr(exc, "frames", []),
+                                reset=instance.resets != resets,
+                            ),
+                            out,
+                        )
+                elif isinstance(msg, Heartbeat):
+                    encode_into(msg, out)
+                elif isinstance(msg, Shutdown):
+                    stop = True
+                    break
+            msgs = None
+            if out:
+                sock.sendall(out)
+                out.clear()
+            if stop:
+                return 0
+    except (BrokenPipeError, ConnectionResetError):
+        return 0
+    finally:
+        instance.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestra.worker")
+    parser.add_argument("--fd", type=int, required=True, help="inherited protocol socket")
+    parser.add_argument("--parent", type=int, default=None, help="supervisor pid")
+    args = parser.parse_args(argv)
+    _harden(args.parent)
+    sock = socket.socket(fileno=args.fd)
+    sock.setblocking(True)
+    try:
+        return serve(sock)
+    finally:
+        sock.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

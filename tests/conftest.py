@@ -1,0 +1,41 @@
+"""Shared fixtures: both anyio backends, a private module cache, WAT files on disk."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Tests never touch the user's cache; workers inherit ORCHESTRA_* variables."""
+    path = tmp_path_factory.mktemp("orchestra-cache")
+    old = os.environ.get("ORCHESTRA_CACHE_DIR")
+    os.environ["ORCHESTRA_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("ORCHESTRA_CACHE_DIR", None)
+    else:
+        os.environ["ORCHESTRA_CACHE_DIR"] = old
+
+
+@pytest.fixture
+def wat_file(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write a WAT text to ``tmp_path/NAME.wat`` and return its path."""
+
+    def write(name: str, text: str) -> Path:
+        path = tmp_path / f"{name}.wat"
+        path.write_text(text)
+        return path
+
+    return write

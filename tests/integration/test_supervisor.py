@@ -1,0 +1,196 @@
+"""Real worker processes, real wasm: calls, crashes, restarts, shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import psutil
+import pytest
+
+from orchestra import (
+    Config,
+    Orchestra,
+    PluginCrashed,
+    PluginLoadError,
+    PluginTimeout,
+    PluginTrap,
+)
+from orchestra.config import Limits, PluginSpec
+from orchestra.testing import ADD, COUNTER, ECHO_WASI, EXIT_CODE, LOOP, SLOW, TRAP
+
+pytestmark = pytest.mark.anyio
+
+WatFile = Callable[[str, str], Path]
+
+
+def plugins(**specs: PluginSpec) -> Config:
+    return Config(plugins=specs)
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+async def test_two_plugins_two_instances_many_tasks(wat_file: WatFile) -> None:
+    """Every concurrent call on two plug-ins x 2 instances gets its own correct answer."""
+    cfg = plugins(
+        add=PluginSpec(source=str(wat_file("add", ADD)), instances=2),
+        echo=PluginSpec(source=str(wat_file("echo", ECHO_WASI)), instances=2),
+    )
+    results: dict[tuple[str, int], object] = {}
+    async with Orchestra(cfg) as orch:
+
+        async def add_task(i: int) -> None:
+            results[("add", i)] = await orch.call("add", "add", [i, 1000])
+
+        async def echo_task(i: int) -> None:
+            results[("echo", i)] = await orch.call("echo", "_start", f"record {i}".encode())
+
+        async with anyio.create_task_group() as tg:
+            for i in range(300):
+                tg.start_soon(add_task, i)
+                tg.start_soon(echo_task, i)
+        stats = orch.stats()
+    for i in range(300):
+        assert results[("add", i)] == [i + 1000]
+        assert results[("echo", i)] == f"record {i}".encode()
+    assert stats["add"]["calls"] == 300 and stats["echo"]["calls"] == 300
+    assert stats["add"]["ready"] == 2 and len(set(stats["add"]["pids"])) == 2
+    assert stats["add"]["abi"] == "core" and stats["echo"]["abi"] == "wasi-command"
+
+
+async def test_sigkill_mid_call_fails_exactly_the_held_calls(wat_file: WatFile) -> None:
+    """A worker killed with SIGKILL answers exactly the calls it held with PluginCrashed;
+    calls on the other instance finish, and the dead one is restarted."""
+    cfg = plugins(
+        slow=PluginSpec(source=str(wat_file("slow", SLOW)), instances=2, max_in_flight=8),
+    )
+    async with Orchestra(cfg) as orch:
+        pool = orch.supervisor.pools["slow"]
+        victim = pool.workers[0]
+        assert victim is not None and victim.pid is not None
+        outcomes: list[object] = []
+
+        async def one(i: int) -> None:
+            try:
+                outcomes.append(await orch.call("slow", "work", [150_000]))
+            except PluginCrashed as exc:
+                outcomes.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            for i in range(16):
+                tg.start_soon(one, i)
+            await anyio.sleep(0.05)
+            held = victim.in_flight
+            assert held > 0
+            os.kill(victim.pid, signal.SIGKILL)
+        crashed = [o for o in outcomes if isinstance(o, PluginCrashed)]
+        assert len(outcomes) == 16
+        assert len(crashed) == held
+        assert all(o == [150_000] for o in outcomes if not isinstance(o, PluginCrashed))
+        assert all(e.plugin == "slow" and e.instance == 0 and e.export == "work" for e in crashed)
+        assert "SIGKILL" in str(crashed[0])
+        # Restarted: a new process serves instance 0 again.
+        with anyio.fail_after(10):
+            while pool.workers[0] is None or pool.workers[0].pid == victim.pid:
+                await anyio.sleep(0.02)
+        assert await orch.call("slow", "work", [1]) == [1]
+        assert orch.stats()["slow"]["restarts"] == 1
+        assert not alive(victim.pid)
+
+
+async def test_shutdown_leaves_no_child_process(wat_file: WatFile) -> None:
+    """After the context exits, none of the worker processes is alive."""
+    cfg = plugins(
+        add=PluginSpec(source=str(wat_file("add", ADD)), instances=3),
+        echo=PluginSpec(source=str(wat_file("echo", ECHO_WASI)), instances=2),
+    )
+    async with Orchestra(cfg) as orch:
+        pids = [p for s in orch.stats().values() for p in s["pids"]]
+        assert len(pids) == 5 and all(alive(p) for p in pids)
+    assert not any(alive(p) for p in pids)
+    assert [c.pid for c in psutil.Process().children(recursive=True) if c.pid in pids] == []
+
+
+async def test_trap_is_typed_and_instance_keeps_serving(wat_file: WatFile) -> None:
+    """A trap gives PluginTrap with its code and frames; the next call works."""
+    cfg = plugins(trap=PluginSpec(source=str(wat_file("trap", TRAP))))
+    async with Orchestra(cfg) as orch:
+        with pytest.raises(PluginTrap) as info:
+            await orch.call("trap", "boom", [])
+        assert info.value.trap_code == "unreachable"
+        assert info.value.plugin == "trap" and info.value.export == "boom"
+        assert info.value.frames and "unreachable" in str(info.value)
+        assert await orch.call("trap", "ok", []) == [7]
+
+
+async def test_timeout_interrupts_an_infinite_loop(wat_file: WatFile) -> None:
+    """An infinite loop ends with PluginTimeout at limits.timeout; the instance recovers."""
+    cfg = plugins(
+        loop=PluginSpec(source=str(wat_file("loop", LOOP)), limits=Limits(timeout=0.2)),  # type: ignore[arg-type]
+    )
+    async with Orchestra(cfg) as orch:
+        with anyio.fail_after(5):
+            with pytest.raises(PluginTimeout, match=r"timeout of 0\.2s"):
+                await orch.call("loop", "spin", [])
+        pid = orch.stats()["loop"]["pids"][0]
+        with pytest.raises(PluginTimeout):
+            await orch.call("loop", "spin", [])
+        assert orch.stats()["loop"]["pids"][0] == pid  # reset in place, no restart
+
+
+async def test_state_persists_across_calls_of_an_instance(wat_file: WatFile) -> None:
+    """An instance is one long-lived store: globals persist between calls."""
+    cfg = plugins(counter=PluginSpec(source=str(wat_file("counter", COUNTER))))
+    async with Orchestra(cfg) as orch:
+        assert [await orch.call("counter", "incr", []) for _ in range(3)] == [[1], [2], [3]]
+
+
+async def test_wasi_command_exit_code_is_an_error(wat_file: WatFile) -> None:
+    """A command exiting non-zero is a CallError carrying its exit code and output."""
+    from orchestra import CallError
+
+    cfg = plugins(bad=PluginSpec(source=str(wat_file("bad", EXIT_CODE))))
+    async with Orchestra(cfg) as orch:
+        with pytest.raises(CallError, match="exited with code 3: bad"):
+            await orch.call("bad", "_start", b"x")
+
+
+async def test_load_failure_is_reported_on_enter(tmp_path: Path) -> None:
+    """Bad wasm fails before any work starts, with a PluginLoadError naming the file."""
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"\0asm\x01\0\0\0garbage")
+    with pytest.raises(PluginLoadError, match=r"bad\.wasm: invalid wasm module"):
+        async with Orchestra(plugins(bad=PluginSpec(source=str(bad)))):
+            pass
+
+
+async def test_missing_import_names_the_fix(wat_file: WatFile) -> None:
+    """An import nobody provides is a load error naming the config line to add."""
+    src = wat_file("needs", '(module (import "env" "lookup" (func (param i32) (result i32))))')
+    with pytest.raises(
+        PluginLoadError, match=r"import 'env.lookup' is not provided.*host_modules: \[env\]"
+    ):
+        async with Orchestra(plugins(needs=PluginSpec(source=str(src)))):
+            pass
+
+
+async def test_compiled_module_cache_is_reused(wat_file: WatFile, tmp_path: Path) -> None:
+    """The second start of the same module deserializes the cached compilation."""
+    cache = tmp_path / "cache"
+    cfg = plugins(add=PluginSpec(source=str(wat_file("add", ADD))))
+    async with Orchestra(cfg, cache_dir=str(cache)) as orch:
+        first = orch.supervisor.pools["add"].workers[0]
+        assert first is not None and first.cached is False
+    assert len(list(cache.glob("*.cwasm"))) == 1
+    async with Orchestra(cfg, cache_dir=str(cache)) as orch:
+        second = orch.supervisor.pools["add"].workers[0]
+        assert second is not None and second.cached is True
+        assert await orch.call("add", "add", [1, 2]) == [3]

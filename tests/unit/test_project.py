@@ -1,0 +1,126 @@
+"""Project invariants: README commands match CI, exports are what __all__ says,
+imports point down the layers."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def readme_commands() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"```(?:sh|bash|console)?\n(.*?)```", text, re.S)
+    assert block, "README.md must open with a code block of two commands"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_opens_with_exactly_two_commands() -> None:
+    cmds = readme_commands()
+    assert len(cmds) == 2
+    assert "orchestra run config/demo.yaml" in cmds[0]
+    assert "pytest" in cmds[1]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """.ci/run runs the README's second command verbatim."""
+    ci = (REPO / ".ci" / "run").read_text().splitlines()
+    assert readme_commands()[1] in [line.strip() for line in ci]
+
+
+PACKAGES = [
+    "orchestra",
+    "orchestra.errors",
+    "orchestra.config",
+    "orchestra.wire",
+    "orchestra.runtime",
+    "orchestra.supervision",
+    "orchestra.backends",
+    "orchestra.pipeline",
+    "orchestra.testing",
+]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_all_lists_exactly_the_public_names(name: str) -> None:
+    """Every public attribute defined or re-exported is in __all__, and vice versa."""
+    module = importlib.import_module(name)
+    exported = set(module.__all__)
+    assert isinstance(module.__all__, tuple)
+    for item in exported:
+        assert hasattr(module, item), f"{name}.__all__ names missing {item}"
+    public = {
+        k for k, v in vars(module).items()
+        if not k.startswith("_") and not (hasattr(v, "__file__") and k not in exported)
+        and getattr(v, "__module__", name).startswith("orchestra")
+        and k not in {"annotations"}
+    }
+    assert public <= exported, f"public but not in __all__: {sorted(public - exported)}"
+
+
+# Which top-level parts each part may import (DESIGN.md "Layers").
+ALLOWED = {
+    "errors": set(),
+    "_paths": set(),
+    "config": {"errors"},
+    "wire": {"errors"},
+    "runtime": {"errors", "config", "wire", "hostplugins"},
+    "hostplugins": {"errors", "config"},
+    "worker": {"errors", "config", "wire", "runtime", "hostplugins"},
+    "backends": {"errors", "config", "wire"},
+    "supervision": {"errors", "config", "wire", "backends", "_paths"},
+    "pipeline": {"errors", "config", "wire"},
+    "testing": {"errors"},
+    "_orchestra": {"errors", "config", "wire", "backends", "supervision", "pipeline", "_paths"},
+    "_logging": set(),
+    "inspect": {"errors", "runtime"},
+    "cli": {"errors", "config", "_orchestra", "_logging", "inspect", "pipeline"},
+    "__main__": {"cli"},
+    "__init__": {"errors", "config", "_orchestra", "pipeline"},
+}
+
+
+def _part(path: Path) -> str:
+    rel = path.relative_to(REPO / "orchestra")
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    here = path.relative_to(REPO).with_suffix("").parts
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(here[: len(here) - node.level])
+            target = [*base, *(node.module or "").split(".")] if node.module else base
+            if len(target) >= 2 and target[0] == "orchestra":
+                found.add(target[1])
+            elif node.module is None:
+                for alias in node.names:
+                    found.add(alias.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for n in names:
+                if n.startswith("orchestra."):
+                    found.add(n.split(".")[1])
+                if n.split(".")[0] == "anyio" and "runtime" in here:
+                    found.add("anyio")
+    return found
+
+
+def test_imports_point_down_the_layers() -> None:
+    """runtime never imports anyio or supervision; supervision never loads runtime; ..."""
+    problems = []
+    for path in sorted((REPO / "orchestra").rglob("*.py")):
+        part = _part(path)
+        allowed = ALLOWED.get(part)
+        assert allowed is not None, f"{path}: part {part!r} has no layer in this test"
+        for target in _imports(path) - {part}:
+            if target not in allowed:
+                problems.append(f"{path.relative_to(REPO)} imports {target}")
+    assert problems == []
