@@ -115,6 +115,7 @@ class PluginInstance:
         self.uses_wasi = spec.wasi is not None or any(
             imp.module in WASI_MODULES for imp in self.module.imports
         )
+        self._preopens = self._check_preopens()
         self.linker = wasmtime.Linker(self.engine)
         if self.uses_wasi:
             self.linker.define_wasi()
@@ -131,6 +132,20 @@ class PluginInstance:
             raise
         self.resets = 0
         self.load_ms = (time.perf_counter() - started) * 1000
+
+    def _check_preopens(self) -> list[tuple[str, str, bool]]:
+        """Granted directories as (host path, guest path, read-only); checked at load so
+        a typo fails before any call."""
+        out = []
+        for host, guest in (self.spec.wasi.allowed_paths if self.spec.wasi else {}).items():
+            readonly = host.startswith("ro:")
+            path = host[3:] if readonly else host
+            if not os.path.isdir(path):
+                raise PluginLoadError(
+                    f"wasi.allowed_paths: {path} is not a directory", plugin=self.plugin
+                )
+            out.append((path, guest, readonly))
+        return out
 
     def _check_imports(self) -> None:
         for imp in self.module.imports:
@@ -164,15 +179,8 @@ class PluginInstance:
         cfg.argv = [self.plugin, *(wasi.args if wasi else [])]
         if wasi and wasi.env:
             cfg.env = list(wasi.env.items())
-        if wasi:
-            for host, guest in wasi.allowed_paths.items():
-                readonly = host.startswith("ro:")
-                path = host[3:] if readonly else host
-                if not os.path.isdir(path):
-                    raise PluginLoadError(
-                        f"wasi.allowed_paths: {path} is not a directory", plugin=self.plugin
-                    )
-                cfg.preopen_dir(path, guest, fs_mutable=not readonly)
+        for path, guest, readonly in self._preopens:
+            cfg.preopen_dir(path, guest, fs_mutable=not readonly)
         cfg.inherit_stderr()
         cfg.inherit_stdout()  # the worker's fd 1 is the supervisor's stderr, never the protocol
         return cfg

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..config import Backoff, Restart
+from ..config import Backoff, Duration, Restart
 
 __all__ = ("RestartDecision", "decide_restart")
 
@@ -41,7 +41,7 @@ def decide_restart(
         return RestartDecision(False, 0.0, recent)
     backoff = policy.backoff
     if not isinstance(backoff, Backoff):
-        backoff = Backoff(initial=backoff, max=max(float(backoff), 5.0), jitter=0.0)
+        backoff = Backoff(initial=backoff, max=Duration(max(float(backoff), 5.0)), jitter=0.0)
     delay = min(float(backoff.max), float(backoff.initial) * (2 ** len(window)))
     if backoff.jitter:
         delay *= 1 + (rng or random).uniform(-backoff.jitter, backoff.jitter)

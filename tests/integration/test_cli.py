@@ -18,7 +18,9 @@ from ..conftest import REPO
 WatFile = Callable[[str, str], Path]
 
 
-def orchestra(*args: str, input: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+def orchestra(
+    *args: str, input: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
         [sys.executable, "-m", "orchestra", *args],
@@ -41,7 +43,13 @@ def demo_expected(line: str) -> str:
 def test_run_demo_from_another_directory(tmp_path: Path) -> None:
     """`orchestra run config/demo.yaml` streams the shipped sample in input order;
     relative paths resolve against the config file, not the cwd."""
-    proc = orchestra("run", str(REPO / "config" / "demo.yaml"), "--stats-json", str(tmp_path / "s.json"), cwd=tmp_path)
+    proc = orchestra(
+        "run",
+        str(REPO / "config" / "demo.yaml"),
+        "--stats-json",
+        str(tmp_path / "s.json"),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     lines = (REPO / "config" / "data" / "demo-input.txt").read_text().splitlines()
     assert proc.stdout.decode().splitlines() == [demo_expected(x) for x in lines]
@@ -55,8 +63,15 @@ def test_run_from_stdin_to_file_keeps_order(tmp_path: Path) -> None:
     """Many records in flight, output still in input order."""
     records = [f"line {i} has {i % 10} digits" for i in range(2000)]
     out = tmp_path / "out.txt"
-    proc = orchestra("run", str(REPO / "config" / "demo.yaml"), "--input", "-", "--output", str(out),
-                     input="\n".join(records).encode() + b"\n")
+    proc = orchestra(
+        "run",
+        str(REPO / "config" / "demo.yaml"),
+        "--input",
+        "-",
+        "--output",
+        str(out),
+        input="\n".join(records).encode() + b"\n",
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     assert out.read_text().splitlines() == [demo_expected(r) for r in records]
 
@@ -72,7 +87,10 @@ def test_run_exit_code_1_when_records_fail(tmp_path: Path, wat_file: WatFile) ->
     proc = orchestra("run", str(cfg), "--input", "-", input=b"a\nb\n")
     assert proc.returncode == 1
     assert proc.stdout == b""
-    assert b"record 0: bad._start: CallError: bad._start instance 0: exited with code 3: bad" in proc.stderr
+    assert (
+        b"record 0: bad._start: CallError: bad._start instance 0: exited with code 3: bad"
+        in proc.stderr
+    )
     assert b"0 ok, 2 failed" in proc.stderr
 
 
@@ -91,11 +109,15 @@ def test_call_core_abi_json_numbers(wat_file: WatFile) -> None:
 def test_call_plugin_error_exits_1(wat_file: WatFile) -> None:
     proc = orchestra("call", str(wat_file("trap", TRAP)), "boom")
     assert proc.returncode == 1
-    assert b"PluginTrap: trap.boom instance 0: wasm `unreachable` instruction executed" in proc.stderr
+    assert (
+        b"PluginTrap: trap.boom instance 0: wasm `unreachable` instruction executed" in proc.stderr
+    )
 
 
 def test_call_from_config_plugin() -> None:
-    proc = orchestra("call", "-c", str(REPO / "config" / "demo.yaml"), "shout", "_start", "--input", "abc1")
+    proc = orchestra(
+        "call", "-c", str(REPO / "config" / "demo.yaml"), "shout", "_start", "--input", "abc1"
+    )
     assert (proc.returncode, proc.stdout) == (0, b"ABC1")
 
 
@@ -137,10 +159,21 @@ def test_inspect_shows_abi_exports_imports(wat_file: WatFile) -> None:
 @pytest.mark.parametrize("fmt", ["json", "console"])
 def test_log_format_goes_to_stderr(wat_file: WatFile, fmt: str) -> None:
     """Logs never mix with results: stdout holds only the output bytes."""
-    proc = orchestra("call", str(wat_file("echo", ECHO_WASI)), "_start", "--input", "x",
-                     "--log-format", fmt, "--log-level", "info")
+    proc = orchestra(
+        "call",
+        str(wat_file("echo", ECHO_WASI)),
+        "_start",
+        "--input",
+        "x",
+        "--log-format",
+        fmt,
+        "--log-level",
+        "info",
+    )
     assert proc.stdout == b"x"
     assert b"worker_started" in proc.stderr
     if fmt == "json":
-        events = [json.loads(line) for line in proc.stderr.decode().splitlines() if line.startswith("{")]
+        events = [
+            json.loads(line) for line in proc.stderr.decode().splitlines() if line.startswith("{")
+        ]
         assert any(e["event"] == "worker_started" and e["plugin"] == "echo" for e in events)

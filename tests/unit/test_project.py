@@ -55,8 +55,10 @@ def test_all_lists_exactly_the_public_names(name: str) -> None:
     for item in exported:
         assert hasattr(module, item), f"{name}.__all__ names missing {item}"
     public = {
-        k for k, v in vars(module).items()
-        if not k.startswith("_") and not (hasattr(v, "__file__") and k not in exported)
+        k
+        for k, v in vars(module).items()
+        if not k.startswith("_")
+        and not (hasattr(v, "__file__") and k not in exported)
         and getattr(v, "__module__", name).startswith("orchestra")
         and k not in {"annotations"}
     }
@@ -104,7 +106,11 @@ def _imports(path: Path) -> set[str]:
                 for alias in node.names:
                     found.add(alias.name)
         elif isinstance(node, ast.Import | ast.ImportFrom):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+            )
             for n in names:
                 if n.startswith("orchestra."):
                     found.add(n.split(".")[1])
@@ -124,3 +130,17 @@ def test_imports_point_down_the_layers() -> None:
             if target not in allowed:
                 problems.append(f"{path.relative_to(REPO)} imports {target}")
     assert problems == []
+
+
+def test_ruff_is_clean() -> None:
+    """Lint is part of the suite, so CI enforces it (ruff comes with the test extra)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "orchestra", "tests", "examples"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -3,6 +3,7 @@ frames raise ProtocolError."""
 
 from __future__ import annotations
 
+import itertools
 import struct
 
 import msgspec
@@ -38,17 +39,41 @@ numbers = st.lists(
 )
 
 messages: st.SearchStrategy[Message] = st.one_of(
-    st.builds(Init, plugin=text, instance=st.integers(0, 1024), spec=st.binary(max_size=64),
-              cache_dir=st.none() | text, log_level=text),
-    st.builds(Ready, pid=st.integers(1, 2**31), abi=text, exports=st.lists(text, max_size=4),
-              load_ms=st.floats(0, 1e6), cached=st.booleans()),
+    st.builds(
+        Init,
+        plugin=text,
+        instance=st.integers(0, 1024),
+        spec=st.binary(max_size=64),
+        cache_dir=st.none() | text,
+        log_level=text,
+    ),
+    st.builds(
+        Ready,
+        pid=st.integers(1, 2**31),
+        abi=text,
+        exports=st.lists(text, max_size=4),
+        load_ms=st.floats(0, 1e6),
+        cached=st.booleans(),
+    ),
     st.builds(InitFailed, kind=text, message=text),
     st.builds(Call, id=ids, export=text, data=st.binary(max_size=256), args=st.none() | numbers),
     st.builds(Result, id=ids, data=st.binary(max_size=256), values=st.none() | numbers),
-    st.builds(CallFailed, id=ids, kind=text, message=text, trap_code=st.none() | text,
-              frames=st.lists(text, max_size=3), reset=st.booleans()),
+    st.builds(
+        CallFailed,
+        id=ids,
+        kind=text,
+        message=text,
+        trap_code=st.none() | text,
+        frames=st.lists(text, max_size=3),
+        reset=st.booleans(),
+    ),
     st.builds(Shutdown, reason=text),
-    st.builds(Log, level=text, event=text, fields=st.dictionaries(text, st.integers(-(2**63), 2**63 - 1) | text, max_size=3)),
+    st.builds(
+        Log,
+        level=text,
+        event=text,
+        fields=st.dictionaries(text, st.integers(-(2**63), 2**63 - 1) | text, max_size=3),
+    ),
     st.builds(Heartbeat, seq=ids),
 )
 
@@ -67,7 +92,10 @@ def test_every_message_round_trips_json(msg: Message) -> None:
     assert msgspec.json.decode(data, type=Message) == msg
 
 
-@given(msgs=st.lists(messages, min_size=1, max_size=12), cuts=st.lists(st.integers(0, 10_000), max_size=20))
+@given(
+    msgs=st.lists(messages, min_size=1, max_size=12),
+    cuts=st.lists(st.integers(0, 10_000), max_size=20),
+)
 def test_framing_survives_arbitrary_chunking(msgs: list[Message], cuts: list[int]) -> None:
     """However the byte stream is split, the same messages come out, in order."""
     buf = bytearray()
@@ -77,7 +105,7 @@ def test_framing_survives_arbitrary_chunking(msgs: list[Message], cuts: list[int
     points = sorted({c % (len(stream) + 1) for c in cuts} | {0, len(stream)})
     decoder = FrameDecoder()
     out: list[Message] = []
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         out.extend(decoder.feed(stream[a:b]))
     assert out == msgs
     assert decoder.pending == 0
@@ -94,7 +122,9 @@ def test_encode_into_matches_encode() -> None:
 def test_oversize_frame_is_refused_before_its_body_arrives() -> None:
     """A length prefix over the maximum fails at once (no buffering of a huge body)."""
     decoder = FrameDecoder(max_frame=1024)
-    with pytest.raises(ProtocolError, match="frame of 1025 bytes exceeds the maximum of 1024 bytes"):
+    with pytest.raises(
+        ProtocolError, match="frame of 1025 bytes exceeds the maximum of 1024 bytes"
+    ):
         decoder.feed(struct.pack("<I", 1025))
 
 

@@ -1,0 +1,169 @@
+"""The worker-side runtime, in-process (no worker processes): ABIs, limits, cache,
+and the lean call path pinned to the wasmtime version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from orchestra.config import Limits, PluginSpec, Size, WasiSpec
+from orchestra.errors import CallError, PluginLoadError, PluginTimeout, PluginTrap
+from orchestra.runtime import FastFunc, PluginInstance
+from orchestra.testing import ADD, COUNTER, ECHO_WASI, GROW, LOOP, TRAP
+
+WatFile = Callable[[str, str], Path]
+
+
+def make(src: Path, **kw: object) -> PluginInstance:
+    return PluginInstance(PluginSpec(source=str(src), **kw), plugin="p")  # type: ignore[arg-type]
+
+
+def test_wasmtime_version_is_the_pinned_one() -> None:
+    """The lean path uses wasmtime-py's private bindings; an upgrade must be deliberate."""
+    from importlib.metadata import version
+
+    from orchestra.runtime._engine import WASMTIME_VERSION
+
+    assert version("wasmtime") == WASMTIME_VERSION
+
+
+def test_fastcall_matches_public_call() -> None:
+    """The unchecked call path gives the same results as Func.__call__ for every value type."""
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    module = wasmtime.Module(
+        engine,
+        """(module
+      (func (export "i") (param i32 i64) (result i64) local.get 1 local.get 0 i64.extend_i32_s i64.add)
+      (func (export "f") (param f32 f64) (result f64) local.get 1 local.get 0 f64.promote_f32 f64.mul)
+      (func (export "multi") (result i32 i32) i32.const -1 i32.const 2))""",
+    )
+    inst = wasmtime.Instance(store, module, [])
+    ex = inst.exports(store)
+    for name, args in (("i", [-5, 2**40]), ("f", [1.5, -2.0]), ("multi", [])):
+        func = ex[name]
+        assert isinstance(func, wasmtime.Func)
+        public = func(store, *args)
+        lean = FastFunc(store, func, name).call(args)
+        assert lean == (public if isinstance(public, list) else [public])
+
+
+def test_fastcall_surfaces_python_host_exceptions() -> None:
+    """A Python host function's exception comes back as itself, not a generic trap."""
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    linker = wasmtime.Linker(engine)
+
+    def host() -> None:
+        raise KeyError("from host")
+
+    linker.define_func("env", "host", wasmtime.FuncType([], []), host)
+    module = wasmtime.Module(
+        engine, '(module (import "env" "host" (func $h)) (func (export "go") call $h))'
+    )
+    inst = linker.instantiate(store, module)
+    go = inst.exports(store)["go"]
+    assert isinstance(go, wasmtime.Func)
+    from orchestra.runtime._fastcall import WasmFailure
+
+    with pytest.raises(WasmFailure) as info:
+        FastFunc(store, go, "go").call([])
+    assert isinstance(info.value.error, KeyError)
+
+
+def test_core_call_and_wrong_arity(wat_file: WatFile) -> None:
+    inst = make(wat_file("add", ADD))
+    assert inst.abi_name == "core"
+    assert inst.call("add", args=[2, 40]) == (b"", [42])
+    with pytest.raises(CallError, match=r"add takes 2 argument\(s\) \(i32, i32\), got 1"):
+        inst.call("add", args=[1])
+    with pytest.raises(CallError, match="no exported function 'nope'; exports: add"):
+        inst.call("nope", args=[])
+
+
+def test_trap_resets_the_store(wat_file: WatFile) -> None:
+    """After a trap the instance is fresh: state does not survive it."""
+    inst = make(wat_file("counter", COUNTER))
+    assert inst.call("incr")[1] == [1]
+    assert inst.call("incr")[1] == [2]
+    inst2 = make(wat_file("trap", TRAP))
+    with pytest.raises(PluginTrap) as info:
+        inst2.call("boom")
+    assert info.value.trap_code == "unreachable" and inst2.resets == 1
+
+
+def test_timeout_by_epoch(wat_file: WatFile) -> None:
+    inst = make(wat_file("loop", LOOP), limits=Limits(timeout=0.05))  # type: ignore[arg-type]
+    with pytest.raises(PluginTimeout):
+        inst.call("spin")
+    assert inst.resets == 1
+
+
+def test_memory_limit_fails_growth(wat_file: WatFile) -> None:
+    """memory.grow past limits.memory returns -1 (the plug-in sees an allocation failure)."""
+    inst = make(wat_file("grow", GROW), limits=Limits(memory=Size(4 * 65536)))
+    assert inst.call("grow", args=[2])[1] == [1]
+    assert inst.call("grow", args=[2])[1] == [-1]
+
+
+def test_wasi_command_and_granted_paths(wat_file: WatFile, tmp_path: Path) -> None:
+    inst = make(wat_file("echo", ECHO_WASI))
+    assert inst.abi_name == "wasi-command"
+    assert inst.call("_start", b"x" * 100_000)[0] == b"x" * 100_000
+    with pytest.raises(CallError, match="call it as '_start'"):
+        inst.call("other", b"")
+    missing = tmp_path / "missing"
+    with pytest.raises(PluginLoadError, match="is not a directory"):
+        make(wat_file("echo2", ECHO_WASI), wasi=WasiSpec(allowed_paths={str(missing): "/data"}))
+
+
+WASI_PROBE = """(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $env (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "hello.txt")
+  ;; open hello.txt relative to the first preopen (fd 3); returns the WASI errno
+  (func (export "open") (result i32)
+    (call $open (i32.const 3) (i32.const 0) (i32.const 100) (i32.const 9)
+                (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 200)))
+  ;; number of environment variables the plug-in sees
+  (func (export "envc") (result i32)
+    (drop (call $env (i32.const 300) (i32.const 304))) (i32.load (i32.const 300))))
+"""
+
+
+def test_wasi_sees_only_what_is_granted(wat_file: WatFile, tmp_path: Path) -> None:
+    """Allowed paths are pre-opened, env holds only the configured variables."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "hello.txt").write_text("hi")
+    src = wat_file("probe", WASI_PROBE)
+    granted = make(src, wasi=WasiSpec(allowed_paths={str(data): "/data"}, env={"A": "1", "B": "2"}))
+    assert granted.call("open")[1] == [0]  # errno 0: opened
+    assert granted.call("envc")[1] == [2]
+    bare = make(src)
+    assert bare.call("open")[1] != [0]  # fd 3 is not a preopen: EBADF
+    assert bare.call("envc")[1] == [0]
+
+
+def test_cache_hit_on_second_load(wat_file: WatFile, tmp_path: Path) -> None:
+    src = wat_file("add", ADD)
+    spec = PluginSpec(source=str(src))
+    first = PluginInstance(spec, plugin="p", cache_dir=tmp_path)
+    second = PluginInstance(spec, plugin="p", cache_dir=tmp_path)
+    assert (first.cached, second.cached) == (False, True)
+    assert second.call("add", args=[1, 1])[1] == [2]
+
+
+def test_corrupt_cache_entry_is_recompiled(wat_file: WatFile, tmp_path: Path) -> None:
+    src = wat_file("add", ADD)
+    spec = PluginSpec(source=str(src))
+    PluginInstance(spec, plugin="p", cache_dir=tmp_path)
+    (entry,) = tmp_path.glob("*.cwasm")
+    entry.write_bytes(b"garbage")
+    again = PluginInstance(spec, plugin="p", cache_dir=tmp_path)
+    assert again.cached is False and again.call("add", args=[2, 2])[1] == [4]
