@@ -36,6 +36,9 @@ from .errors import (
     PluginCrashed as PluginCrashed,
 )
 from .errors import (
+    PluginError as PluginError,
+)
+from .errors import (
     PluginFuelExhausted as PluginFuelExhausted,
 )
 from .errors import (
@@ -68,6 +71,7 @@ __all__ = (
     "OrchestraError",
     "PipelineRun",
     "PluginCrashed",
+    "PluginError",
     "PluginFuelExhausted",
     "PluginLoadError",
     "PluginMemoryLimit",

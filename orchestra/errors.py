@@ -7,6 +7,7 @@
     ├── ProtocolError         bad frame, unknown tag, oversize frame (the worker is killed)
     ├── PluginLoadError       wasm compile/instantiate, unsatisfied import, host plug-in load
     └── CallError             .plugin .instance .export
+        ├── PluginError       the plug-in reported an error (Extism error_set, non-zero return)
         ├── PluginTrap        .trap_code, .frames
         ├── PluginTimeout
         ├── PluginMemoryLimit
@@ -30,6 +31,7 @@ __all__ = (
     "MissingHostPlugin",
     "OrchestraError",
     "PluginCrashed",
+    "PluginError",
     "PluginFuelExhausted",
     "PluginLoadError",
     "PluginMemoryLimit",
@@ -137,6 +139,11 @@ def _rebuild(
     return err
 
 
+class PluginError(CallError):
+    """The plug-in itself reported a failure: an Extism error (its own text), a non-zero
+    return code, or a WASI command's non-zero exit."""
+
+
 class PluginTrap(CallError):
     """The wasm code trapped (unreachable, out-of-bounds access, stack overflow ...)."""
 
@@ -199,6 +206,7 @@ _KINDS: dict[str, type[CallError]] = {
     cls.__name__: cls
     for cls in (
         CallError,
+        PluginError,
         PluginTrap,
         PluginTimeout,
         PluginMemoryLimit,

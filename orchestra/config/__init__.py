@@ -15,6 +15,12 @@ from ._loader import decode_spec as decode_spec
 from ._loader import encode_spec as encode_spec
 from ._loader import load_config as load_config
 from ._loader import load_config_text as load_config_text
+from ._manifest import Manifest as Manifest
+from ._manifest import ManifestMemory as ManifestMemory
+from ._manifest import ManifestWasm as ManifestWasm
+from ._manifest import apply_manifest as apply_manifest
+from ._manifest import is_manifest as is_manifest
+from ._manifest import load_manifest as load_manifest
 from ._schema import config_schema as config_schema
 from ._schema import config_schema_text as config_schema_text
 from ._schema import write_schema as write_schema
@@ -44,6 +50,9 @@ __all__ = (
     "HostPluginsSpec",
     "Limits",
     "LocalBackendSpec",
+    "Manifest",
+    "ManifestMemory",
+    "ManifestWasm",
     "PipelineSpec",
     "PluginSpec",
     "RayBackendSpec",
@@ -52,12 +61,15 @@ __all__ = (
     "Size",
     "Stage",
     "WasiSpec",
+    "apply_manifest",
     "config_schema",
     "config_schema_text",
     "decode_spec",
     "encode_spec",
+    "is_manifest",
     "load_config",
     "load_config_text",
+    "load_manifest",
     "parse_duration",
     "parse_size",
     "write_schema",

@@ -312,12 +312,12 @@ _PATTERN_WORDS = {
 }
 
 
-def _explain(doc: _Document, text: str) -> ConfigError:
+def _explain(doc: _Document, text: str, root: Any = Config) -> ConfigError:
     """Rewrite one msgspec ValidationError message as a ConfigError at its position."""
-    path, message, at_key = _locate(doc.data, Config, text)
+    path, message, at_key = _locate(doc.data, root, text)
     if m := _FIELD_ERROR.match(message):
         return doc.error((*path, m["name"]), message[m.end() :])
-    value, tp = _walk(doc.data, Config, path)
+    value, tp = _walk(doc.data, root, path)
     got = show_value(path[-1] if at_key and path else value)
 
     if m := _UNKNOWN_FIELD.match(message):
@@ -344,7 +344,7 @@ def _explain(doc: _Document, text: str) -> ConfigError:
             words.append("a mapping")
         return doc.error(path, f"expected {_or(words)}, got {got}")
     if message.startswith("Invalid value") and path:
-        _, parent_tp = _walk(doc.data, Config, path[:-1])
+        _, parent_tp = _walk(doc.data, root, path[:-1])
         tags = [_tag(m) for m in _members(parent_tp) if _tag_field(m) == path[-1]]
         if tags:
             return doc.error(path, f"expected {_or(tags)}, got {got}")

@@ -140,6 +140,12 @@ class PluginSpec(_Spec):
     """Calls queued on one instance at once (pipelining); callers wait beyond it."""
     start_timeout: Duration = _default(Duration(30.0))
     """How long a worker may take to load and report ready."""
+    max_var_bytes: Size = _default(Size(1024 * 1024))
+    """Extism vars: total bytes of keys and values an instance may keep (0 disables)."""
+    max_http_response_bytes: Size = _default(Size(50 * 1024 * 1024))
+    """Extism http_request: largest response body accepted."""
+    http_response_headers: bool = False
+    """Extism http_headers: whether a plug-in may read the last response's headers."""
 
 
 class Stage(_Spec):

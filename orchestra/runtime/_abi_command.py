@@ -11,7 +11,7 @@ import tempfile
 
 import wasmtime
 
-from ..errors import CallError
+from ..errors import CallError, PluginError
 from ._fastcall import FastFunc, WasmFailure
 from ._instance import PluginInstance, register_abi
 
@@ -26,11 +26,17 @@ class CommandAbi:
     def __init__(self, owner: PluginInstance) -> None:
         self._owner = owner
         owner.uses_wasi = True  # stdin/stdout need a WASI context even without imports
-        # stdin must be a file for WASI; one per worker, rewritten per call, on tmpfs
-        # when there is one.
+        # stdin must be a file for WASI: one per worker, rewritten per call, on tmpfs
+        # when there is one. It is unlinked at once and reached through /proc/self/fd,
+        # so a worker killed with SIGKILL leaves nothing behind.
         shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        fd, self._stdin = tempfile.mkstemp(prefix="orchestra-stdin-", dir=shm)
-        os.close(fd)
+        self._fd, path = tempfile.mkstemp(prefix="orchestra-stdin-", dir=shm)
+        proc_path = f"/proc/self/fd/{self._fd}"
+        if os.path.exists(proc_path):
+            os.unlink(path)
+            self._stdin = proc_path
+        else:
+            self._stdin = path
 
     def exports(self) -> list[str]:
         return ["_start"]
@@ -46,8 +52,9 @@ class CommandAbi:
                 f"a wasi-command plug-in has one entry point; call it as '_start' (not {export!r})"
             )
         owner = self._owner
-        with open(self._stdin, "wb") as fh:
-            fh.write(data)
+        os.ftruncate(self._fd, 0)
+        if data:
+            os.pwrite(self._fd, data, 0)
         out: list[bytes] = []
         wasi = owner.wasi_config()
         wasi.stdin_file = self._stdin
@@ -65,14 +72,16 @@ class CommandAbi:
                 if err.code != 0:
                     output = b"".join(out).decode("utf-8", "replace").strip()
                     detail = f": {output[:500]}" if output else ""
-                    raise CallError(f"exited with code {err.code}{detail}") from None
+                    raise PluginError(f"exited with code {err.code}{detail}") from None
             else:
                 raise
         return b"".join(out), None
 
     def __del__(self) -> None:
         try:
-            os.unlink(self._stdin)
+            os.close(self._fd)
+            if not self._stdin.startswith("/proc/"):
+                os.unlink(self._stdin)
         except OSError:
             pass
 

@@ -17,7 +17,7 @@ import wasmtime
 
 from ..errors import PluginLoadError
 
-__all__ = ("EngineSettings", "load_module", "make_engine")
+__all__ = ("EngineSettings", "load_module", "load_module_bytes", "make_engine")
 
 WASMTIME_VERSION = "50.0.1"
 
@@ -45,12 +45,12 @@ def make_engine(settings: EngineSettings) -> wasmtime.Engine:
     return wasmtime.Engine(cfg)
 
 
-def _wasm_bytes(source: Path, raw: bytes) -> bytes:
-    if source.suffix == ".wat" or not raw.startswith(b"\0asm"):
+def _wasm_bytes(where: str, raw: bytes) -> bytes:
+    if where.endswith(".wat") or not raw.startswith(b"\0asm"):
         try:
             return wasmtime.wat2wasm(raw.decode("utf-8"))
         except (UnicodeDecodeError, wasmtime.WasmtimeError) as exc:
-            raise PluginLoadError(f"{source}: not a wasm module nor valid WAT: {exc}") from None
+            raise PluginLoadError(f"{where}: not a wasm module nor valid WAT: {exc}") from None
     return raw
 
 
@@ -70,6 +70,21 @@ def load_module(
         raw = source.read_bytes()
     except OSError as exc:
         raise PluginLoadError(f"cannot read {source}: {exc.strerror}") from None
+    return load_module_bytes(engine, settings, raw, str(source), cache_dir=cache_dir)
+
+
+def load_module_bytes(
+    engine: wasmtime.Engine,
+    settings: EngineSettings,
+    raw: bytes,
+    where: str,
+    *,
+    cache_dir: Path | None,
+) -> tuple[wasmtime.Module, bool]:
+    """Compile ``raw`` (wasm or WAT text), or deserialize it from the cache.
+
+    :raises PluginLoadError: invalid wasm/WAT (the message names ``where``).
+    """
     key = hashlib.sha256(raw).hexdigest()
     entry: Path | None = None
     if cache_dir is not None:
@@ -79,11 +94,11 @@ def load_module(
                 return wasmtime.Module.deserialize_file(engine, str(entry)), True
             except wasmtime.WasmtimeError:
                 entry.unlink(missing_ok=True)  # stale or corrupt: recompile below
-    wasm = _wasm_bytes(source, raw)
+    wasm = _wasm_bytes(where, raw)
     try:
         module = wasmtime.Module(engine, wasm)
     except wasmtime.WasmtimeError as exc:
-        raise PluginLoadError(f"{source}: invalid wasm module: {exc}") from None
+        raise PluginLoadError(f"{where}: invalid wasm module: {exc}") from None
     if entry is not None:
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)

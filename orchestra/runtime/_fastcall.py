@@ -63,6 +63,7 @@ class FastFunc:
         "_params",
         "_raw",
         "_results",
+        "_store",
         "_trap",
         "_trap_ref",
         "name",
@@ -80,6 +81,7 @@ class FastFunc:
         self._n = max(len(self._params), len(self._results), 1)
         self._raw = (_RAW * self._n)()
         self._func = func  # keeps the wasmtime_func_t alive
+        self._store = store  # the raw context pointer below dies with the store
         self._fn = ctypes.byref(func._func)
         self._ctx = store._context()
         self._trap = _TRAP_PTR()

@@ -15,13 +15,26 @@ from ..config import PluginSpec
 from ..errors import CallError, PluginCrashed, PluginLoadError, PluginUnavailable
 from ..wire import Result
 from ._restart import decide_restart
-from ._worker import WorkerHandle, WorkerState
+from ._worker import WorkerHandle, WorkerState, _Pending
 
 __all__ = ("PluginPool", "PluginStats")
 
 log = structlog.get_logger("orchestra.supervisor")
 
 WATCHDOG_GRACE = 2.0  # seconds past limits.timeout before a silent worker is killed
+
+
+class _Admission:
+    """A caller queued for a free slot; the pool submits its call when one frees."""
+
+    __slots__ = ("admitted", "args", "data", "export", "pending")
+
+    def __init__(self, export: str, data: bytes, args: list[Any] | None) -> None:
+        self.export = export
+        self.data = data
+        self.args = args
+        self.admitted = anyio.Event()
+        self.pending: _Pending | None = None
 
 
 class PluginStats(dict[str, Any]):
@@ -52,7 +65,7 @@ class PluginPool:
         self.workers: list[WorkerHandle | None] = [None] * spec.instances
         self.failed: str | None = None
         self.closing = False
-        self._changed = anyio.Event()
+        self._waiters: deque[_Admission] = deque()
         self._restart_history: tuple[float, ...] = ()
         self.failures: deque[str] = deque(maxlen=10)
         self.restarts = 0
@@ -65,8 +78,18 @@ class PluginPool:
     # -- lifecycle ----------------------------------------------------------------
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+        """Capacity or health changed: admit queued callers, oldest first."""
+        waiters = self._waiters
+        while waiters:
+            worker = self._pick()
+            if worker is None:
+                break
+            waiter = waiters.popleft()
+            waiter.pending = worker.submit(waiter.export, waiter.data, waiter.args)
+            waiter.admitted.set()
+        if waiters and (self.failed or self.closing):
+            while waiters:
+                waiters.popleft().admitted.set()  # pending stays None: unavailable
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[PluginPool] = anyio.TASK_STATUS_IGNORED
@@ -202,19 +225,9 @@ class PluginPool:
         attempts = self.spec.retry.attempts if self.spec.retry else 1
         started = time.perf_counter()
         for attempt in range(1, attempts + 1):
-            worker = self._pick()
-            while worker is None:
-                if self.failed or self.closing:
-                    raise self._unavailable(export)
-                await self._changed.wait()
-                worker = self._pick()
-            waiter = worker.submit(export, data, args)
-            try:
-                await waiter.event.wait()
-            except BaseException:
-                # Cancelled: the worker still answers later; the waiter is dropped.
-                raise
-            outcome = waiter.outcome
+            pending = await self._admit(export, data, args)
+            await pending.event.wait()
+            outcome = pending.outcome
             if isinstance(outcome, Result):
                 self.calls += 1
                 self._latencies.append(time.perf_counter() - started)
@@ -226,6 +239,28 @@ class PluginPool:
             self.errors += 1
             raise outcome
         raise AssertionError("unreachable")
+
+    async def _admit(self, export: str, data: bytes, args: list[Any] | None) -> _Pending:
+        """Submit to the least-loaded instance with room, or queue first-come
+        first-served: a caller never overtakes one that waited longer, so no caller
+        starves while others keep the slots busy."""
+        if not self._waiters:
+            worker = self._pick()
+            if worker is not None:
+                return worker.submit(export, data, args)
+        if self.failed or self.closing:
+            raise self._unavailable(export)
+        admission = _Admission(export, data, args)
+        self._waiters.append(admission)
+        try:
+            await admission.admitted.wait()
+        except BaseException:
+            if admission.pending is None:
+                self._waiters.remove(admission)
+            raise
+        if admission.pending is None:
+            raise self._unavailable(export)
+        return admission.pending
 
     def stats(self) -> PluginStats:
         lat = sorted(self._latencies)

@@ -88,7 +88,7 @@ def test_run_exit_code_1_when_records_fail(tmp_path: Path, wat_file: WatFile) ->
     assert proc.returncode == 1
     assert proc.stdout == b""
     assert (
-        b"record 0: bad._start: CallError: bad._start instance 0: exited with code 3: bad"
+        b"record 0: bad._start: PluginError: bad._start instance 0: exited with code 3: bad"
         in proc.stderr
     )
     assert b"0 ok, 2 failed" in proc.stderr

@@ -194,3 +194,24 @@ async def test_compiled_module_cache_is_reused(wat_file: WatFile, tmp_path: Path
         second = orch.supervisor.pools["add"].workers[0]
         assert second is not None and second.cached is True
         assert await orch.call("add", "add", [1, 2]) == [3]
+
+
+async def test_waiting_callers_are_admitted_first_come_first_served(wat_file: WatFile) -> None:
+    """When callers outnumber free slots, none starves: every caller's first call is
+    answered before any caller gets a third one (no barging past the queue)."""
+    cfg = plugins(add=PluginSpec(source=str(wat_file("add", ADD)), max_in_flight=4))
+    events: list[tuple[int, int]] = []
+    async with Orchestra(cfg) as orch:
+
+        async def caller(i: int) -> None:
+            for n in range(5):
+                assert await orch.call("add", "add", [i, n]) == [i + n]
+                events.append((i, n))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(40):
+                tg.start_soon(caller, i)
+    first_done = max(k for k, (_, n) in enumerate(events) if n == 0)
+    third_started = min(k for k, (_, n) in enumerate(events) if n == 2)
+    assert first_done < third_started
+    assert len(events) == 200
