@@ -40,7 +40,8 @@ def _unwrap(exc: BaseException) -> BaseException:
 class Orchestra:
     """Runs a config's plug-ins for as long as the context is open.
 
-    Works under asyncio and trio (anyio). Entering starts every instance of every
+    Works under asyncio and trio (anyio). ``log_level`` filters what plug-ins log
+    (Extism ``log_*``) before it crosses the process boundary. Entering starts every instance of every
     plug-in concurrently and returns when all are ready; leaving drains and stops
     them (Shutdown, then SIGTERM, then SIGKILL, each bounded).
 
@@ -54,8 +55,10 @@ class Orchestra:
         cache_dir: str | None = None,
         shutdown_grace: float = 5.0,
         backend: Backend | None = None,
+        log_level: str = "info",
     ) -> None:
         self.config = config
+        self._log_level = log_level
         self._cache_dir = cache_dir or str(default_cache_dir() / "modules")
         self._grace = shutdown_grace
         self._backend = backend
@@ -65,7 +68,11 @@ class Orchestra:
     async def __aenter__(self) -> Orchestra:
         backend = self._backend or _backend_for(self.config)
         supervisor = Supervisor(
-            self.config, backend, cache_dir=self._cache_dir, shutdown_grace=self._grace
+            self.config,
+            backend,
+            cache_dir=self._cache_dir,
+            shutdown_grace=self._grace,
+            log_level=self._log_level,
         )
         tg = anyio.create_task_group()
         await tg.__aenter__()
@@ -90,6 +97,11 @@ class Orchestra:
         assert self._tg is not None and self._supervisor is not None
         self._supervisor.stop()
         tg, self._tg = self._tg, None
+        if exc is None or isinstance(exc, Exception):
+            # An ordinary error in the body still drains the workers gracefully; only
+            # cancellation (or KeyboardInterrupt) cuts straight to killing them.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(self._grace + 3):
+                await self._supervisor.done.wait()
         try:
             return await tg.__aexit__(exc_type, exc, tb)
         except BaseExceptionGroup as group:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ("default_cache_dir",)
+__all__ = ("default_cache_dir", "host_plugin_search_paths")
 
 
 def default_cache_dir() -> Path:
@@ -18,3 +18,15 @@ def default_cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "orchestra"
+
+
+def host_plugin_search_paths(config_paths: list[str] | None = None) -> list[str]:
+    """DESIGN.md search order: ``ORCHESTRA_PLUGIN_PATH`` entries, then the config's
+    ``host_plugins.paths``, then ``<sys.prefix>/lib/orchestra/plugins``."""
+    import sys
+
+    env = os.environ.get("ORCHESTRA_PLUGIN_PATH", "")
+    paths = [p for p in env.split(os.pathsep) if p]
+    paths += list(config_paths or [])
+    paths.append(str(Path(sys.prefix) / "lib" / "orchestra" / "plugins"))
+    return paths

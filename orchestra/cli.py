@@ -220,13 +220,15 @@ def call(
     else:
         plugin = Path(first).stem or "plugin"
         config = Config(plugins={plugin: _source_plugin(first, opts)})
-    code = anyio.run(_call, config, plugin, export, data, loops)
+    code = anyio.run(_call, config, plugin, export, data, loops, log_level)
     sys.exit(code)
 
 
-async def _call(config: Config, plugin: str, export: str, data: bytes, loops: int) -> int:
+async def _call(
+    config: Config, plugin: str, export: str, data: bytes, loops: int, log_level: str
+) -> int:
     try:
-        async with Orchestra(config) as orch:
+        async with Orchestra(config, log_level=log_level) as orch:
             for _ in range(max(1, loops)):
                 out = await orch.call(plugin, export, data)
                 if isinstance(out, list):

@@ -32,6 +32,7 @@ from .wire import (
     Heartbeat,
     Init,
     InitFailed,
+    Log,
     Message,
     Ready,
     Result,
@@ -43,6 +44,14 @@ from .wire import (
 __all__ = ("main", "serve")
 
 _PR_SET_PDEATHSIG = 1
+# Extism level names -> structlog method names.
+_LOG_LEVELS = {
+    "trace": "debug",
+    "debug": "debug",
+    "info": "info",
+    "warn": "warning",
+    "error": "error",
+}
 _RECV_SIZE = 1 << 20
 
 
@@ -89,6 +98,7 @@ def serve(sock: socket.socket) -> int:
     :returns: the process exit code.
     """
     decoder = FrameDecoder()
+    out = bytearray()  # answers (and plug-in logs) of the current batch
     first = _recv_messages(sock, decoder)
     if not first:
         return 0
@@ -108,6 +118,16 @@ def serve(sock: socket.socket) -> int:
             plugin=init.plugin,
             instance=init.instance,
             cache_dir=Path(init.cache_dir) if init.cache_dir else None,
+            host_plugin_paths=init.host_plugin_paths,
+            log_level=init.log_level,
+            log_sink=lambda level, message: encode_into(
+                Log(
+                    level=_LOG_LEVELS.get(level, "info"),
+                    event="plugin_log",
+                    fields={"message": message},
+                ),
+                out,
+            ),
         )
     except OrchestraError as exc:
         kind = type(exc).__name__ if isinstance(exc, PluginLoadError) else "PluginLoadError"
@@ -130,7 +150,6 @@ def serve(sock: socket.socket) -> int:
             )
         )
     )
-    out = bytearray()
     msgs: list[Message] | None = pending
     try:
         while True:

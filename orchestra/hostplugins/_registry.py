@@ -6,21 +6,16 @@ Search order: ``ORCHESTRA_PLUGIN_PATH`` entries, then the config's
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
+from .._paths import host_plugin_search_paths
 from ._python import HostModule, PythonHostPlugin, load_python_plugin
 
 __all__ = ("HostPluginRegistry", "default_search_paths")
 
 
 def default_search_paths(config_paths: list[str] | None = None) -> list[Path]:
-    env = os.environ.get("ORCHESTRA_PLUGIN_PATH", "")
-    paths = [Path(p) for p in env.split(os.pathsep) if p]
-    paths += [Path(p) for p in (config_paths or [])]
-    paths.append(Path(sys.prefix) / "lib" / "orchestra" / "plugins")
-    return paths
+    return [Path(p) for p in host_plugin_search_paths(config_paths)]
 
 
 class HostPluginRegistry:

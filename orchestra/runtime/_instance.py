@@ -17,11 +17,13 @@ import wasmtime
 
 from ..config import PluginSpec
 from ..errors import CallError, PluginLoadError
-from ._detect import EXTISM_ENV, WASI_MODULES, detect_abi
-from ._engine import EngineSettings, load_module, make_engine
+from ._detect import WASI_MODULES, detect_abi
+from ._engine import EngineSettings, make_engine
+from ._imports import BlockAccess, define_imports, plan_imports
+from ._sources import load_source
 from ._traps import translate
 
-__all__ = ("Abi", "PluginInstance", "register_abi")
+__all__ = ("Abi", "LogSink", "PluginInstance", "register_abi")
 
 EPOCH_TICK = 0.005  # seconds per epoch tick; timeouts are honoured to about this
 _NO_DEADLINE = 1 << 62
@@ -43,6 +45,8 @@ class Abi(Protocol):
 
 
 AbiFactory = Callable[["PluginInstance"], Abi]
+LogSink = Callable[[str, str], None]
+"""Receives (level, message) for each plug-in log line that passes the level filter."""
 _ABIS: dict[str, AbiFactory] = {}
 
 
@@ -85,25 +89,33 @@ class PluginInstance:
         plugin: str,
         instance: int = 0,
         cache_dir: Path | None = None,
+        host_plugin_paths: list[str] | None = None,
+        log_level: str = "info",
+        log_sink: LogSink | None = None,
     ) -> None:
         started = time.perf_counter()
-        self.spec = spec
         self.plugin = plugin
         self.instance = instance
+        self.cache_dir = cache_dir
+        self.log_level = log_level
+        self.log_sink: LogSink = log_sink or (lambda level, message: None)
+        self.settings = EngineSettings(
+            epoch_interruption=True,
+            consume_fuel=spec.limits.fuel is not None,
+            max_wasm_stack=int(spec.limits.stack) if spec.limits.stack else None,
+        )
+        self.engine = make_engine(self.settings)
+        loaded = load_source(
+            spec, plugin=plugin, engine=self.engine, settings=self.settings, cache_dir=cache_dir
+        )
+        # A manifest may have changed limits and grants: read them from the result.
+        self.spec = spec = loaded.spec
+        self.module, self.linked, self.cached = loaded.main, loaded.linked, loaded.cached
         limits = spec.limits
         self.timeout = float(limits.timeout) if limits.timeout else None
         self.fuel = limits.fuel
         self._deadline_ticks = (
             math.ceil(self.timeout / EPOCH_TICK) + 1 if self.timeout else _NO_DEADLINE
-        )
-        self.settings = EngineSettings(
-            epoch_interruption=True,
-            consume_fuel=limits.fuel is not None,
-            max_wasm_stack=int(limits.stack) if limits.stack else None,
-        )
-        self.engine = make_engine(self.settings)
-        self.module, self.cached = load_module(
-            self.engine, self.settings, Path(spec.source), cache_dir=cache_dir
         )
         self.abi_name = spec.abi if spec.abi != "auto" else detect_abi(self.module)
         factory = _ABIS.get(self.abi_name)
@@ -112,18 +124,31 @@ class PluginInstance:
                 f"the {self.abi_name!r} ABI is not available in this version of Orchestra",
                 plugin=plugin,
             )
+        if self.linked and self.abi_name != "extism":
+            raise PluginLoadError(
+                "a manifest with several wasm modules is supported for Extism plug-ins only",
+                plugin=plugin,
+            )
         self.uses_wasi = spec.wasi is not None or any(
             imp.module in WASI_MODULES for imp in self.module.imports
         )
         self._preopens = self._check_preopens()
+        linked_names = {name for name, _ in self.linked}
+        self.imports = plan_imports(
+            self.module,
+            plugin=plugin,
+            abi=self.abi_name,
+            granted=[*spec.host_modules, *linked_names],
+            search_paths=list(host_plugin_paths or []),
+        )
+        for name in linked_names:  # served by a module of the manifest, not a host plug-in
+            for key in [k for k in self.imports.mocked if k[0] == name]:
+                del self.imports.mocked[key]
         self.linker = wasmtime.Linker(self.engine)
         if self.uses_wasi:
             self.linker.define_wasi()
-        self._check_imports()
-        try:
-            self.pre = self.linker.instantiate_pre(self.module)
-        except wasmtime.WasmtimeError as exc:
-            raise PluginLoadError(f"cannot link the module: {exc}", plugin=plugin) from None
+        define_imports(self.linker, self.imports, self.block_access)
+        self._pre: wasmtime.InstancePre | None = None
         self._ticker = _EpochTicker(self.engine)
         try:
             self.abi = factory(self)
@@ -132,6 +157,25 @@ class PluginInstance:
             raise
         self.resets = 0
         self.load_ms = (time.perf_counter() - started) * 1000
+
+    def block_access(self) -> BlockAccess | None:
+        """The current store's Extism kernel blocks (None for other ABIs)."""
+        return getattr(self.abi, "blocks", None) if hasattr(self, "abi") else None
+
+    @property
+    def pre(self) -> wasmtime.InstancePre:
+        """The module linked once against the engine-level linker (core, wasi-command).
+
+        :raises PluginLoadError: an import cannot be linked.
+        """
+        if self._pre is None:
+            try:
+                self._pre = self.linker.instantiate_pre(self.module)
+            except wasmtime.WasmtimeError as exc:
+                raise PluginLoadError(
+                    f"cannot link the module: {exc}", plugin=self.plugin
+                ) from None
+        return self._pre
 
     def _check_preopens(self) -> list[tuple[str, str, bool]]:
         """Granted directories as (host path, guest path, read-only); checked at load so
@@ -146,20 +190,6 @@ class PluginInstance:
                 )
             out.append((path, guest, readonly))
         return out
-
-    def _check_imports(self) -> None:
-        for imp in self.module.imports:
-            if imp.module in WASI_MODULES or (
-                imp.module == EXTISM_ENV and self.abi_name == "extism"
-            ):
-                continue
-            name = f"{imp.module}.{imp.name}"
-            raise PluginLoadError(
-                f"import {name!r} is not provided; grant a host module "
-                f"(host_modules: [{imp.module}]) or route it "
-                f'(imports: {{"{name}": other_plugin.export}})',
-                plugin=self.plugin,
-            )
 
     # -- stores ---------------------------------------------------------------
 

@@ -56,8 +56,10 @@ class PluginPool:
         *,
         cache_dir: str | None,
         log_level: str = "info",
+        host_plugin_paths: list[str] | None = None,
     ) -> None:
         self.name = name
+        self._host_plugin_paths = host_plugin_paths
         self.spec = spec
         self._backend = backend
         self._cache_dir = cache_dir
@@ -129,6 +131,7 @@ class PluginPool:
                 self._backend,
                 cache_dir=self._cache_dir,
                 log_level=self._log_level,
+                host_plugin_paths=self._host_plugin_paths,
                 on_change=self._notify,
             )
             try:

@@ -9,6 +9,7 @@ import anyio
 import anyio.abc
 import structlog
 
+from .._paths import host_plugin_search_paths
 from ..backends import Backend
 from ..config import Config
 from ..errors import PluginUnavailable
@@ -42,10 +43,19 @@ class Supervisor:
         self.backend = backend
         self.shutdown_grace = shutdown_grace
         self.pools: dict[str, PluginPool] = {
-            name: PluginPool(name, spec, backend, cache_dir=cache_dir, log_level=log_level)
+            name: PluginPool(
+                name,
+                spec,
+                backend,
+                cache_dir=cache_dir,
+                log_level=log_level,
+                host_plugin_paths=host_plugin_search_paths(config.host_plugins.paths),
+            )
             for name, spec in config.plugins.items()
         }
         self._stopped = anyio.Event()
+        self.done = anyio.Event()
+        """Set once every worker has stopped and :meth:`run` is about to return."""
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[Supervisor] = anyio.TASK_STATUS_IGNORED
@@ -70,6 +80,7 @@ class Supervisor:
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(self.shutdown_grace + 2):
                 await self._close_pools()
+            self.done.set()
 
     async def _start_pool(self, tg: anyio.abc.TaskGroup, pool: PluginPool) -> None:
         await tg.start(pool.run)

@@ -94,6 +94,7 @@ class WorkerHandle:
         *,
         cache_dir: str | None,
         log_level: str = "info",
+        host_plugin_paths: list[str] | None = None,
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.plugin = plugin
@@ -109,6 +110,7 @@ class WorkerHandle:
         self._backend = backend
         self._cache_dir = cache_dir
         self._log_level = log_level
+        self._host_plugin_paths = list(host_plugin_paths or [])
         self._on_change = on_change
         self._channel: WorkerChannel | None = None
         self._pending: dict[int, _Pending] = {}
@@ -157,6 +159,7 @@ class WorkerHandle:
                         spec=encode_spec(self.spec),
                         cache_dir=self._cache_dir,
                         log_level=self._log_level,
+                        host_plugin_paths=self._host_plugin_paths,
                     )
                 )
             )

@@ -43,6 +43,7 @@ class Init(_Msg):
     protocol: int = PROTOCOL_VERSION
     cache_dir: str | None = None
     log_level: str = "info"
+    host_plugin_paths: list[str] = []
 
 
 class Ready(_Msg):

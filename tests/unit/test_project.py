@@ -43,6 +43,7 @@ PACKAGES = [
     "orchestra.backends",
     "orchestra.pipeline",
     "orchestra.testing",
+    "orchestra.hostplugins",
 ]
 
 
@@ -71,8 +72,8 @@ ALLOWED = {
     "_paths": set(),
     "config": {"errors"},
     "wire": {"errors"},
-    "runtime": {"errors", "config", "wire", "hostplugins"},
-    "hostplugins": {"errors", "config"},
+    "runtime": {"errors", "config", "wire", "hostplugins", "_paths"},
+    "hostplugins": {"errors", "config", "_paths"},
     "worker": {"errors", "config", "wire", "runtime", "hostplugins"},
     "backends": {"errors", "config", "wire"},
     "supervision": {"errors", "config", "wire", "backends", "_paths"},

@@ -1,0 +1,353 @@
+"""The ``extism`` ABI: bytes in, bytes out through Orchestra's own kernel.
+
+The kernel (``extism_kernel.wat``) is a wasm module instantiated in the plug-in's
+store, so the plug-in's byte loops (load/store/input_load) stay inside wasm; Python
+touches kernel memory only to place the input and read the output, plus the few
+host functions Extism defines (config, vars, logs, HTTP). See ../shared/EXTISM_ABI.md.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fnmatch
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+
+from ..errors import CallError, HostFunctionError, PluginError, PluginLoadError
+from ._detect import EXTISM_ENV
+from ._engine import load_module
+from ._fastcall import FastFunc
+from ._instance import PluginInstance, register_abi
+
+__all__ = ("ExtismAbi",)
+
+KERNEL_PATH = Path(__file__).with_name("extism_kernel.wat")
+
+# Kernel exports a plug-in may import (all provided by the wasm kernel).
+KERNEL_FUNCS = (
+    "alloc", "free", "length", "length_unsafe", "load_u8", "load_u64", "store_u8",
+    "store_u64", "input_length", "input_offset", "input_load_u8", "input_load_u64",
+    "output_set", "error_set", "error_get", "memory_bytes", "input_set", "output_length",
+    "output_offset", "reset",
+)  # fmt: skip
+
+LEVELS = {"trace": 0, "debug": 1, "info": 2, "warn": 3, "warning": 3, "error": 4, "critical": 4}
+_OFF = 2**31 - 1
+_I64 = wasmtime.ValType.i64
+_I32 = wasmtime.ValType.i32
+INITIALISERS = ("_initialize", "__wasm_call_ctors", "hs_init")
+
+
+def _host_error(message: str) -> HostFunctionError:
+    return HostFunctionError(message)
+
+
+class _Kernel:
+    """The kernel instance of one store, with the host-side fast paths bound."""
+
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
+        ex = instance.exports(store)
+        self.store = store
+        self.instance = instance
+        mem = ex["memory"]
+        assert isinstance(mem, wasmtime.Memory)
+        self.memory = mem
+
+        def fast(name: str) -> FastFunc:
+            f = ex[name]
+            assert isinstance(f, wasmtime.Func)
+            return FastFunc(store, f, name)
+
+        self.reset = fast("reset").call
+        self.alloc = fast("alloc").call
+        self.length = fast("length").call
+        self.input_set = fast("input_set").call
+        self.output_offset = fast("output_offset").call
+        self.output_length = fast("output_length").call
+        self.error_get = fast("error_get").call
+        self.error_set = fast("error_set").call
+
+    def base(self) -> int:
+        # Re-read each time: memory may move when it grows.
+        return ctypes.addressof(self.memory.data_ptr(self.store).contents)
+
+    def read(self, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        if offset + length > self.memory.data_len(self.store):
+            raise _host_error(f"kernel block [{offset}, +{length}) is out of bounds")
+        return ctypes.string_at(self.base() + offset, length)
+
+    def write(self, data: bytes) -> int:
+        """A new block holding ``data``; its handle (0 for empty data).
+
+        :raises HostFunctionError: the kernel could not allocate (memory limit).
+        """
+        if not data:
+            return 0
+        (handle,) = self.alloc((len(data),))
+        if handle == 0:
+            raise _host_error(f"out of kernel memory allocating {len(data)} bytes")
+        ctypes.memmove(self.base() + handle, data, len(data))
+        return int(handle)
+
+
+class ExtismAbi:
+    """One Extism plug-in instance: plug-in + kernel in one store; vars live across
+    calls (and across a reset after a trap), as in Extism."""
+
+    name = "extism"
+
+    def __init__(self, owner: PluginInstance) -> None:
+        self._owner = owner
+        spec = owner.spec
+        self._kernel_module, _ = load_module(
+            owner.engine, owner.settings, KERNEL_PATH, cache_dir=owner.cache_dir
+        )
+        kernel_names = {e.name for e in self._kernel_module.exports}
+        env_host = self._env_host_functions()
+        for imp in owner.module.imports:
+            if (
+                imp.module == EXTISM_ENV
+                and imp.name not in kernel_names
+                and imp.name not in env_host
+            ):
+                raise PluginLoadError(
+                    f"invalid function import {EXTISM_ENV}.{imp.name}: not provided by this "
+                    "version of the Extism ABI (try updating Orchestra)",
+                    plugin=owner.plugin,
+                )
+        self._config = {k.encode(): v.encode() for k, v in spec.config.items()}
+        self._vars: dict[bytes, bytes] = {}
+        self._var_bytes = 0
+        self._max_var_bytes = int(spec.max_var_bytes)
+        self._max_http = int(spec.max_http_response_bytes)
+        self._http_status = 0
+        self._http_headers: bytes | None = None
+        self._deadline: float | None = None
+        self._level = LEVELS.get(owner.log_level, 2)
+        self._running = False
+        self._exports: dict[str, Callable[[], Any]] = {}
+        self.kernel: _Kernel | None = None
+        self._env_host = env_host
+        self.reset()
+
+    # -- host functions of extism:host/env ---------------------------------------------
+
+    def _env_host_functions(self) -> dict[str, tuple[wasmtime.FuncType, Callable[..., Any]]]:
+        i64, i32 = _I64(), _I32()
+        fns: dict[str, tuple[wasmtime.FuncType, Callable[..., Any]]] = {
+            "config_get": (wasmtime.FuncType([i64], [i64]), self._config_get),
+            "var_get": (wasmtime.FuncType([i64], [i64]), self._var_get),
+            "var_set": (wasmtime.FuncType([i64, i64], []), self._var_set),
+            "http_request": (wasmtime.FuncType([i64, i64], [i64]), self._http_request),
+            "http_status_code": (wasmtime.FuncType([], [i32]), lambda: self._http_status),
+            "http_headers": (wasmtime.FuncType([], [i64]), self._http_headers_get),
+            "get_log_level": (wasmtime.FuncType([], [i32]), self._get_log_level),
+        }
+        for level in ("trace", "debug", "info", "warn", "error"):
+            fns[f"log_{level}"] = (wasmtime.FuncType([i64], []), self._logger(level))
+        return fns
+
+    @property
+    def blocks(self) -> _Kernel:
+        assert self.kernel is not None
+        return self.kernel
+
+    def _read(self, handle: int) -> bytes:
+        k = self.blocks
+        if handle == 0:
+            return b""
+        (length,) = k.length((handle,))
+        return k.read(handle, int(length))
+
+    # BlockAccess for user host functions (extism:host/user and others).
+    def read_block(self, handle: int) -> bytes:
+        return self._read(handle)
+
+    def write_block(self, data: bytes) -> int:
+        return self.blocks.write(data)
+
+    def _config_get(self, key: int) -> int:
+        value = self._config.get(self._read(key))
+        return 0 if value is None else self.blocks.write(value)
+
+    def _var_get(self, key: int) -> int:
+        value = self._vars.get(self._read(key))
+        return 0 if value is None else self.blocks.write(value)
+
+    def _var_set(self, key: int, value: int) -> None:
+        k = self._read(key)
+        old = self._vars.get(k)
+        if value == 0:
+            if old is not None:
+                self._var_bytes -= len(k) + len(old)
+                del self._vars[k]
+            return
+        v = self._read(value)
+        size = self._var_bytes - (len(k) + len(old) if old is not None else 0) + len(k) + len(v)
+        if self._max_var_bytes == 0 or size > self._max_var_bytes:
+            raise _host_error("Variable store is full")
+        self._vars[k] = v
+        self._var_bytes = size
+
+    def _get_log_level(self) -> int:
+        return self._level if self._level <= 4 else _OFF
+
+    def _logger(self, level: str) -> Callable[[int], None]:
+        rank = LEVELS[level]
+
+        def log(message: int) -> None:
+            if rank >= self._level:
+                text = self._read(message).decode("utf-8", "replace")
+                self._owner.log_sink(level, text)
+
+        return log
+
+    def _http_headers_get(self) -> int:
+        if self._http_headers is None or not self._owner.spec.http_response_headers:
+            return 0
+        return self.blocks.write(self._http_headers)
+
+    def _http_request(self, request: int, body: int) -> int:
+        try:
+            req = json.loads(self._read(request))
+            url = req["url"]
+        except (ValueError, KeyError, TypeError):
+            raise _host_error("http_request: the request must be JSON with a 'url'") from None
+        host = urllib.parse.urlsplit(url).hostname or ""
+        if not any(fnmatch.fnmatchcase(host, p) for p in self._owner.spec.allowed_hosts):
+            raise _host_error(f"HTTP request to {url} is not allowed")
+        data = self._read(body) if body else None
+        headers = req.get("headers") or {}
+        http = urllib.request.Request(
+            url, data=data, method=req.get("method") or "GET", headers=headers
+        )
+        remaining = 30.0 if self._deadline is None else self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise _host_error("http_request: the call's timeout has passed")
+        try:
+            with urllib.request.urlopen(http, timeout=remaining) as resp:
+                status, resp_headers, payload = (
+                    resp.status,
+                    dict(resp.headers),
+                    resp.read(self._max_http + 1),
+                )
+        except urllib.error.HTTPError as exc:
+            status, resp_headers, payload = (
+                exc.code,
+                dict(exc.headers),
+                exc.read(self._max_http + 1),
+            )
+        except (OSError, ValueError) as exc:
+            raise _host_error(f"http_request to {url} failed: {exc}") from None
+        if len(payload) > self._max_http:
+            raise _host_error(
+                f"HTTP response from {url} exceeds max_http_response_bytes ({self._max_http})"
+            )
+        self._http_status = status
+        self._http_headers = json.dumps(resp_headers).encode()
+        return self.blocks.write(payload)
+
+    # -- store life -----------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """A fresh store: kernel, linked modules, plug-in, initialisers run once."""
+        owner = self._owner
+        store = owner.new_store()
+        owner.arm(store)
+        kernel_instance = wasmtime.Instance(store, self._kernel_module, [])
+        self.kernel = _Kernel(store, kernel_instance)
+        linker = wasmtime.Linker(owner.engine)
+        linker.allow_shadowing = True
+        if owner.uses_wasi:
+            linker.define_wasi()
+        kex = kernel_instance.exports(store)
+        for name in KERNEL_FUNCS:
+            item = kex.get(name)
+            if item is not None:
+                linker.define(store, EXTISM_ENV, name, item)
+        for name, (ty, fn) in self._env_host.items():
+            linker.define_func(EXTISM_ENV, name, ty, fn)
+        from ._imports import define_imports
+
+        define_imports(linker, owner.imports, lambda: self)
+        for name, module in owner.linked:
+            linker.define_instance(store, name, linker.instantiate(store, module))
+        try:
+            instance = linker.instantiate(store, owner.module)
+        except wasmtime.WasmtimeError as exc:
+            raise PluginLoadError(f"cannot instantiate: {exc}", plugin=owner.plugin) from None
+        self._store = store
+        self._instance = instance
+        self._exports = {}
+        ex = instance.exports(store)
+        for init in INITIALISERS:
+            func = ex.get(init)
+            if isinstance(func, wasmtime.Func):
+                ff = FastFunc(store, func, init)
+                ff.call([0] * len(ff.param_types))
+                break
+
+    def exports(self) -> list[str]:
+        return [
+            name
+            for name, item in self._instance.exports(self._store).items()
+            if isinstance(item, wasmtime.Func) and name not in INITIALISERS
+        ]
+
+    def _export(self, name: str) -> Callable[[], Any]:
+        fn = self._exports.get(name)
+        if fn is None:
+            item = self._instance.exports(self._store).get(name)
+            if not isinstance(item, wasmtime.Func):
+                raise CallError(
+                    f"no exported function {name!r}; exports: {', '.join(self.exports()) or 'none'}"
+                )
+            ff = FastFunc(self._store, item, name)
+            if ff.param_types or ff.result_types not in ([], ["i32"]):
+                raise CallError(
+                    f"export {name!r} has type ({', '.join(ff.param_types)}) -> "
+                    f"({', '.join(ff.result_types)}); Extism exports are () -> i32"
+                )
+            fn = ff.bind_no_args_i32() if ff.result_types else (lambda ff=ff: ff.call(()) and 0)
+            self._exports[name] = fn
+        return fn
+
+    def call(
+        self, export: str, data: bytes, args: list[int | float] | None
+    ) -> tuple[bytes, list[int | float] | None]:
+        if self._running:
+            raise CallError("re-entrant call refused: this instance is already running a call")
+        fn = self._export(export)
+        k = self.blocks
+        k.reset(())
+        handle = k.write(data) if data else 0
+        k.input_set((handle, len(data)))
+        owner = self._owner
+        owner.arm(self._store)
+        self._deadline = time.monotonic() + owner.timeout if owner.timeout else None
+        self._running = True
+        try:
+            rc = fn()
+        finally:
+            self._running = False
+        (err,) = k.error_get(())
+        if err:
+            raise PluginError(self._read(int(err)).decode("utf-8", "replace"))
+        if rc:
+            raise PluginError(f"returned non-zero exit code {rc}")
+        (offset,) = k.output_offset(())
+        (length,) = k.output_length(())
+        return k.read(int(offset), int(length)), None
+
+
+register_abi("extism", ExtismAbi)

@@ -1,0 +1,171 @@
+"""What satisfies each import of a plug-in: WASI, the Extism kernel, a granted host
+module, or a mock (a granted module whose host plug-in is not installed).
+
+An import of a module that is not granted is refused at load, naming the line to
+add to the config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import wasmtime
+
+from ..errors import HostFunctionError, MissingHostPlugin, PluginLoadError
+from ..hostplugins import HostFunction, HostPluginRegistry
+from ._detect import EXTISM_ENV, WASI_MODULES
+
+__all__ = ("BlockAccess", "ImportPlan", "define_imports", "plan_imports")
+
+_VAL = {
+    "i32": wasmtime.ValType.i32,
+    "i64": wasmtime.ValType.i64,
+    "f32": wasmtime.ValType.f32,
+    "f64": wasmtime.ValType.f64,
+}
+
+
+class BlockAccess(Protocol):
+    """Extism kernel blocks, for host functions that take or return bytes."""
+
+    def read_block(self, handle: int) -> bytes: ...
+
+    def write_block(self, data: bytes) -> int: ...
+
+
+@dataclass
+class ImportPlan:
+    host: dict[tuple[str, str], HostFunction] = field(default_factory=dict)
+    mocked: dict[tuple[str, str], wasmtime.FuncType] = field(default_factory=dict)
+    searched: list[str] = field(default_factory=list)
+
+
+def _sig(types: list[wasmtime.ValType]) -> str:
+    return ", ".join(str(t) for t in types)
+
+
+def plan_imports(
+    module: wasmtime.Module,
+    *,
+    plugin: str,
+    abi: str,
+    granted: list[str],
+    search_paths: list[str],
+) -> ImportPlan:
+    """Decide every non-WASI, non-kernel import.
+
+    :raises PluginLoadError: an import that nothing may satisfy, or a type mismatch.
+    """
+    plan = ImportPlan(searched=list(search_paths))
+    others = [
+        imp
+        for imp in module.imports
+        if imp.module not in WASI_MODULES and not (imp.module == EXTISM_ENV and abi == "extism")
+    ]
+    if not others:
+        return plan
+    registry = HostPluginRegistry()
+    if granted:
+        for path in search_paths:
+            registry.load_from_path(path)
+    grant_all = "*" in granted
+    for imp in others:
+        name = f"{imp.module}.{imp.name}"
+        if not isinstance(imp.type, wasmtime.FuncType):
+            raise PluginLoadError(
+                f"import {name!r} is not a function; only function imports can be provided",
+                plugin=plugin,
+            )
+        if imp.module not in granted and not (grant_all and registry.module(imp.module)):
+            raise PluginLoadError(
+                f"import {name!r} is not provided; grant a host module "
+                f"(host_modules: [{imp.module}]) or route it "
+                f'(imports: {{"{name}": other_plugin.export}})',
+                plugin=plugin,
+            )
+        host_module = registry.module(imp.module)
+        if host_module is None:
+            plan.mocked[(imp.module, imp.name)] = imp.type
+            continue
+        fn = host_module.functions.get(imp.name)
+        if fn is None:
+            raise PluginLoadError(
+                f"import {name!r}: host module {imp.module!r} has no function {imp.name!r} "
+                f"(it has: {', '.join(sorted(host_module.functions)) or 'none'})",
+                plugin=plugin,
+            )
+        want = ([str(t) for t in imp.type.params], [str(t) for t in imp.type.results])
+        if want != (fn.wasm_params, fn.wasm_results):
+            raise PluginLoadError(
+                f"import {name!r} has type ({_sig(imp.type.params)}) -> ({_sig(imp.type.results)}) "
+                f"but the host function declares ({', '.join(fn.wasm_params)}) -> "
+                f"({', '.join(fn.wasm_results)})",
+                plugin=plugin,
+            )
+        if fn.uses_blocks and abi != "extism":
+            raise PluginLoadError(
+                f"import {name!r} exchanges bytes (Extism blocks), which needs the extism ABI; "
+                f"this plug-in uses {abi!r}",
+                plugin=plugin,
+            )
+        plan.host[(imp.module, imp.name)] = fn
+    return plan
+
+
+def _wrap(fn: HostFunction, blocks: Callable[[], BlockAccess | None]) -> Callable[..., Any]:
+    where = f"{fn.module}.{fn.name}"
+    params, results, call = fn.params, fn.results, fn.fn
+
+    def host(*args: Any) -> Any:
+        access = blocks()
+        try:
+            if access is not None:
+                args = tuple(
+                    access.read_block(a) if k == "bytes" else a
+                    for k, a in zip(params, args, strict=True)
+                )
+            out = call(*args)
+        except HostFunctionError:
+            raise
+        except Exception as exc:
+            raise HostFunctionError(
+                f"host function {where} raised {type(exc).__name__}: {exc}"
+            ) from None
+        if not results:
+            return None
+        values = out if len(results) > 1 else (out,)
+        if access is not None:
+            values = tuple(
+                access.write_block(bytes(v)) if k == "bytes" else v
+                for k, v in zip(results, values, strict=True)
+            )
+        return values[0] if len(results) == 1 else list(values)
+
+    return host
+
+
+def _mock(module: str, name: str, searched: list[str]) -> Callable[..., Any]:
+    message = (
+        f"host function {module}.{name} is mocked: no installed host plug-in provides "
+        f"module {module!r} (searched: {', '.join(searched) or 'nothing'})"
+    )
+
+    def mocked(*_: Any) -> Any:
+        raise MissingHostPlugin(message)
+
+    return mocked
+
+
+def define_imports(
+    linker: wasmtime.Linker, plan: ImportPlan, blocks: Callable[[], BlockAccess | None]
+) -> None:
+    """Define the planned host functions and mocks on ``linker``."""
+    for (module, name), fn in plan.host.items():
+        ty = wasmtime.FuncType(
+            [_VAL[t]() for t in fn.wasm_params], [_VAL[t]() for t in fn.wasm_results]
+        )
+        linker.define_func(module, name, ty, _wrap(fn, blocks))
+    for (module, name), ty in plan.mocked.items():
+        linker.define_func(module, name, ty, _mock(module, name, plan.searched))

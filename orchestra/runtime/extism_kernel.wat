@@ -1,0 +1,395 @@
+;; Orchestra's Extism kernel.
+;;
+;; A standalone module (no imports) instantiated in the same wasmtime Store as
+;; an Extism plug-in. The host links its function exports as the plug-in's
+;; `extism:host/env` kernel functions and reads/writes the exported "memory"
+;; directly. Written from the ABI facts in docs (EXTISM_ABI.md); no code taken
+;; from Extism.
+;;
+;; ----------------------------------------------------------------------------
+;; Memory layout (all integers little-endian)
+;; ----------------------------------------------------------------------------
+;;
+;;   [0, 64)    control block (kernel state; the host may read it directly)
+;;                 0  u64  input offset   (handle of the input, 0 = none)
+;;                 8  u64  input length
+;;                16  u64  output offset
+;;                24  u64  output length
+;;                32  u64  error handle   (0 = no error)
+;;                40  u64  heap top       (address of the next block header)
+;;                48  u64  last block     (header address of the last block, 0 = none)
+;;                56  u32  free count     (number of free blocks below the top)
+;;                60  u32  epoch          (incremented by every reset)
+;;              The plug-in cannot see it: load_* of p < 64 return 0 and
+;;              store_* there are ignored.
+;;
+;;   [64, top)  the heap: blocks laid out back to back, each a 16-byte header
+;;              followed by `cap` data bytes. A handle is the address of a
+;;              block's data, so the first handle is 80 and 0 is never valid.
+;;
+;;   Block header, at h - 16 for the block with handle h:
+;;                 +0  u32  length   used length (the n given to alloc)
+;;                 +4  u32  cap      capacity = n rounded up to 8
+;;                 +8  u32  prev     header address of the previous block, 0 for the first
+;;                +12  u32  tag      LIVE_MAGIC or FREE_MAGIC, xor epoch, xor (u32) h
+;;
+;;   Blocks are 8-byte aligned (headers and handles). The tag mixes in the
+;;   epoch so handles kept from an earlier call (before a reset) are not live,
+;;   and the handle so a header copied elsewhere does not look live.
+;;
+;; ----------------------------------------------------------------------------
+;; Allocator invariants (between kernel calls)
+;; ----------------------------------------------------------------------------
+;;
+;;   * Walking headers from 64 by `cap + 16` reaches `top` exactly.
+;;   * No two adjacent blocks are both free (free coalesces both ways).
+;;   * The last block, if any, is live (freeing it moves `top` back).
+;;   * `free count` is the number of free blocks; when it is 0 alloc is a
+;;     pure O(1) bump, otherwise alloc first-fit scans the heap and reuses the
+;;     first free block large enough, falling back to the bump.
+;;   * A reused block is split when at least 48 bytes would be left over (a
+;;     16-byte header + >= 32 data bytes); the remainder is a new free block.
+;;     Otherwise the whole block is handed out (its `cap` stays larger).
+;;   * Block data is not zeroed by alloc.
+;;   * Memory never shrinks; reset only moves `top` back to 64.
+;;
+;; A plug-in can overwrite headers (they are in kernel memory). The allocator
+;; then may hand out overlapping blocks, but it never traps and never loops
+;; forever: every header read is bounds-checked against `top` (<= memory size)
+;; and the scan always advances by at least 16 bytes.
+(module
+  (memory (export "memory") 1)
+
+  ;; heap top starts at 64 (the rest of the control block starts zeroed)
+  (data (i32.const 40) "\40")
+
+  ;; LIVE_MAGIC = 0x4C495645 ("LIVE"), FREE_MAGIC = 0x46524545 ("FREE")
+
+  ;; ------------------------------------------------------------------------
+  ;; internal helpers
+  ;; ------------------------------------------------------------------------
+
+  ;; current memory size in bytes
+  (func $mem_bytes (result i64)
+    (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16)))
+
+  ;; tag a block with handle $h should carry for $magic in this epoch
+  (func $tag (param $h i64) (param $magic i32) (result i32)
+    (i32.xor
+      (i32.xor (local.get $magic) (i32.load (i32.const 60)))
+      (i32.wrap_i64 (local.get $h))))
+
+  ;; 1 if the header at $a (with $a + 16 <= top) is a free block of this epoch
+  (func $is_free_header (param $a i64) (result i32)
+    (i32.eq
+      (i32.load offset=12 (i32.wrap_i64 (local.get $a)))
+      (call $tag (i64.add (local.get $a) (i64.const 16)) (i32.const 0x46524545))))
+
+  ;; 1 if $h is the handle of a live block: 8-aligned, 80 <= h < top, live
+  ;; tag for this epoch and handle, and the block ends at or below top.
+  (func $is_live (param $h i64) (result i32)
+    (local $top i64)
+    (local.set $top (i64.load (i32.const 40)))
+    (if (i64.ne (i64.and (local.get $h) (i64.const 7)) (i64.const 0))
+      (then (return (i32.const 0))))
+    (if (i64.lt_u (local.get $h) (i64.const 80))
+      (then (return (i32.const 0))))
+    (if (i64.ge_u (local.get $h) (local.get $top))
+      (then (return (i32.const 0))))
+    ;; 80 <= h < top <= memory size, so the header [h-16, h) is readable
+    (if (i32.ne
+          (i32.load offset=12 (i32.wrap_i64 (i64.sub (local.get $h) (i64.const 16))))
+          (call $tag (local.get $h) (i32.const 0x4C495645)))
+      (then (return (i32.const 0))))
+    (i64.le_u
+      (i64.add (local.get $h)
+               (i64.load32_u offset=4 (i32.wrap_i64 (i64.sub (local.get $h) (i64.const 16)))))
+      (local.get $top)))
+
+  ;; add $d to the free count
+  (func $free_count_add (param $d i32)
+    (i32.store (i32.const 56) (i32.add (i32.load (i32.const 56)) (local.get $d))))
+
+  ;; if a block header starts at $next (below top), set its prev to $a
+  (func $set_prev_of (param $next i64) (param $a i64)
+    (if (i64.le_u (i64.add (local.get $next) (i64.const 16)) (i64.load (i32.const 40)))
+      (then (i32.store offset=8 (i32.wrap_i64 (local.get $next)) (i32.wrap_i64 (local.get $a))))))
+
+  ;; First fit: header address of a free block with cap >= $size, taken out
+  ;; of the free set (split if much larger), or 0 if none fits.
+  (func $take_free (param $size i64) (result i64)
+    (local $a i64) (local $cap i64) (local $rest i64) (local $r i64) (local $top i64)
+    (local.set $top (i64.load (i32.const 40)))
+    (local.set $a (i64.const 64))
+    (block $none
+      (loop $scan
+        (br_if $none (i64.gt_u (i64.add (local.get $a) (i64.const 16)) (local.get $top)))
+        (local.set $cap (i64.load32_u offset=4 (i32.wrap_i64 (local.get $a))))
+        ;; a block running past the top means a corrupted chain: stop
+        (br_if $none (i64.gt_u (i64.add (i64.add (local.get $a) (i64.const 16)) (local.get $cap))
+                               (local.get $top)))
+        (if (i32.and (call $is_free_header (local.get $a))
+                     (i64.ge_u (local.get $cap) (local.get $size)))
+          (then
+            (local.set $rest (i64.sub (local.get $cap) (local.get $size)))
+            (if (i64.ge_u (local.get $rest) (i64.const 48))
+              (then
+                ;; split: [a: size][r: rest - 16], r stays free (count unchanged)
+                (local.set $r (i64.add (i64.add (local.get $a) (i64.const 16)) (local.get $size)))
+                (i32.store offset=0 (i32.wrap_i64 (local.get $r)) (i32.const 0))
+                (i32.store offset=4 (i32.wrap_i64 (local.get $r))
+                           (i32.wrap_i64 (i64.sub (local.get $rest) (i64.const 16))))
+                (i32.store offset=8 (i32.wrap_i64 (local.get $r)) (i32.wrap_i64 (local.get $a)))
+                (i32.store offset=12 (i32.wrap_i64 (local.get $r))
+                           (call $tag (i64.add (local.get $r) (i64.const 16)) (i32.const 0x46524545)))
+                (i32.store offset=4 (i32.wrap_i64 (local.get $a)) (i32.wrap_i64 (local.get $size)))
+                (call $set_prev_of
+                      (i64.add (i64.add (local.get $a) (i64.const 16)) (local.get $cap))
+                      (local.get $r)))
+              (else (call $free_count_add (i32.const -1))))
+            (return (local.get $a))))
+        (local.set $a (i64.add (i64.add (local.get $a) (i64.const 16)) (local.get $cap)))
+        (br $scan)))
+    (i64.const 0))
+
+  ;; ------------------------------------------------------------------------
+  ;; allocation
+  ;; ------------------------------------------------------------------------
+
+  ;; alloc(n) -> handle; 0 when n == 0, n is too large, or memory cannot grow
+  (func (export "alloc") (param $n i64) (result i64)
+    (local $size i64) (local $a i64) (local $h i64) (local $end i64) (local $mem i64)
+    (if (i64.eqz (local.get $n)) (then (return (i64.const 0))))
+    ;; more than 4 GiB - 64 KiB can never fit a 32-bit memory
+    (if (i64.gt_u (local.get $n) (i64.const 0xFFFF0000)) (then (return (i64.const 0))))
+    (local.set $size (i64.and (i64.add (local.get $n) (i64.const 7)) (i64.const -8)))
+
+    ;; reuse a free block (only scanned when there is one)
+    (if (i32.load (i32.const 56))
+      (then
+        (local.set $a (call $take_free (local.get $size)))
+        (if (i64.ne (local.get $a) (i64.const 0))
+          (then
+            (local.set $h (i64.add (local.get $a) (i64.const 16)))
+            (i32.store offset=0 (i32.wrap_i64 (local.get $a)) (i32.wrap_i64 (local.get $n)))
+            (i32.store offset=12 (i32.wrap_i64 (local.get $a))
+                       (call $tag (local.get $h) (i32.const 0x4C495645)))
+            (return (local.get $h))))))
+
+    ;; bump: new block at the top, growing memory by the pages needed
+    (local.set $a (i64.load (i32.const 40)))
+    (local.set $h (i64.add (local.get $a) (i64.const 16)))
+    (local.set $end (i64.add (local.get $h) (local.get $size)))
+    (local.set $mem (call $mem_bytes))
+    (if (i64.gt_u (local.get $end) (local.get $mem))
+      (then
+        (if (i32.eq
+              (memory.grow
+                (i32.wrap_i64
+                  (i64.shr_u (i64.add (i64.sub (local.get $end) (local.get $mem)) (i64.const 0xFFFF))
+                             (i64.const 16))))
+              (i32.const -1))
+          (then (return (i64.const 0))))))
+    (i32.store offset=0 (i32.wrap_i64 (local.get $a)) (i32.wrap_i64 (local.get $n)))
+    (i32.store offset=4 (i32.wrap_i64 (local.get $a)) (i32.wrap_i64 (local.get $size)))
+    (i32.store offset=8 (i32.wrap_i64 (local.get $a)) (i32.load (i32.const 48)))
+    (i32.store offset=12 (i32.wrap_i64 (local.get $a))
+               (call $tag (local.get $h) (i32.const 0x4C495645)))
+    (i64.store (i32.const 48) (local.get $a))
+    (i64.store (i32.const 40) (local.get $end))
+    (local.get $h))
+
+  ;; free(h): no-op unless h is a live block. Coalesces with free neighbours;
+  ;; a free block at the end moves the top back. Freeing the input block
+  ;; clears the input (offset and length become 0). The output and error
+  ;; handles are left as they are.
+  (func (export "free") (param $h i64)
+    (local $a i64) (local $cap i64) (local $n i64) (local $p i64)
+    (if (i32.eqz (call $is_live (local.get $h))) (then (return)))
+    (if (i64.eq (local.get $h) (i64.load (i32.const 0)))
+      (then
+        (i64.store (i32.const 0) (i64.const 0))
+        (i64.store (i32.const 8) (i64.const 0))))
+    (local.set $a (i64.sub (local.get $h) (i64.const 16)))
+    (local.set $cap (i64.load32_u offset=4 (i32.wrap_i64 (local.get $a))))
+    (i32.store offset=12 (i32.wrap_i64 (local.get $a))
+               (call $tag (local.get $h) (i32.const 0x46524545)))
+    (call $free_count_add (i32.const 1))
+
+    ;; absorb the next block if it is free
+    (local.set $n (i64.add (local.get $h) (local.get $cap)))
+    (if (i64.le_u (i64.add (local.get $n) (i64.const 16)) (i64.load (i32.const 40)))
+      (then
+        (if (call $is_free_header (local.get $n))
+          (then
+            (local.set $cap
+              (i64.add (i64.add (local.get $cap) (i64.const 16))
+                       (i64.load32_u offset=4 (i32.wrap_i64 (local.get $n)))))
+            (i32.store offset=4 (i32.wrap_i64 (local.get $a)) (i32.wrap_i64 (local.get $cap)))
+            (call $free_count_add (i32.const -1))
+            (call $set_prev_of
+                  (i64.add (i64.add (local.get $a) (i64.const 16)) (local.get $cap))
+                  (local.get $a))))))
+
+    ;; merge into the previous block if it is free (and really adjacent)
+    (local.set $p (i64.load32_u offset=8 (i32.wrap_i64 (local.get $a))))
+    (if (i32.and (i64.ge_u (local.get $p) (i64.const 64))
+                 (i64.le_u (i64.add (local.get $p) (i64.const 16)) (local.get $a)))
+      (then
+        (if (i32.and
+              (call $is_free_header (local.get $p))
+              (i64.eq (i64.add (i64.add (local.get $p) (i64.const 16))
+                               (i64.load32_u offset=4 (i32.wrap_i64 (local.get $p))))
+                      (local.get $a)))
+          (then
+            (local.set $cap
+              (i64.add (i64.add (local.get $cap) (i64.const 16))
+                       (i64.load32_u offset=4 (i32.wrap_i64 (local.get $p)))))
+            (local.set $a (local.get $p))
+            (i32.store offset=4 (i32.wrap_i64 (local.get $a)) (i32.wrap_i64 (local.get $cap)))
+            (call $free_count_add (i32.const -1))
+            (call $set_prev_of
+                  (i64.add (i64.add (local.get $a) (i64.const 16)) (local.get $cap))
+                  (local.get $a))))))
+
+    ;; a free block at the end is dropped: the top moves back to its header
+    (if (i64.ge_u (i64.add (i64.add (local.get $a) (i64.const 16)) (local.get $cap))
+                  (i64.load (i32.const 40)))
+      (then
+        (i64.store (i32.const 40) (local.get $a))
+        (i64.store (i32.const 48) (i64.load32_u offset=8 (i32.wrap_i64 (local.get $a))))
+        (call $free_count_add (i32.const -1)))))
+
+  ;; length(h): used length of the live block h, else 0
+  (func (export "length") (param $h i64) (result i64)
+    (if (result i64) (call $is_live (local.get $h))
+      (then (i64.load32_u (i32.wrap_i64 (i64.sub (local.get $h) (i64.const 16)))))
+      (else (i64.const 0))))
+
+  ;; length_unsafe(h): the length field at h - 16 without checking the block
+  ;; (only a bounds check so it cannot trap; 0 when h < 80 or h > memory size)
+  (func (export "length_unsafe") (param $h i64) (result i64)
+    (if (result i64)
+        (i64.le_u (i64.sub (local.get $h) (i64.const 80))
+                  (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
+                           (i64.const 80)))
+      (then (i64.load32_u (i32.wrap_i64 (i64.sub (local.get $h) (i64.const 16)))))
+      (else (i64.const 0))))
+
+  ;; memory_bytes(): bytes the allocator manages (current memory size)
+  (func (export "memory_bytes") (result i64)
+    (call $mem_bytes))
+
+  ;; reset(): per-call reset. Every block is released (top back to 64, no
+  ;; free blocks, new epoch so old handles are no longer live) and
+  ;; input/output/error are cleared. Memory is kept.
+  (func (export "reset")
+    (i64.store (i32.const 0) (i64.const 0))
+    (i64.store (i32.const 8) (i64.const 0))
+    (i64.store (i32.const 16) (i64.const 0))
+    (i64.store (i32.const 24) (i64.const 0))
+    (i64.store (i32.const 32) (i64.const 0))
+    (i64.store (i32.const 40) (i64.const 64))
+    (i64.store (i32.const 48) (i64.const 0))
+    (i32.store (i32.const 56) (i32.const 0))
+    (i32.store (i32.const 60) (i32.add (i32.load (i32.const 60)) (i32.const 1))))
+
+  ;; ------------------------------------------------------------------------
+  ;; raw access (hot: kept to one unsigned compare each)
+  ;; Valid range is [64, memory size); out of range loads give 0 and stores
+  ;; are ignored. (p - 64) wraps for p < 64, so one unsigned compare covers
+  ;; both ends, for any i64 p.
+  ;; ------------------------------------------------------------------------
+
+  (func (export "load_u8") (param $p i64) (result i32)
+    (if (result i32)
+        (i64.lt_u (i64.sub (local.get $p) (i64.const 64))
+                  (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
+                           (i64.const 64)))
+      (then (i32.load8_u (i32.wrap_i64 (local.get $p))))
+      (else (i32.const 0))))
+
+  (func (export "load_u64") (param $p i64) (result i64)
+    (if (result i64)
+        (i64.le_u (i64.sub (local.get $p) (i64.const 64))
+                  (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
+                           (i64.const 72)))
+      (then (i64.load (i32.wrap_i64 (local.get $p))))
+      (else (i64.const 0))))
+
+  (func (export "store_u8") (param $p i64) (param $v i32)
+    (if (i64.lt_u (i64.sub (local.get $p) (i64.const 64))
+                  (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
+                           (i64.const 64)))
+      (then (i32.store8 (i32.wrap_i64 (local.get $p)) (local.get $v)))))
+
+  (func (export "store_u64") (param $p i64) (param $v i64)
+    (if (i64.le_u (i64.sub (local.get $p) (i64.const 64))
+                  (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
+                           (i64.const 72)))
+      (then (i64.store (i32.wrap_i64 (local.get $p)) (local.get $v)))))
+
+  ;; ------------------------------------------------------------------------
+  ;; input
+  ;; ------------------------------------------------------------------------
+
+  ;; input_set(h, len): the input is [h, h + len). A range outside
+  ;; [64, memory size) makes the input empty (0, 0) instead, so the
+  ;; input_load_* fast paths only need to check the offset against the length
+  ;; (memory never shrinks, so a range valid now stays in bounds).
+  (func (export "input_set") (param $h i64) (param $len i64)
+    (local $mem i64)
+    (local.set $mem (call $mem_bytes))
+    (if (i32.and
+          (i32.and (i64.ge_u (local.get $h) (i64.const 64))
+                   (i64.le_u (local.get $h) (local.get $mem)))
+          (i64.le_u (local.get $len) (i64.sub (local.get $mem) (local.get $h))))
+      (then
+        (i64.store (i32.const 0) (local.get $h))
+        (i64.store (i32.const 8) (local.get $len)))
+      (else
+        (i64.store (i32.const 0) (i64.const 0))
+        (i64.store (i32.const 8) (i64.const 0)))))
+
+  (func (export "input_length") (result i64)
+    (i64.load (i32.const 8)))
+
+  (func (export "input_offset") (result i64)
+    (i64.load (i32.const 0)))
+
+  ;; input byte at offset off; 0 unless off < input length
+  (func (export "input_load_u8") (param $off i64) (result i32)
+    (if (result i32) (i64.lt_u (local.get $off) (i64.load (i32.const 8)))
+      (then (i32.load8_u (i32.wrap_i64 (i64.add (i64.load (i32.const 0)) (local.get $off)))))
+      (else (i32.const 0))))
+
+  ;; input u64 at offset off; 0 unless off + 8 <= input length
+  (func (export "input_load_u64") (param $off i64) (result i64)
+    (local $len i64)
+    (local.set $len (i64.load (i32.const 8)))
+    (if (result i64)
+        (i32.and (i64.lt_u (local.get $off) (local.get $len))
+                 (i64.ge_u (i64.sub (local.get $len) (local.get $off)) (i64.const 8)))
+      (then (i64.load (i32.wrap_i64 (i64.add (i64.load (i32.const 0)) (local.get $off)))))
+      (else (i64.const 0))))
+
+  ;; ------------------------------------------------------------------------
+  ;; output and error (stored as given; the host validates when reading)
+  ;; ------------------------------------------------------------------------
+
+  (func (export "output_set") (param $h i64) (param $len i64)
+    (i64.store (i32.const 16) (local.get $h))
+    (i64.store (i32.const 24) (local.get $len)))
+
+  (func (export "output_length") (result i64)
+    (i64.load (i32.const 24)))
+
+  (func (export "output_offset") (result i64)
+    (i64.load (i32.const 16)))
+
+  (func (export "error_set") (param $h i64)
+    (i64.store (i32.const 32) (local.get $h)))
+
+  (func (export "error_get") (result i64)
+    (i64.load (i32.const 32)))
+)
