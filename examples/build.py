@@ -6,7 +6,8 @@ Usage::
     python examples/build.py [--out DIR] [--force]
 
 Each ``plugins/NAME.c`` becomes ``DIR/NAME.wasm`` (DIR defaults to
-``examples/build/``), compiled with the zig toolchain from PyPI (the
+``examples/build/``), and each Extism-ABI plug-in ``plugins/extism/NAME.c``
+becomes ``DIR/extism/NAME.wasm``, compiled with the zig toolchain from PyPI (the
 ``ziglang`` package, run as ``python -m ziglang cc``), so no system
 compiler or WASI SDK is needed::
 
@@ -14,14 +15,19 @@ compiler or WASI SDK is needed::
 
 FLAGS come from a ``// build-flags: ...`` line in the source, if any; e.g.
 primes.c uses ``-nostdlib -Wl,--no-entry`` to become an import-free library
-(core ABI) instead of a WASI command with ``_start``.
+(core ABI) instead of a WASI command with ``_start``. The Extism plug-ins
+are compiled with ``-I plugins/extism`` (for ``orchestra_pdk.h``) and use
+``-mexec-model=reactor``: a WASI reactor exporting ``_initialize`` (which
+runs the C constructors) and no ``_start``.
 
-Outputs newer than their source (and than this script) are not rebuilt.
+Outputs newer than their source (and than this script, and for the Extism
+plug-ins than the headers in ``plugins/extism``) are not rebuilt.
 zig's caches go to ``$ZIG_GLOBAL_CACHE_DIR`` / ``$ZIG_LOCAL_CACHE_DIR`` if
 set, else to ``examples/build/.zig-cache`` (whatever ``--out`` is), so
 that wasi-libc is compiled once (~20 s) and nothing is written to ``~``.
 
-Tests import :func:`build_examples` from this file (by path).
+Tests import :func:`build_examples` and :func:`build_extism_examples` from
+this file (by path).
 """
 
 from __future__ import annotations
@@ -41,6 +47,10 @@ PLUGINS_DIR = HERE / "plugins"
 DEFAULT_OUT = HERE / "build"
 DEFAULT_ZIG_CACHE = DEFAULT_OUT / ".zig-cache"
 
+#: Extism-ABI plug-ins live in ``PLUGINS_DIR / EXTISM_SUBDIR`` and are built
+#: into ``OUT / EXTISM_SUBDIR``.
+EXTISM_SUBDIR = "extism"
+
 #: Flags for every example; ``-s`` strips debug info (~1 MB -> ~25 kB).
 BASE_FLAGS = ("--target=wasm32-wasi", "-O2", "-s")
 
@@ -54,6 +64,23 @@ class BuildError(Exception):
 def sources() -> list[Path]:
     """The C example sources, sorted by name."""
     return sorted(PLUGINS_DIR.glob("*.c"))
+
+
+def extism_dir() -> Path:
+    """The directory of the Extism-ABI plug-ins and their header."""
+    return PLUGINS_DIR / EXTISM_SUBDIR
+
+
+def extism_sources() -> list[Path]:
+    """The Extism-ABI C plug-in sources, sorted by name."""
+    return sorted(extism_dir().glob("*.c"))
+
+
+def _headers(src: Path) -> list[Path]:
+    """Headers a source may include: those next to an Extism plug-in."""
+    if src.parent.resolve() == extism_dir().resolve():
+        return sorted(src.parent.glob("*.h"))
+    return []
 
 
 def extra_flags(src: Path) -> list[str]:
@@ -70,6 +97,7 @@ def compile_command(src: Path, out: Path) -> list[str]:
         "ziglang",
         "cc",
         *BASE_FLAGS,
+        *(["-I", str(src.parent)] if _headers(src) else []),
         *extra_flags(src),
         "-o",
         str(out),
@@ -102,12 +130,13 @@ def zig_env() -> dict[str, str]:
 
 
 def is_up_to_date(src: Path, out: Path) -> bool:
-    """Is *out* newer than both *src* and this build script?"""
+    """Is *out* newer than *src*, the headers it may include and this script?"""
     try:
         built = out.stat().st_mtime_ns
     except FileNotFoundError:
         return False
-    newest_input = max(src.stat().st_mtime_ns, Path(__file__).stat().st_mtime_ns)
+    inputs = [src, Path(__file__), *_headers(src)]
+    newest_input = max(path.stat().st_mtime_ns for path in inputs)
     return built >= newest_input
 
 
@@ -142,9 +171,33 @@ def build_examples(
     Returns ``{name: path to name.wasm}`` for every C example, built now or
     already up to date. Raises :class:`BuildError` if one fails to compile.
     """
-    out_dir = Path(out_dir)
+    return _build(sources(), Path(out_dir), force=force, log=log)
+
+
+def build_extism_examples(
+    out_dir: Path,
+    *,
+    force: bool = False,
+    log: Callable[[str], object] | None = print,
+) -> dict[str, Path]:
+    """Compile every examples/plugins/extism/*.c into *out_dir*/extism/.
+
+    Returns ``{name: path to extism/name.wasm}`` (e.g. ``"count_vowels"``,
+    ``"kitchen"``), built now or already up to date. Raises
+    :class:`BuildError` if one fails to compile.
+    """
+    return _build(extism_sources(), Path(out_dir) / EXTISM_SUBDIR, force=force, log=log)
+
+
+def _build(
+    srcs: list[Path],
+    out_dir: Path,
+    *,
+    force: bool,
+    log: Callable[[str], object] | None,
+) -> dict[str, Path]:
     built: dict[str, Path] = {}
-    for src in sources():
+    for src in srcs:
         out = out_dir / f"{src.stem}.wasm"
         if force or not is_up_to_date(src, out):
             build_one(src, out)
@@ -166,13 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         built = build_examples(args.out, force=args.force)
+        extism = build_extism_examples(args.out, force=args.force)
     except BuildError as exc:
         print(f"build.py: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"build.py: {exc}", file=sys.stderr)
         return 1
-    print(f"{len(built)} example(s) in {args.out}")
+    print(
+        f"{len(built)} example(s) in {args.out}, "
+        f"{len(extism)} Extism plug-in(s) in {args.out / EXTISM_SUBDIR}"
+    )
     return 0
 
 

@@ -18,6 +18,7 @@ from ._logging import LEVELS, configure_logging
 from ._orchestra import Orchestra
 from .config import (
     Config,
+    HostPluginsSpec,
     Limits,
     PluginSpec,
     WasiSpec,
@@ -214,12 +215,27 @@ def call(
             _fail(
                 f"{config_file}: no plug-in named {first!r} (configured: {', '.join(sorted(cfg.plugins))})"
             )
-        spec = msgspec.structs.replace(cfg.plugins[first], instances=1)
+        spec = cfg.plugins[first]
+        spec = msgspec.structs.replace(
+            spec,
+            instances=1,
+            config={**spec.config, **_kv(opts["config"], "--config")},
+            allowed_hosts=[*spec.allowed_hosts, *opts["allow_host"]],
+        )
         config = msgspec.structs.replace(cfg, plugins={first: spec}, pipelines={})
         plugin = first
     else:
         plugin = Path(first).stem or "plugin"
         config = Config(plugins={plugin: _source_plugin(first, opts)})
+    host_paths = [os.path.abspath(p) for p in opts["host_plugin"]]
+    if host_paths:
+        # Host plug-ins named on the command line are granted every module they provide.
+        spec = config.plugins[plugin]
+        config = msgspec.structs.replace(
+            config,
+            host_plugins=HostPluginsSpec(paths=[*host_paths, *config.host_plugins.paths]),
+            plugins={plugin: msgspec.structs.replace(spec, host_modules=[*spec.host_modules, "*"])},
+        )
     code = anyio.run(_call, config, plugin, export, data, loops, log_level)
     sys.exit(code)
 

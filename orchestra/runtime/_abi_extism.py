@@ -194,7 +194,9 @@ class ExtismAbi:
             return
         v = self._read(value)
         size = self._var_bytes - (len(k) + len(old) if old is not None else 0) + len(k) + len(v)
-        if self._max_var_bytes == 0 or size > self._max_var_bytes:
+        if self._max_var_bytes == 0:
+            raise _host_error("Vars are disabled by this host")
+        if size > self._max_var_bytes:
             raise _host_error("Variable store is full")
         self._vars[k] = v
         self._var_bytes = size

@@ -121,6 +121,55 @@ COUNTER = """\
     (global.get $count)))
 """
 
+#: extism: ``upper`` (input uppercased, logged at info), ``fail`` (error_set "boom",
+#: returns 1), ``rc`` (returns 7 with no error), ``spin`` (loops forever) and
+#: ``reverse_via_host`` (passes the input block to the host function
+#: ``extism:host/user.reverse`` and outputs the block it returns).
+EXTISM_KITCHEN = """\
+(module
+  (import "extism:host/env" "input_length" (func $input_length (result i64)))
+  (import "extism:host/env" "input_offset" (func $input_offset (result i64)))
+  (import "extism:host/env" "input_load_u8" (func $input_load_u8 (param i64) (result i32)))
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "length" (func $length (param i64) (result i64)))
+  (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+  (import "extism:host/env" "error_set" (func $error_set (param i64)))
+  (import "extism:host/env" "log_info" (func $log_info (param i64)))
+  (import "extism:host/user" "reverse" (func $reverse (param i64) (result i64)))
+  (func (export "upper") (result i32)
+    (local $n i64) (local $i i64) (local $out i64) (local $c i32)
+    (local.set $n (call $input_length))
+    (local.set $out (call $alloc (local.get $n)))
+    (block $done (loop $l
+      (br_if $done (i64.ge_u (local.get $i) (local.get $n)))
+      (local.set $c (call $input_load_u8 (local.get $i)))
+      (if (i32.and (i32.ge_u (local.get $c) (i32.const 97)) (i32.le_u (local.get $c) (i32.const 122)))
+        (then (local.set $c (i32.sub (local.get $c) (i32.const 32)))))
+      (call $store_u8 (i64.add (local.get $out) (local.get $i)) (local.get $c))
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br $l)))
+    (call $log_info (local.get $out))
+    (call $output_set (local.get $out) (local.get $n))
+    (i32.const 0))
+  (func (export "fail") (result i32)
+    (local $h i64)
+    (local.set $h (call $alloc (i64.const 4)))
+    (call $store_u8 (local.get $h) (i32.const 98))
+    (call $store_u8 (i64.add (local.get $h) (i64.const 1)) (i32.const 111))
+    (call $store_u8 (i64.add (local.get $h) (i64.const 2)) (i32.const 111))
+    (call $store_u8 (i64.add (local.get $h) (i64.const 3)) (i32.const 109))
+    (call $error_set (local.get $h))
+    (i32.const 1))
+  (func (export "rc") (result i32) (i32.const 7))
+  (func (export "spin") (result i32) (loop $l (br $l)) (i32.const 0))
+  (func (export "reverse_via_host") (result i32)
+    (local $r i64)
+    (local.set $r (call $reverse (call $input_offset)))
+    (call $output_set (local.get $r) (call $length (local.get $r)))
+    (i32.const 0)))
+"""
+
 ALL: dict[str, str] = {
     "ADD": ADD,
     "ECHO_WASI": ECHO_WASI,
@@ -130,5 +179,6 @@ ALL: dict[str, str] = {
     "GROW": GROW,
     "EXIT_CODE": EXIT_CODE,
     "COUNTER": COUNTER,
+    "EXTISM_KITCHEN": EXTISM_KITCHEN,
 }
 """Every plug-in above, by constant name."""

@@ -1,0 +1,260 @@
+"""The extism ABI through real workers: calls, errors, logs, host functions,
+mocks, manifests, timeouts. (Parity with the Extism SDK on C plug-ins built by
+our own PDK header lives in test_extism_parity.py.)"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import pytest
+import structlog
+
+from orchestra import (
+    Config,
+    MissingHostPlugin,
+    Orchestra,
+    PluginError,
+    PluginLoadError,
+    PluginTimeout,
+)
+from orchestra.config import HostPluginsSpec, Limits, PluginSpec
+from orchestra.testing import EXTISM_KITCHEN
+
+from ..conftest import REPO
+
+pytestmark = pytest.mark.anyio
+WatFile = Callable[[str, str], Path]
+
+HOST_PLUGIN = '''
+"""Test host plug-in: extism:host/user with bytes functions."""
+from orchestra.hostplugins import HostModule
+
+PLUGIN_NAME = "test_user"
+user = HostModule("extism:host/user")
+
+@user.function
+def reverse(data: bytes) -> bytes:
+    if data == b"explode":
+        raise ValueError("refusing to reverse that")
+    return data[::-1]
+'''
+
+
+@pytest.fixture
+def host_plugin_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "hostplugins"
+    d.mkdir()
+    (d / "test_user.py").write_text(HOST_PLUGIN)
+    return d
+
+
+def kitchen(wat_file: WatFile, **kw: object) -> PluginSpec:
+    return PluginSpec(source=str(wat_file("kitchen", EXTISM_KITCHEN)), **kw)  # type: ignore[arg-type]
+
+
+async def test_calls_errors_and_return_codes(wat_file: WatFile, host_plugin_dir: Path) -> None:
+    """Output is the output_set block; error_set text and non-zero returns are
+    PluginError with Extism's messages; the instance keeps serving."""
+    cfg = Config(
+        plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"])},
+        host_plugins=HostPluginsSpec(paths=[str(host_plugin_dir)]),
+    )
+    async with Orchestra(cfg) as orch:
+        assert await orch.call("k", "upper", b"hello, world") == b"HELLO, WORLD"
+        assert await orch.call("k", "upper", b"") == b""
+        with pytest.raises(PluginError) as info:
+            await orch.call("k", "fail", b"")
+        assert info.value.message == "boom" and info.value.export == "fail"
+        with pytest.raises(PluginError, match=r"^k\.rc instance 0: returned non-zero exit code 7$"):
+            await orch.call("k", "rc", b"")
+        big = os.urandom(3 * 1024 * 1024).replace(b"a", b"b")
+        assert await orch.call("k", "upper", big) == big.upper()
+        assert orch.stats()["k"]["abi"] == "extism"
+
+
+async def test_python_host_function_serves_extism_user_import(
+    wat_file: WatFile, host_plugin_dir: Path
+) -> None:
+    """An extism:host/user import is served by a granted Python host plug-in, bytes in
+    and out through kernel blocks; its exception becomes HostFunctionError."""
+    from orchestra import HostFunctionError
+
+    cfg = Config(
+        plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"])},
+        host_plugins=HostPluginsSpec(paths=[str(host_plugin_dir)]),
+    )
+    async with Orchestra(cfg) as orch:
+        assert await orch.call("k", "reverse_via_host", b"stressed") == b"desserts"
+        with pytest.raises(HostFunctionError, match="raised ValueError: refusing to reverse that"):
+            await orch.call("k", "reverse_via_host", b"explode")
+        assert await orch.call("k", "reverse_via_host", b"ok") == b"ko"
+
+
+async def test_granted_module_without_plugin_is_mocked(wat_file: WatFile, tmp_path: Path) -> None:
+    """A granted module no host plug-in provides instantiates with mocks; calling one
+    fails with MissingHostPlugin naming the function and the paths searched."""
+    cfg = Config(
+        plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"])},
+        host_plugins=HostPluginsSpec(paths=[str(tmp_path / "nothing-here")]),
+    )
+    async with Orchestra(cfg) as orch:
+        assert await orch.call("k", "upper", b"still works") == b"STILL WORKS"
+        with pytest.raises(MissingHostPlugin) as info:
+            await orch.call("k", "reverse_via_host", b"x")
+        assert "extism:host/user.reverse is mocked" in info.value.message
+        assert str(tmp_path / "nothing-here") in info.value.message
+
+
+async def test_ungranted_import_is_a_load_error(wat_file: WatFile, host_plugin_dir: Path) -> None:
+    cfg = Config(
+        plugins={"k": kitchen(wat_file)},
+        host_plugins=HostPluginsSpec(paths=[str(host_plugin_dir)]),
+    )
+    with pytest.raises(
+        PluginLoadError,
+        match=r"import 'extism:host/user.reverse' is not provided; grant a host module \(host_modules: \[extism:host/user\]\)",
+    ):
+        async with Orchestra(cfg):
+            pass
+
+
+async def test_unknown_kernel_import_is_a_load_error(wat_file: WatFile) -> None:
+    src = wat_file(
+        "odd",
+        '(module (import "extism:host/env" "teleport" (func (param i64))) (func (export "run") (result i32) i32.const 0))',
+    )
+    with pytest.raises(
+        PluginLoadError, match=r"invalid function import extism:host/env.teleport.*try updating"
+    ):
+        async with Orchestra(Config(plugins={"odd": PluginSpec(source=str(src))})):
+            pass
+
+
+async def test_timeout_stops_an_infinite_loop_and_instance_recovers(
+    wat_file: WatFile, tmp_path: Path
+) -> None:
+    cfg = Config(
+        plugins={
+            "k": kitchen(wat_file, host_modules=["extism:host/user"], limits=Limits(timeout=0.2))
+        }
+    )  # type: ignore[arg-type]
+    async with Orchestra(cfg) as orch:
+        with anyio.fail_after(5), pytest.raises(PluginTimeout):
+            await orch.call("k", "spin", b"")
+        assert await orch.call("k", "upper", b"after") == b"AFTER"
+
+
+async def test_plugin_logs_become_structlog_events(wat_file: WatFile) -> None:
+    """log_info lines arrive as 'plugin_log' events with plugin, instance and level;
+    below the level they are filtered in the worker."""
+    cfg = Config(plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"])})
+    with structlog.testing.capture_logs() as logs:
+        async with Orchestra(cfg, log_level="info") as orch:
+            await orch.call("k", "upper", b"shout me")
+    events = [e for e in logs if e["event"] == "plugin_log"]
+    assert events == [
+        {
+            "event": "plugin_log",
+            "log_level": "info",
+            "plugin": "k",
+            "instance": 0,
+            "pid": events[0]["pid"],
+            "message": "SHOUT ME",
+        }
+    ]
+    with structlog.testing.capture_logs() as logs:
+        async with Orchestra(cfg, log_level="warning") as orch:
+            await orch.call("k", "upper", b"quiet")
+    assert [e for e in logs if e["event"] == "plugin_log"] == []
+
+
+def _manifest(tmp_path: Path, wasm_entries: list[dict[str, object]], **extra: object) -> Path:
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"wasm": wasm_entries, **extra}))
+    return path
+
+
+async def test_manifest_path_data_and_hash(wat_file: WatFile, tmp_path: Path) -> None:
+    """A manifest is a source: path or base64 data; a matching sha256 loads."""
+    import wasmtime
+
+    wasm = wasmtime.wat2wasm(EXTISM_KITCHEN)
+    (tmp_path / "k.wasm").write_bytes(wasm)
+    digest = hashlib.sha256(wasm).hexdigest()
+    by_path = _manifest(tmp_path, [{"path": "k.wasm", "hash": digest}], config={"a": "b"})
+    async with Orchestra(
+        Config(plugins={"k": PluginSpec(source=str(by_path), host_modules=["extism:host/user"])})
+    ) as orch:
+        assert await orch.call("k", "upper", b"m") == b"M"
+    data = tmp_path / "d"
+    data.mkdir()
+    by_data = _manifest(data, [{"data": base64.b64encode(wasm).decode()}])
+    async with Orchestra(
+        Config(plugins={"k": PluginSpec(source=str(by_data), host_modules=["extism:host/user"])})
+    ) as orch:
+        assert await orch.call("k", "upper", b"d") == b"D"
+
+
+async def test_manifest_hash_mismatch_refuses_to_load(tmp_path: Path) -> None:
+    import wasmtime
+
+    (tmp_path / "k.wasm").write_bytes(wasmtime.wat2wasm(EXTISM_KITCHEN))
+    bad = _manifest(tmp_path, [{"path": "k.wasm", "hash": "0" * 64}])
+    with pytest.raises(
+        PluginLoadError, match=f"hash mismatch, found [0-9a-f]{{64}} expected {'0' * 64}"
+    ):
+        async with Orchestra(Config(plugins={"k": PluginSpec(source=str(bad))})):
+            pass
+
+
+async def test_manifest_unknown_key_is_a_config_error(tmp_path: Path) -> None:
+    bad = _manifest(tmp_path, [{"path": "k.wasm"}], memroy={"max_pages": 1})
+    with pytest.raises(PluginLoadError, match="unknown field 'memroy'"):
+        async with Orchestra(Config(plugins={"k": PluginSpec(source=str(bad))})):
+            pass
+
+
+async def test_manifest_timeout_ms_applies(wat_file: WatFile, tmp_path: Path) -> None:
+    import wasmtime
+
+    (tmp_path / "k.wasm").write_bytes(wasmtime.wat2wasm(EXTISM_KITCHEN))
+    m = _manifest(tmp_path, [{"path": "k.wasm"}], timeout_ms=150)
+    async with Orchestra(
+        Config(plugins={"k": PluginSpec(source=str(m), host_modules=["extism:host/user"])})
+    ) as orch:
+        with anyio.fail_after(5), pytest.raises(PluginTimeout, match=r"timeout of 0\.15s"):
+            await orch.call("k", "spin", b"")
+
+
+def test_cli_call_with_manifest_and_host_plugin(tmp_path: Path, host_plugin_dir: Path) -> None:
+    """`orchestra call manifest.json EXPORT --host-plugin DIR` like `extism call`."""
+    import wasmtime
+
+    (tmp_path / "k.wasm").write_bytes(wasmtime.wat2wasm(EXTISM_KITCHEN))
+    m = _manifest(tmp_path, [{"path": "k.wasm"}])
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchestra",
+            "call",
+            str(m),
+            "reverse_via_host",
+            "--input",
+            "abc",
+            "--host-plugin",
+            str(host_plugin_dir),
+        ],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stdout) == (0, b"cba"), proc.stderr.decode()
