@@ -9,8 +9,10 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream
 
+from ._logging import configure_logging
 from ._paths import default_cache_dir
 from .backends import Backend, get_backend
 from .config import Config, LocalBackendSpec, RayBackendSpec
@@ -66,6 +68,12 @@ class Orchestra:
         self._supervisor: Supervisor | None = None
 
     async def __aenter__(self) -> Orchestra:
+        if not structlog.is_configured():
+            # structlog's own default prints to stdout, where results go: a library
+            # user who configured nothing gets warnings on stderr instead. (The CLI
+            # configures explicitly; this is the one departure from "only cli.py
+            # chooses renderers", for that reason.)
+            configure_logging("console", "warning")
         backend = self._backend or _backend_for(self.config)
         supervisor = Supervisor(
             self.config,
@@ -187,6 +195,8 @@ class PipelineRun:
         self._recv: MemoryObjectReceiveStream[RecordResult] | None = None
         self._scope = anyio.CancelScope()
         self.stop_event = anyio.Event()
+        self._progress: dict[str, int] = {"taken": 0}
+        self.yielded = 0
 
     def _start(self) -> MemoryObjectReceiveStream[RecordResult]:
         if self._recv is None:
@@ -196,15 +206,19 @@ class PipelineRun:
             assert self._orch._tg is not None
 
             async def drive() -> None:
-                with self._scope:
-                    await run_stream(
-                        self._orch,
-                        self._spec,
-                        self._records,
-                        send,
-                        ordered=self._ordered,
-                        stop=self.stop_event,
-                    )
+                try:
+                    with self._scope:
+                        await run_stream(
+                            self._orch,
+                            self._spec,
+                            self._records,
+                            send,
+                            ordered=self._ordered,
+                            stop=self.stop_event,
+                            progress=self._progress,
+                        )
+                finally:
+                    send.close()  # also when abandoned: the consumer must see the end
 
             self._orch._tg.start_soon(drive)
         return self._recv
@@ -213,15 +227,26 @@ class PipelineRun:
         """Stop taking input; records in flight still finish and are yielded."""
         self.stop_event.set()
 
+    def abandon(self) -> None:
+        """Stop now: records still in flight are dropped (see :attr:`in_flight`)."""
+        self._scope.cancel("pipeline abandoned")
+
+    @property
+    def in_flight(self) -> int:
+        """Records taken from the input and not yet yielded."""
+        return self._progress["taken"] - self.yielded
+
     def __aiter__(self) -> PipelineRun:
         return self
 
     async def __anext__(self) -> RecordResult:
         recv = self._start()
         try:
-            return await recv.receive()
+            result = await recv.receive()
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
+        self.yielded += 1
+        return result
 
     async def aclose(self) -> None:
         self._scope.cancel("pipeline consumer left")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -31,7 +32,8 @@ from .errors import CallError, ConfigError, OrchestraError, PluginLoadError
 
 __all__ = ("main",)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+SHUTDOWN_GRACE = float(os.environ.get("ORCHESTRA_SHUTDOWN_GRACE", "10"))
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -362,12 +364,13 @@ async def _run(
 ) -> int:
     started = time.perf_counter()
     ok = failed = 0
+    interrupt = _Interrupt()
     out = sys.stdout.buffer if output_path == "-" else open(output_path, "wb")
     try:
         async with Orchestra(cfg) as orch:
             run_ = orch.run_pipeline(name, _read_records(source, in_fmt))
             async with anyio.create_task_group() as tg:
-                tg.start_soon(_watch_signals, run_, tg.cancel_scope)
+                tg.start_soon(_watch_signals, run_, interrupt, SHUTDOWN_GRACE)
                 async with run_:
                     async for res in run_:
                         if res.ok:
@@ -416,27 +419,56 @@ async def _run(
         f"orchestra: {name}: {ok} ok, {failed} failed in {elapsed:.2f}s ({summary['records_per_second']} records/s)",
         err=True,
     )
+    if interrupt.signal:
+        summary["interrupted_by"] = interrupt.signal
+        summary["records_abandoned"] = interrupt.abandoned
+        click.echo(
+            f"orchestra: {name}: stopped by {interrupt.signal}; input after record "
+            f"{ok + failed + interrupt.abandoned} was not read"
+            + (
+                f"; {interrupt.abandoned} records in flight were abandoned after "
+                f"{SHUTDOWN_GRACE:g}s"
+                if interrupt.abandoned
+                else ""
+            ),
+            err=True,
+        )
     if stats_json:
         Path(stats_json).write_text(json.dumps(summary, indent=2) + "\n")
+    if interrupt.signal:
+        return EXIT_INTERRUPTED
     return EXIT_FAILED if failed else EXIT_OK
 
 
-async def _watch_signals(run_: Any, scope: anyio.CancelScope) -> None:
-    """First SIGINT/SIGTERM: stop taking input, let in-flight records finish. Second: stop now."""
-    import signal
+class _Interrupt:
+    signal: str | None = None
+    abandoned: int = 0
 
+
+async def _watch_signals(run_: Any, state: _Interrupt, grace: float) -> None:
+    """First SIGINT/SIGTERM: stop taking input and let records in flight finish for
+    up to ``grace`` seconds (then abandon them). Second: exit at once."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        count = 0
-        async for sig in signals:
-            count += 1
-            if count == 1:
-                click.echo(
-                    f"orchestra: {signal.Signals(sig).name}: finishing records in flight (again to stop now)",
-                    err=True,
-                )
-                run_.stop()
-            else:
-                os._exit(130)
+        async with anyio.create_task_group() as tg:
+            async for sig in signals:
+                if state.signal is None:
+                    state.signal = signal.Signals(sig).name
+                    click.echo(
+                        f"orchestra: {state.signal}: finishing the records in flight "
+                        f"(up to {grace:g}s; again to stop at once)",
+                        err=True,
+                    )
+                    run_.stop()
+                    tg.start_soon(_abandon_after, run_, state, grace)
+                else:
+                    sys.stdout.flush()
+                    os._exit(EXIT_INTERRUPTED)
+
+
+async def _abandon_after(run_: Any, state: _Interrupt, grace: float) -> None:
+    await anyio.sleep(grace)
+    state.abandoned = run_.in_flight
+    run_.abandon()
 
 
 # -- inspect -------------------------------------------------------------------------------

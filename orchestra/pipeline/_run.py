@@ -51,13 +51,17 @@ async def run_stream(
     *,
     ordered: bool | None = None,
     stop: anyio.Event | None = None,
+    progress: dict[str, int] | None = None,
 ) -> None:
     """Run ``records`` through ``spec`` and send one :class:`RecordResult` per record
     taken from the input to ``results`` (closed at the end).
 
     With ``on_error: fail`` the first failure stops the intake; records already in
     flight still finish. ``stop`` set from outside (SIGINT) does the same.
+    ``progress["taken"]`` counts records taken from the input.
     """
+    progress = progress if progress is not None else {}
+    progress.setdefault("taken", 0)
     ordered = spec.ordered if ordered is None else ordered
     window = anyio.Semaphore(spec.max_records_in_flight)
     stop = stop or anyio.Event()
@@ -84,6 +88,7 @@ async def run_stream(
                     break
                 await send.send((index, record, record))
                 index += 1
+                progress["taken"] = index
 
     async def stage_worker(
         i: int,

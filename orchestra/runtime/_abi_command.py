@@ -13,7 +13,7 @@ import wasmtime
 
 from ..errors import CallError, PluginError
 from ._fastcall import FastFunc, WasmFailure
-from ._instance import PluginInstance, register_abi
+from ._instance import PluginInstance, memory_sizes, register_abi
 
 __all__ = ("CommandAbi",)
 
@@ -26,6 +26,7 @@ class CommandAbi:
     def __init__(self, owner: PluginInstance) -> None:
         self._owner = owner
         owner.uses_wasi = True  # stdin/stdout need a WASI context even without imports
+        self._last: tuple[wasmtime.Store, wasmtime.Instance] | None = None
         # stdin must be a file for WASI: one per worker, rewritten per call, on tmpfs
         # when there is one. It is unlinked at once and reached through /proc/self/fd,
         # so a worker killed with SIGKILL leaves nothing behind.
@@ -38,11 +39,16 @@ class CommandAbi:
         else:
             self._stdin = path
 
+    def memory_sizes(self) -> list[int]:
+        last = self._last
+        return memory_sizes(*last) if last else []
+
     def exports(self) -> list[str]:
         return ["_start"]
 
     def reset(self) -> None:
-        """Nothing persists between calls of a command."""
+        """Nothing persists between calls of a command; drop the failed call's store."""
+        self._last = None
 
     def call(
         self, export: str, data: bytes, args: list[int | float] | None
@@ -62,6 +68,7 @@ class CommandAbi:
         store = owner.new_store(wasi)
         owner.arm(store)
         instance = owner.pre.instantiate(store)
+        self._last = (store, instance)
         start = instance.exports(store)["_start"]
         assert isinstance(start, wasmtime.Func)
         try:
@@ -75,6 +82,7 @@ class CommandAbi:
                     raise PluginError(f"exited with code {err.code}{detail}") from None
             else:
                 raise
+        self._last = None  # do not keep the store (and its memory) between calls
         return b"".join(out), None
 
     def __del__(self) -> None:

@@ -6,7 +6,7 @@ import wasmtime
 
 from ..errors import CallError
 from ._fastcall import FastFunc
-from ._instance import PluginInstance, register_abi
+from ._instance import PluginInstance, memory_sizes, register_abi
 
 __all__ = ("CoreAbi",)
 
@@ -29,6 +29,9 @@ class CoreAbi:
         init = self._instance.exports(self._store).get("_initialize")
         if isinstance(init, wasmtime.Func):
             FastFunc(self._store, init, "_initialize").call(())
+
+    def memory_sizes(self) -> list[int]:
+        return memory_sizes(self._store, self._instance)
 
     def exports(self) -> list[str]:
         return [

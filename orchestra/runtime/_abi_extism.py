@@ -21,11 +21,17 @@ from typing import Any
 
 import wasmtime
 
-from ..errors import CallError, HostFunctionError, PluginError, PluginLoadError
+from ..errors import (
+    CallError,
+    HostFunctionError,
+    PluginError,
+    PluginLoadError,
+    PluginMemoryLimit,
+)
 from ._detect import EXTISM_ENV
 from ._engine import load_module
 from ._fastcall import FastFunc
-from ._instance import PluginInstance, register_abi
+from ._instance import PluginInstance, memory_sizes, register_abi
 
 __all__ = ("ExtismAbi",)
 
@@ -95,7 +101,8 @@ class _Kernel:
             return 0
         (handle,) = self.alloc((len(data),))
         if handle == 0:
-            raise _host_error(f"out of kernel memory allocating {len(data)} bytes")
+            # Extism's words for the same failure.
+            raise _host_error(f"failed to allocate extism memory ({len(data)} bytes)")
         ctypes.memmove(self.base() + handle, data, len(data))
         return int(handle)
 
@@ -252,8 +259,9 @@ class ExtismAbi:
         except (OSError, ValueError) as exc:
             raise _host_error(f"http_request to {url} failed: {exc}") from None
         if len(payload) > self._max_http:
-            raise _host_error(
-                f"HTTP response from {url} exceeds max_http_response_bytes ({self._max_http})"
+            raise _host_error(  # Extism's words, then the URL
+                "HTTP response exceeds the configured maximum number of bytes: "
+                f"{self._max_http} ({url})"
             )
         self._http_status = status
         self._http_headers = json.dumps(resp_headers).encode()
@@ -299,6 +307,9 @@ class ExtismAbi:
                 ff.call([0] * len(ff.param_types))
                 break
 
+    def memory_sizes(self) -> list[int]:
+        return memory_sizes(self._store, self._instance, self.blocks.instance)
+
     def exports(self) -> list[str]:
         return [
             name
@@ -311,8 +322,8 @@ class ExtismAbi:
         if fn is None:
             item = self._instance.exports(self._store).get(name)
             if not isinstance(item, wasmtime.Func):
-                raise CallError(
-                    f"no exported function {name!r}; exports: {', '.join(self.exports()) or 'none'}"
+                raise CallError(  # "Function not found: NAME" as Extism says it
+                    f"Function not found: {name}; exports: {', '.join(self.exports()) or 'none'}"
                 )
             ff = FastFunc(self._store, item, name)
             if ff.param_types or ff.result_types not in ([], ["i32"]):
@@ -330,18 +341,27 @@ class ExtismAbi:
         if self._running:
             raise CallError("re-entrant call refused: this instance is already running a call")
         fn = self._export(export)
-        k = self.blocks
-        k.reset(())
-        handle = k.write(data) if data else 0
-        k.input_set((handle, len(data)))
         owner = self._owner
+        # Arm first: the kernel calls below run wasm too, and under the previous
+        # call's (or the load's) deadline they would time out after an idle spell.
         owner.arm(self._store)
         self._deadline = time.monotonic() + owner.timeout if owner.timeout else None
+        k = self.blocks
+        k.reset(())
+        try:
+            handle = k.write(data) if data else 0
+        except HostFunctionError:  # no host function ran: the input does not fit
+            raise PluginMemoryLimit(
+                f"failed to allocate extism memory for the input ({len(data)} bytes): "
+                "the memory limit is reached"
+            ) from None
+        k.input_set((handle, len(data)))
         self._running = True
         try:
             rc = fn()
         finally:
             self._running = False
+        owner.arm(self._store)  # reading the result must not time out the finished call
         (err,) = k.error_get(())
         if err:
             raise PluginError(self._read(int(err)).decode("utf-8", "replace"))

@@ -29,10 +29,15 @@ class EngineSettings:
     epoch_interruption: bool = True
     consume_fuel: bool = False
     max_wasm_stack: int | None = None
+    memory_reservation: int | None = None
+    """Virtual memory reserved per linear memory. wasmtime reserves 4 GiB plus guard
+    pages by default, which an address-space rlimit (``limits.process_memory``)
+    cannot afford; with this set, memories are bounds-checked and move on growth."""
 
     def fingerprint(self) -> str:
         return (
-            f"e{int(self.epoch_interruption)}f{int(self.consume_fuel)}s{self.max_wasm_stack or 0}"
+            f"e{int(self.epoch_interruption)}f{int(self.consume_fuel)}"
+            f"s{self.max_wasm_stack or 0}r{self.memory_reservation or 0}"
         )
 
 
@@ -42,6 +47,10 @@ def make_engine(settings: EngineSettings) -> wasmtime.Engine:
     cfg.consume_fuel = settings.consume_fuel
     if settings.max_wasm_stack:
         cfg.max_wasm_stack = settings.max_wasm_stack
+    if settings.memory_reservation is not None:
+        cfg.memory_reservation = settings.memory_reservation
+        cfg.memory_guard_size = 65536
+        cfg.memory_reservation_for_growth = 1 << 20
     return wasmtime.Engine(cfg)
 
 

@@ -16,7 +16,7 @@ from typing import Protocol
 import wasmtime
 
 from ..config import PluginSpec
-from ..errors import CallError, PluginLoadError
+from ..errors import CallError, PluginLoadError, PluginMemoryLimit, PluginTrap
 from ._detect import WASI_MODULES, detect_abi
 from ._engine import EngineSettings, make_engine
 from ._imports import BlockAccess, define_imports, plan_imports
@@ -53,6 +53,20 @@ _ABIS: dict[str, AbiFactory] = {}
 def register_abi(name: str, factory: AbiFactory) -> None:
     """The seam for ABIs: ``core`` and ``wasi-command`` register here; ``extism`` will."""
     _ABIS[name] = factory
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1048576:.4g}MiB"
+
+
+def memory_sizes(store: wasmtime.Store, *instances: wasmtime.Instance) -> list[int]:
+    """Byte sizes of the memories exported by ``instances``."""
+    return [
+        item.data_len(store)
+        for inst in instances
+        for item in inst.exports(store).values()
+        if isinstance(item, wasmtime.Memory)
+    ]
 
 
 class _EpochTicker:
@@ -103,6 +117,11 @@ class PluginInstance:
             epoch_interruption=True,
             consume_fuel=spec.limits.fuel is not None,
             max_wasm_stack=int(spec.limits.stack) if spec.limits.stack else None,
+            memory_reservation=(
+                min(int(spec.limits.memory or 1 << 30), 1 << 30)
+                if spec.limits.process_memory
+                else None
+            ),
         )
         self.engine = make_engine(self.settings)
         loaded = load_source(
@@ -239,9 +258,35 @@ class PluginInstance:
             error = getattr(exc, "error", exc)  # unwrap WasmFailure
             translated = translate(error, **self._where(export))
             if isinstance(error, wasmtime.Trap | wasmtime.WasmtimeError):
+                translated = self._memory_verdict(translated)
                 self.abi.reset()
                 self.resets += 1
             raise translated from None
+
+    def _memory_verdict(self, error: CallError) -> CallError:
+        """A trap while a linear memory sits at its limit is a memory-limit breach:
+        the plug-in's ``memory.grow`` failed and it gave up (allocation bomb). wasmtime's
+        C API does not report failed grows, so "at its limit" means within one
+        sixteenth of it (an allocator growing step by step gets there); a trap with a
+        memory over half full says how full it was."""
+        limit = self.spec.limits.memory
+        if not isinstance(error, PluginTrap) or limit is None or error.trap_code == "interrupt":
+            return error
+        sizes = getattr(self.abi, "memory_sizes", lambda: [])()
+        if not sizes:
+            return error
+        biggest = max(sizes)
+        if biggest + max(65536, int(limit) // 16) > int(limit):
+            return PluginMemoryLimit(
+                f"memory limit of {_mib(int(limit))} reached (linear memory is "
+                f"{_mib(biggest)}): memory.grow failed and the plug-in trapped: {error.message}",
+                plugin=error.plugin,
+                instance=error.instance,
+                export=error.export,
+            )
+        if biggest * 2 > int(limit):
+            error.message += f" (linear memory at {_mib(biggest)} of its {_mib(int(limit))} limit)"
+        return error
 
     def _where(self, export: str) -> dict[str, object]:
         return {

@@ -71,6 +71,7 @@ class PluginPool:
         self._restart_history: tuple[float, ...] = ()
         self.failures: deque[str] = deque(maxlen=10)
         self.restarts = 0
+        self.resets = 0
         self.calls = 0
         self.errors = 0
         self._latencies: deque[float] = deque(maxlen=4096)
@@ -133,6 +134,7 @@ class PluginPool:
                 log_level=self._log_level,
                 host_plugin_paths=self._host_plugin_paths,
                 on_change=self._notify,
+                on_reset=self._count_reset,
             )
             try:
                 async with anyio.create_task_group() as tg:
@@ -167,6 +169,10 @@ class PluginPool:
             if self.closing or self.failed:
                 return
 
+    def _count_reset(self, reason: str) -> None:
+        self.resets += 1
+        self.failures.append(reason)
+
     def _mark_failed(self) -> None:
         if self.failed is None:
             restart = self.spec.restart
@@ -197,7 +203,7 @@ class PluginPool:
         limit = float(timeout) + WATCHDOG_GRACE
         for worker in self.workers:
             if worker is not None and worker.accepting and worker.oldest_call_age(now) > limit:
-                worker.kill(f"no answer within {limit:g}s (timeout + grace)")
+                worker.kill(f"watchdog: no answer within {limit:g}s", timed_out=True)
 
     # -- calls ----------------------------------------------------------------------
 
@@ -280,6 +286,7 @@ class PluginPool:
             calls=self.calls,
             errors=self.errors,
             restarts=self.restarts,
+            resets=self.resets,
             failed=self.failed,
             last_failure=self.failures[-1] if self.failures else None,
             latency_ms={"p50": pct(0.50), "p99": pct(0.99)},

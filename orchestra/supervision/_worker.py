@@ -24,6 +24,7 @@ from ..errors import (
     CallError,
     PluginCrashed,
     PluginLoadError,
+    PluginTimeout,
     ProtocolError,
     call_error_from_kind,
 )
@@ -96,6 +97,7 @@ class WorkerHandle:
         log_level: str = "info",
         host_plugin_paths: list[str] | None = None,
         on_change: Callable[[], None] = lambda: None,
+        on_reset: Callable[[str], None] = lambda kind: None,
     ) -> None:
         self.plugin = plugin
         self.index = index
@@ -112,11 +114,13 @@ class WorkerHandle:
         self._log_level = log_level
         self._host_plugin_paths = list(host_plugin_paths or [])
         self._on_change = on_change
+        self._on_reset = on_reset
         self._channel: WorkerChannel | None = None
         self._pending: dict[int, _Pending] = {}
         self._next_id = 1
         self._outbox = bytearray()
         self._wake_writer = anyio.Event()
+        self._killed_for_timeout = False
         self._log = log.bind(plugin=plugin, instance=index)
         self.calls = 0
         self.errors = 0
@@ -146,7 +150,10 @@ class WorkerHandle:
 
         :raises PluginLoadError: the worker reported a load failure or never got ready.
         """
-        channel = await self._backend.spawn(self.plugin, self.index)
+        # Shielded: a cancellation landing mid-spawn would orphan a started process;
+        # once we hold the channel, the cleanup below reaps it.
+        with anyio.CancelScope(shield=True):
+            channel = await self._backend.spawn(self.plugin, self.index)
         self._channel = channel
         self.pid = channel.pid
         decoder = FrameDecoder()
@@ -260,7 +267,12 @@ class WorkerHandle:
                             frames=msg.frames,
                         )
                         if msg.reset:
-                            self._log.info("instance_reset", pid=self.pid, kind=msg.kind)
+                            self._log.info(
+                                "instance_reset", pid=self.pid, kind=msg.kind, export=waiter.export
+                            )
+                            self._on_reset(
+                                f"instance {self.index}: {msg.kind} in {waiter.export}: {msg.message}"
+                            )
                     waiter.event.set()
                 elif isinstance(msg, Log):
                     self._emit_log(msg)
@@ -288,15 +300,25 @@ class WorkerHandle:
         elif self.exit_reason is None:
             self.exit_reason = exit_text
         stuck, self._pending = self._pending, {}
-        for call_id, waiter in stuck.items():
-            waiter.outcome = PluginCrashed(
-                f"worker (pid {self.pid}) {exit_text} while holding this call ({self.exit_reason})",
-                plugin=self.plugin,
-                instance=self.index,
-                export=waiter.export,
-            )
+        for n, waiter in enumerate(stuck.values()):
+            if n == 0 and self._killed_for_timeout:
+                # The oldest call is the one that was running: it timed out.
+                waiter.outcome = PluginTimeout(
+                    f"no answer within the timeout plus grace; worker (pid {self.pid}) "
+                    f"{exit_text} ({self.exit_reason})",
+                    plugin=self.plugin,
+                    instance=self.index,
+                    export=waiter.export,
+                )
+            else:
+                waiter.outcome = PluginCrashed(
+                    f"worker (pid {self.pid}) {exit_text} while holding this call "
+                    f"({self.exit_reason})",
+                    plugin=self.plugin,
+                    instance=self.index,
+                    export=waiter.export,
+                )
             waiter.event.set()
-            del call_id
         clean = was_draining and code == 0
         (self._log.info if clean else self._log.warning)(
             "worker_exited",
@@ -332,11 +354,16 @@ class WorkerHandle:
                 return
             channel.kill()
 
-    def kill(self, reason: str) -> None:
-        """Kill the process now (watchdog, protocol violation); calls get PluginCrashed."""
+    def kill(self, reason: str, *, timed_out: bool = False) -> None:
+        """Kill the process now (watchdog, protocol violation, failed plug-in).
+
+        Calls it held get PluginCrashed; with ``timed_out`` the running (oldest) one
+        gets PluginTimeout instead.
+        """
         if self._channel is not None and self.state is not WorkerState.STOPPED:
             self._log.warning("worker_killed", pid=self.pid, reason=reason)
             self.exit_reason = reason
+            self._killed_for_timeout = timed_out
             self._channel.kill()
 
     # -- calls --------------------------------------------------------------------

@@ -156,6 +156,7 @@ async def test_plugin_logs_become_structlog_events(wat_file: WatFile) -> None:
     """log_info lines arrive as 'plugin_log' events with plugin, instance and level;
     below the level they are filtered in the worker."""
     cfg = Config(plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"])})
+    structlog.reset_defaults()  # an earlier Orchestra may have installed a level filter
     with structlog.testing.capture_logs() as logs:
         async with Orchestra(cfg, log_level="info") as orch:
             await orch.call("k", "upper", b"shout me")

@@ -80,8 +80,11 @@ class LocalBackend(Backend):
 
     name = "local"
 
-    def __init__(self, *, python: str | None = None) -> None:
+    def __init__(
+        self, *, python: str | None = None, worker_module: str = "orchestra.worker"
+    ) -> None:
         self._python = python or sys.executable
+        self._worker_module = worker_module
 
     async def spawn(self, plugin: str, instance: int) -> LocalChannel:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -94,7 +97,7 @@ class LocalBackend(Backend):
                 [
                     self._python,
                     "-m",
-                    "orchestra.worker",
+                    self._worker_module,
                     "--fd",
                     str(child.fileno()),
                     "--parent",
