@@ -259,3 +259,46 @@ def test_cli_call_with_manifest_and_host_plugin(tmp_path: Path, host_plugin_dir:
         timeout=60,
     )
     assert (proc.returncode, proc.stdout) == (0, b"cba"), proc.stderr.decode()
+
+
+LIB = '(module (func (export "triple") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3))))'
+MAIN = """(module
+  (import "mathlib" "triple" (func $triple (param i32) (result i32)))
+  (import "extism:host/env" "input_length" (func $len (result i64)))
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "store_u8" (func $store (param i64 i32)))
+  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+  ;; outputs one byte: '0' + triple(input length)
+  (func (export "run") (result i32) (local $h i64)
+    (local.set $h (call $alloc (i64.const 1)))
+    (call $store (local.get $h)
+      (i32.add (i32.const 48) (call $triple (i32.wrap_i64 (call $len)))))
+    (call $out (local.get $h) (i64.const 1))
+    (i32.const 0)))"""
+
+
+async def test_manifest_links_several_modules_by_name(tmp_path: Path) -> None:
+    """A manifest's non-main modules are linked under their names for main's imports."""
+    import wasmtime
+
+    (tmp_path / "lib.wasm").write_bytes(wasmtime.wat2wasm(LIB))
+    (tmp_path / "main.wasm").write_bytes(wasmtime.wat2wasm(MAIN))
+    m = _manifest(
+        tmp_path, [{"path": "lib.wasm", "name": "mathlib"}, {"path": "main.wasm", "name": "main"}]
+    )
+    async with Orchestra(Config(plugins={"m": PluginSpec(source=str(m))})) as orch:
+        assert await orch.call("m", "run", b"abc") == b"9"
+    dup = _manifest(
+        tmp_path, [{"path": "lib.wasm", "name": "x"}, {"path": "main.wasm", "name": "x"}]
+    )
+    with pytest.raises(PluginLoadError, match="duplicate module name 'x'"):
+        async with Orchestra(Config(plugins={"m": PluginSpec(source=str(dup))})):
+            pass
+
+
+async def test_manifest_url_needs_an_allowed_host(tmp_path: Path) -> None:
+    """A wasm url is fetched only from an allowed host (here: refused before any I/O)."""
+    m = _manifest(tmp_path, [{"url": "http://example.invalid/plugin.wasm"}])
+    with pytest.raises(PluginLoadError, match=r"host 'example\.invalid' is not in allowed_hosts"):
+        async with Orchestra(Config(plugins={"m": PluginSpec(source=str(m))})):
+            pass
