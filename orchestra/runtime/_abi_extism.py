@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import fnmatch
 import json
+import struct
 import time
 import urllib.error
 import urllib.parse
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
+from wasmtime import _bindings as _ffi  # private, pinned: see _fastcall
 
 from ..errors import (
     CallError,
@@ -30,7 +32,8 @@ from ..errors import (
 )
 from ._detect import EXTISM_ENV
 from ._engine import load_module
-from ._fastcall import FastFunc
+from ._fastcall import FastFunc, LeanLinker
+from ._imports import define_imports
 from ._instance import PluginInstance, memory_sizes, register_abi
 
 __all__ = ("ExtismAbi",)
@@ -47,8 +50,6 @@ KERNEL_FUNCS = (
 
 LEVELS = {"trace": 0, "debug": 1, "info": 2, "warn": 3, "warning": 3, "error": 4, "critical": 4}
 _OFF = 2**31 - 1
-_I64 = wasmtime.ValType.i64
-_I32 = wasmtime.ValType.i32
 INITIALISERS = ("_initialize", "__wasm_call_ctors", "hs_init")
 
 
@@ -56,8 +57,21 @@ def _host_error(message: str) -> HostFunctionError:
     return HostFunctionError(message)
 
 
+_mem_data = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
+    ("wasmtime_memory_data", _ffi.dll)
+)
+_mem_size = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p)(
+    ("wasmtime_memory_data_size", _ffi.dll)
+)
+_CONTROL = struct.Struct("<QQQ")  # output offset, output length, error handle (at 16)
+
+
 class _Kernel:
-    """The kernel instance of one store, with the host-side fast paths bound."""
+    """The kernel instance of one store, with the host-side fast paths bound.
+
+    The host reads the kernel's control block (output, error) straight from its
+    memory; see the layout comment at the top of ``extism_kernel.wat``.
+    """
 
     def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
         ex = instance.exports(store)
@@ -66,31 +80,37 @@ class _Kernel:
         mem = ex["memory"]
         assert isinstance(mem, wasmtime.Memory)
         self.memory = mem
+        ctx = ctypes.cast(store._context(), ctypes.c_void_p)
+        memref = ctypes.cast(ctypes.pointer(mem._memory), ctypes.c_void_p)
+        self._mem_args = (ctx, memref)
+        self._keep = (mem._memory,)
 
-        def fast(name: str) -> FastFunc:
+        def fast(name: str) -> Callable[..., Any]:
             f = ex[name]
             assert isinstance(f, wasmtime.Func)
-            return FastFunc(store, f, name)
+            return FastFunc(store, f, name).bind()
 
-        self.reset = fast("reset").call
-        self.alloc = fast("alloc").call
-        self.length = fast("length").call
-        self.input_set = fast("input_set").call
-        self.output_offset = fast("output_offset").call
-        self.output_length = fast("output_length").call
-        self.error_get = fast("error_get").call
-        self.error_set = fast("error_set").call
+        self.begin = fast("orchestra_begin")
+        self.alloc = fast("alloc")
+        self.length = fast("length")
 
     def base(self) -> int:
         # Re-read each time: memory may move when it grows.
-        return ctypes.addressof(self.memory.data_ptr(self.store).contents)
+        return int(_mem_data(*self._mem_args) or 0)
+
+    def size(self) -> int:
+        return int(_mem_size(*self._mem_args))
 
     def read(self, offset: int, length: int) -> bytes:
         if length <= 0:
             return b""
-        if offset + length > self.memory.data_len(self.store):
+        if offset < 0 or offset + length > self.size():
             raise _host_error(f"kernel block [{offset}, +{length}) is out of bounds")
         return ctypes.string_at(self.base() + offset, length)
+
+    def control(self) -> tuple[int, int, int]:
+        """(output offset, output length, error handle) of the call that just ran."""
+        return _CONTROL.unpack(ctypes.string_at(self.base() + 16, 24))
 
     def write(self, data: bytes) -> int:
         """A new block holding ``data``; its handle (0 for empty data).
@@ -99,7 +119,7 @@ class _Kernel:
         """
         if not data:
             return 0
-        (handle,) = self.alloc((len(data),))
+        handle = self.alloc(len(data))
         if handle == 0:
             # Extism's words for the same failure.
             raise _host_error(f"failed to allocate extism memory ({len(data)} bytes)")
@@ -149,19 +169,18 @@ class ExtismAbi:
 
     # -- host functions of extism:host/env ---------------------------------------------
 
-    def _env_host_functions(self) -> dict[str, tuple[wasmtime.FuncType, Callable[..., Any]]]:
-        i64, i32 = _I64(), _I32()
-        fns: dict[str, tuple[wasmtime.FuncType, Callable[..., Any]]] = {
-            "config_get": (wasmtime.FuncType([i64], [i64]), self._config_get),
-            "var_get": (wasmtime.FuncType([i64], [i64]), self._var_get),
-            "var_set": (wasmtime.FuncType([i64, i64], []), self._var_set),
-            "http_request": (wasmtime.FuncType([i64, i64], [i64]), self._http_request),
-            "http_status_code": (wasmtime.FuncType([], [i32]), lambda: self._http_status),
-            "http_headers": (wasmtime.FuncType([], [i64]), self._http_headers_get),
-            "get_log_level": (wasmtime.FuncType([], [i32]), self._get_log_level),
+    def _env_host_functions(self) -> dict[str, tuple[list[str], list[str], Callable[..., Any]]]:
+        fns: dict[str, tuple[list[str], list[str], Callable[..., Any]]] = {
+            "config_get": (["i64"], ["i64"], self._config_get),
+            "var_get": (["i64"], ["i64"], self._var_get),
+            "var_set": (["i64", "i64"], [], self._var_set),
+            "http_request": (["i64", "i64"], ["i64"], self._http_request),
+            "http_status_code": ([], ["i32"], lambda: self._http_status),
+            "http_headers": ([], ["i64"], self._http_headers_get),
+            "get_log_level": ([], ["i32"], self._get_log_level),
         }
         for level in ("trace", "debug", "info", "warn", "error"):
-            fns[f"log_{level}"] = (wasmtime.FuncType([i64], []), self._logger(level))
+            fns[f"log_{level}"] = (["i64"], [], self._logger(level))
         return fns
 
     @property
@@ -173,8 +192,7 @@ class ExtismAbi:
         k = self.blocks
         if handle == 0:
             return b""
-        (length,) = k.length((handle,))
-        return k.read(handle, int(length))
+        return k.read(handle, int(k.length(handle)))
 
     # BlockAccess for user host functions (extism:host/user and others).
     def read_block(self, handle: int) -> bytes:
@@ -285,11 +303,10 @@ class ExtismAbi:
             item = kex.get(name)
             if item is not None:
                 linker.define(store, EXTISM_ENV, name, item)
-        for name, (ty, fn) in self._env_host.items():
-            linker.define_func(EXTISM_ENV, name, ty, fn)
-        from ._imports import define_imports
-
-        define_imports(linker, owner.imports, lambda: self)
+        lean = LeanLinker(linker, owner.host_callbacks)
+        for name, (params, results, fn) in self._env_host.items():
+            lean.define(EXTISM_ENV, name, params, results, fn)
+        define_imports(lean, owner.imports, owner.block_access)
         for name, module in owner.linked:
             linker.define_instance(store, name, linker.instantiate(store, module))
         try:
@@ -347,29 +364,27 @@ class ExtismAbi:
         owner.arm(self._store)
         self._deadline = time.monotonic() + owner.timeout if owner.timeout else None
         k = self.blocks
-        k.reset(())
-        try:
-            handle = k.write(data) if data else 0
-        except HostFunctionError:  # no host function ran: the input does not fit
+        n = len(data)
+        handle = k.begin(n)  # reset + alloc + input_set, in the kernel
+        if handle < 0:  # no host function ran: the input does not fit
             raise PluginMemoryLimit(
-                f"failed to allocate extism memory for the input ({len(data)} bytes): "
+                f"failed to allocate extism memory for the input ({n} bytes): "
                 "the memory limit is reached"
-            ) from None
-        k.input_set((handle, len(data)))
+            )
+        if n:
+            ctypes.memmove(k.base() + handle, data, n)
         self._running = True
         try:
             rc = fn()
         finally:
             self._running = False
-        owner.arm(self._store)  # reading the result must not time out the finished call
-        (err,) = k.error_get(())
+        offset, length, err = k.control()
         if err:
+            owner.arm(self._store)  # reading the error must not time out the finished call
             raise PluginError(self._read(int(err)).decode("utf-8", "replace"))
         if rc:
             raise PluginError(f"returned non-zero exit code {rc}")
-        (offset,) = k.output_offset(())
-        (length,) = k.output_length(())
-        return k.read(int(offset), int(length)), None
+        return k.read(offset, length), None
 
 
 register_abi("extism", ExtismAbi)

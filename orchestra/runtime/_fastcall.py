@@ -1,11 +1,15 @@
-"""The lean call path: wasm exports called through libwasmtime's unchecked entry point.
+"""The lean call path: libwasmtime's unchecked entry points, both directions.
 
 wasmtime-py's public ``Func.__call__`` re-derives the function type and boxes every
 value on each call (~25 us here); calling ``wasmtime_func_call_unchecked`` with a raw
-value array built once per export costs ~1 us (../shared/BASELINES.md). This reaches
-into wasmtime-py's private ctypes bindings, so the wasmtime version is pinned in
-pyproject.toml and ``tests/unit/test_fastcall.py`` fails loudly if an upgrade moves
-them.
+value array built once per export costs ~1 us. Host functions likewise: wasmtime-py's
+trampoline converts every value through ``Val`` (~8 us per call), while a callback
+registered with ``wasmtime_linker_define_func_unchecked`` reads the raw array
+(< 1 us) (../shared/BASELINES.md).
+
+This reaches into wasmtime-py's private ctypes bindings, so the wasmtime version is
+pinned in pyproject.toml and ``tests/unit/test_runtime.py`` fails loudly if an
+upgrade moves them.
 """
 
 from __future__ import annotations
@@ -18,29 +22,46 @@ import wasmtime
 from wasmtime import _bindings as _ffi  # private: pinned version, see module docstring
 from wasmtime import _func as _wfunc
 
-__all__ = ("FastFunc", "WasmFailure")
+__all__ = ("FastFunc", "LeanLinker", "WasmFailure", "pending_host_error")
 
 _call_unchecked = _ffi._wasmtime_func_call_unchecked
 _RAW = _ffi.wasmtime_val_raw_t
 _TRAP_PTR = ctypes.POINTER(_ffi.wasm_trap_t)
+_VOIDP_PTR = ctypes.POINTER(ctypes.c_void_p)
 
-_KIND_FIELD = {
-    "i32": "i32",
-    "i64": "i64",
-    "f32": "f32",
-    "f64": "f64",
-}
+_KIND_FIELD = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
 
 
 class WasmFailure(Exception):
-    """A call ended in a trap or a wasmtime error (wrapping the wasmtime object)."""
+    """A call ended in a trap or a wasmtime error (wrapping the wasmtime object), or a
+    host function raised (wrapping that exception)."""
 
-    def __init__(self, error: wasmtime.Trap | wasmtime.WasmtimeError | BaseException) -> None:
+    def __init__(self, error: BaseException) -> None:
         self.error = error
         super().__init__(str(error))
 
 
-def _field(ty: wasmtime.ValType) -> str:
+class _HostErrors:
+    """The exception a lean host function raised, kept until the wasm call that ran it
+    returns. A worker runs one call at a time (one instance per process), so one slot
+    is enough; it is cleared whenever it is read."""
+
+    error: BaseException | None = None
+
+
+_host_errors = _HostErrors()
+
+
+def pending_host_error() -> BaseException | None:
+    """Take the exception a host function raised during the last call, if any."""
+    error, _host_errors.error = _host_errors.error, None
+    if error is None and _wfunc.LAST_EXCEPTION is not None:
+        # A host function defined through wasmtime-py's own (slow) path.
+        error, _wfunc.LAST_EXCEPTION = _wfunc.LAST_EXCEPTION, None
+    return error
+
+
+def _field(ty: wasmtime.ValType | str) -> str:
     name = str(ty)
     try:
         return _KIND_FIELD[name]
@@ -52,7 +73,8 @@ class FastFunc:
     """One export of one store, callable with plain Python numbers.
 
     Not thread-safe (one raw array per export), which is fine: an instance serves one
-    call at a time.
+    call at a time. :meth:`bind` returns a closure specialised to the signature, the
+    fastest way to call it repeatedly.
     """
 
     __slots__ = (
@@ -84,6 +106,8 @@ class FastFunc:
         self._store = store  # the raw context pointer below dies with the store
         self._fn = ctypes.byref(func._func)
         self._ctx = store._context()
+        # One trap out-pointer for the life of this object: nulled in place after a
+        # trap, so bound closures can keep testing the same object.
         self._trap = _TRAP_PTR()
         self._trap_ref = ctypes.byref(self._trap)
 
@@ -91,16 +115,11 @@ class FastFunc:
         if err:
             exc: BaseException = wasmtime.WasmtimeError._from_ptr(err)
         else:
-            exc = wasmtime.Trap._from_ptr(self._trap)
-            self._trap = _TRAP_PTR()
-            self._trap_ref = ctypes.byref(self._trap)
-        # A Python host function that raised left its exception in wasmtime-py's stash:
-        # it is the real cause, so surface it instead of the generic trap.
-        pending = _wfunc.LAST_EXCEPTION
-        if pending is not None:
-            _wfunc.LAST_EXCEPTION = None
-            return WasmFailure(pending)
-        return WasmFailure(exc)
+            exc = wasmtime.Trap._from_ptr(ctypes.cast(self._trap, _TRAP_PTR))
+            ctypes.cast(ctypes.byref(self._trap), _VOIDP_PTR).contents.value = None
+        # A host function that raised is the real cause: surface it, not the trap.
+        pending = pending_host_error()
+        return WasmFailure(pending if pending is not None else exc)
 
     def call(self, args: Sequence[int | float] = ()) -> list[int | float]:
         """Call with numbers; returns the results as a list.
@@ -122,15 +141,124 @@ class FastFunc:
             raise self._fail(err)
         return [getattr(raw[i], f) for i, f in enumerate(self._results)]
 
+    def bind(self) -> Callable[..., Any]:
+        """A closure ``f(*args) -> None | value | tuple`` specialised to this signature
+        (generated once; no per-call type dispatch)."""
+        names = [f"a{i}" for i in range(len(self._params))]
+        lines = [f"def bound({', '.join(names)}):"]
+        lines += [f"    s{i}.{f} = a{i}" for i, f in enumerate(self._params)]
+        lines.append("    err = call(ctx, fn, raw, n, trap_ref)")
+        lines.append("    if err or trap:")
+        lines.append("        raise fail(err)")
+        if not self._results:
+            lines.append("    return None")
+        elif len(self._results) == 1:
+            lines.append(f"    return s0.{self._results[0]}")
+        else:
+            values = ", ".join(f"s{i}.{f}" for i, f in enumerate(self._results))
+            lines.append(f"    return ({values},)")
+        env: dict[str, Any] = {
+            "call": _call_unchecked,
+            "ctx": self._ctx,
+            "fn": self._fn,
+            "raw": self._raw,
+            "n": self._n,
+            "trap_ref": self._trap_ref,
+            "trap": self._trap,
+            "fail": self._fail,
+            "_keep": self,
+        }
+        env.update({f"s{i}": self._raw[i] for i in range(self._n)})
+        exec("\n".join(lines), env)  # code built from field names only
+        bound: Callable[..., Any] = env["bound"]
+        bound.__qualname__ = f"FastFunc.bound[{self.name}]"
+        return bound
+
     def bind_no_args_i32(self) -> Callable[[], int]:
         """A closure for the hottest shape, ``() -> i32`` (Extism exports)."""
-        raw, ctx, fn, n = self._raw, self._ctx, self._fn, self._n
-        slot = raw[0]
+        return self.bind()
 
-        def call() -> int:
-            err = _call_unchecked(ctx, fn, raw, n, self._trap_ref)
-            if err or self._trap:
-                raise self._fail(err)
-            return int(slot.i32)
 
-        return call
+_UncheckedCallback = _ffi.wasmtime_func_unchecked_callback_t
+_NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+_TRAP_MESSAGE = b"host function failed"
+
+
+def _make_trampoline(fn: Callable[..., Any], params: list[str], results: list[str]) -> Any:
+    """A C callback calling ``fn`` with raw values, specialised to the signature."""
+    names = [f"a{i}" for i in range(len(params))]
+    lines = ["def tramp(env, caller, raw, n):", "    try:"]
+    lines += [f"        a{i} = raw[{i}].{f}" for i, f in enumerate(params)]
+    if not results:
+        lines.append(f"        fn({', '.join(names)})")
+    elif len(results) == 1:
+        lines.append(f"        raw[0].{results[0]} = fn({', '.join(names)})")
+    else:
+        lines.append(f"        out = fn({', '.join(names)})")
+        lines += [f"        raw[{i}].{f} = out[{i}]" for i, f in enumerate(results)]
+    lines += [
+        "        return 0",
+        "    except BaseException as exc:",
+        "        stash.error = exc",
+        "        return cast(trap_new(MSG, len(MSG)), c_void_p).value",
+    ]
+    env: dict[str, Any] = {
+        "fn": fn,
+        "stash": _host_errors,
+        "trap_new": _ffi.wasmtime_trap_new,
+        "MSG": _TRAP_MESSAGE,
+        "cast": ctypes.cast,
+        "c_void_p": ctypes.c_void_p,
+    }
+    exec("\n".join(lines), env)  # code built from field names only
+    return _UncheckedCallback(env["tramp"])
+
+
+class LeanLinker:
+    """Defines host functions on a ``wasmtime.Linker`` through the unchecked C API.
+
+    Keeps the C callbacks alive for as long as this object lives (the linker and the
+    stores instantiated from it must not outlive it).
+    """
+
+    def __init__(self, linker: wasmtime.Linker, cache: dict[Any, Any] | None = None) -> None:
+        self.linker = linker
+        # (module, name, fn) -> C callback; share one cache between the linkers of
+        # successive stores so a reset does not regenerate trampolines.
+        self._callbacks: dict[Any, Any] = cache if cache is not None else {}
+
+    def define(
+        self,
+        module: str,
+        name: str,
+        params: list[str],
+        results: list[str],
+        fn: Callable[..., Any],
+    ) -> None:
+        """Define ``module.name`` with wasm types ``params -> results``.
+
+        :raises wasmtime.WasmtimeError: the name is already defined.
+        """
+        key = (module, name, fn)
+        cb = self._callbacks.get(key)
+        if cb is None:
+            cb = _make_trampoline(fn, [_field(p) for p in params], [_field(r) for r in results])
+            self._callbacks[key] = cb
+        ty = wasmtime.FuncType(
+            [getattr(wasmtime.ValType, p)() for p in params],
+            [getattr(wasmtime.ValType, r)() for r in results],
+        )
+        mod, nm = module.encode(), name.encode()
+        err = _ffi.wasmtime_linker_define_func_unchecked(
+            self.linker.ptr(),
+            ctypes.create_string_buffer(mod),
+            len(mod),
+            ctypes.create_string_buffer(nm),
+            len(nm),
+            ty.ptr(),
+            cb,
+            None,
+            _NO_FINALIZER,
+        )
+        if err:
+            raise wasmtime.WasmtimeError._from_ptr(err)

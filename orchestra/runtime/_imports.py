@@ -16,15 +16,9 @@ import wasmtime
 from ..errors import HostFunctionError, MissingHostPlugin, PluginLoadError
 from ..hostplugins import HostFunction, HostPluginRegistry
 from ._detect import EXTISM_ENV, WASI_MODULES
+from ._fastcall import LeanLinker
 
 __all__ = ("BlockAccess", "ImportPlan", "define_imports", "plan_imports")
-
-_VAL = {
-    "i32": wasmtime.ValType.i32,
-    "i64": wasmtime.ValType.i64,
-    "f32": wasmtime.ValType.f32,
-    "f64": wasmtime.ValType.f64,
-}
 
 
 class BlockAccess(Protocol):
@@ -40,6 +34,9 @@ class ImportPlan:
     host: dict[tuple[str, str], HostFunction] = field(default_factory=dict)
     mocked: dict[tuple[str, str], wasmtime.FuncType] = field(default_factory=dict)
     searched: list[str] = field(default_factory=list)
+    wrappers: dict[tuple[str, str], tuple[list[str], list[str], Callable[..., Any]]] = field(
+        default_factory=dict
+    )
 
 
 def _sig(types: list[wasmtime.ValType]) -> str:
@@ -159,13 +156,21 @@ def _mock(module: str, name: str, searched: list[str]) -> Callable[..., Any]:
 
 
 def define_imports(
-    linker: wasmtime.Linker, plan: ImportPlan, blocks: Callable[[], BlockAccess | None]
+    linker: LeanLinker, plan: ImportPlan, blocks: Callable[[], BlockAccess | None]
 ) -> None:
-    """Define the planned host functions and mocks on ``linker``."""
-    for (module, name), fn in plan.host.items():
-        ty = wasmtime.FuncType(
-            [_VAL[t]() for t in fn.wasm_params], [_VAL[t]() for t in fn.wasm_results]
-        )
-        linker.define_func(module, name, ty, _wrap(fn, blocks))
-    for (module, name), ty in plan.mocked.items():
-        linker.define_func(module, name, ty, _mock(module, name, plan.searched))
+    """Define the planned host functions and mocks on ``linker`` (lean callbacks).
+
+    The Python wrappers are made once per plan and reused by every store's linker.
+    """
+    wrappers = plan.wrappers
+    if not wrappers:
+        for key, fn in plan.host.items():
+            wrappers[key] = (fn.wasm_params, fn.wasm_results, _wrap(fn, blocks))
+        for (module, name), ty in plan.mocked.items():
+            wrappers[(module, name)] = (
+                [str(t) for t in ty.params],
+                [str(t) for t in ty.results],
+                _mock(module, name, plan.searched),
+            )
+    for (module, name), (params, results, fn) in wrappers.items():
+        linker.define(module, name, params, results, fn)

@@ -19,6 +19,7 @@ from ..config import PluginSpec
 from ..errors import CallError, PluginLoadError, PluginMemoryLimit, PluginTrap
 from ._detect import WASI_MODULES, detect_abi
 from ._engine import EngineSettings, make_engine
+from ._fastcall import LeanLinker
 from ._imports import BlockAccess, define_imports, plan_imports
 from ._sources import load_source
 from ._traps import translate
@@ -166,7 +167,10 @@ class PluginInstance:
         self.linker = wasmtime.Linker(self.engine)
         if self.uses_wasi:
             self.linker.define_wasi()
-        define_imports(self.linker, self.imports, self.block_access)
+        self.host_callbacks: dict[object, object] = {}
+        define_imports(
+            LeanLinker(self.linker, self.host_callbacks), self.imports, self.block_access
+        )
         self._pre: wasmtime.InstancePre | None = None
         self._ticker = _EpochTicker(self.engine)
         try:
@@ -179,7 +183,8 @@ class PluginInstance:
 
     def block_access(self) -> BlockAccess | None:
         """The current store's Extism kernel blocks (None for other ABIs)."""
-        return getattr(self.abi, "blocks", None) if hasattr(self, "abi") else None
+        abi = getattr(self, "abi", None)
+        return abi if hasattr(abi, "read_block") else None  # type: ignore[return-value]
 
     @property
     def pre(self) -> wasmtime.InstancePre:

@@ -157,7 +157,7 @@
   ;; ------------------------------------------------------------------------
 
   ;; alloc(n) -> handle; 0 when n == 0, n is too large, or memory cannot grow
-  (func (export "alloc") (param $n i64) (result i64)
+  (func $alloc (export "alloc") (param $n i64) (result i64)
     (local $size i64) (local $a i64) (local $h i64) (local $end i64) (local $mem i64)
     (if (i64.eqz (local.get $n)) (then (return (i64.const 0))))
     ;; more than 4 GiB - 64 KiB can never fit a 32-bit memory
@@ -283,7 +283,7 @@
   ;; reset(): per-call reset. Every block is released (top back to 64, no
   ;; free blocks, new epoch so old handles are no longer live) and
   ;; input/output/error are cleared. Memory is kept.
-  (func (export "reset")
+  (func $reset (export "reset")
     (i64.store (i32.const 0) (i64.const 0))
     (i64.store (i32.const 8) (i64.const 0))
     (i64.store (i32.const 16) (i64.const 0))
@@ -337,7 +337,7 @@
   ;; [64, memory size) makes the input empty (0, 0) instead, so the
   ;; input_load_* fast paths only need to check the offset against the length
   ;; (memory never shrinks, so a range valid now stays in bounds).
-  (func (export "input_set") (param $h i64) (param $len i64)
+  (func $input_set (export "input_set") (param $h i64) (param $len i64)
     (local $mem i64)
     (local.set $mem (call $mem_bytes))
     (if (i32.and
@@ -392,4 +392,22 @@
 
   (func (export "error_get") (result i64)
     (i64.load (i32.const 32)))
+
+  ;; ------------------------------------------------------------------------
+  ;; host-only helper (not linked into the plug-in's extism:host/env)
+  ;; ------------------------------------------------------------------------
+
+  ;; orchestra_begin(len) -> handle: the host's per-call prologue in one call:
+  ;; reset, allocate the input block (when len > 0) and mark it as the input.
+  ;; Returns the input handle (0 for an empty input), or -1 when the input
+  ;; cannot be allocated (memory limit). The host then writes the input bytes
+  ;; at the handle and reads output/error from the control block afterwards.
+  (func (export "orchestra_begin") (param $len i64) (result i64)
+    (local $h i64)
+    (call $reset)
+    (if (i64.eqz (local.get $len)) (then (return (i64.const 0))))
+    (local.set $h (call $alloc (local.get $len)))
+    (if (i64.eqz (local.get $h)) (then (return (i64.const -1))))
+    (call $input_set (local.get $h) (local.get $len))
+    (local.get $h))
 )

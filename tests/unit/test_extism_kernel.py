@@ -54,6 +54,7 @@ EXPECTED_EXPORTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "error_get": ((), (I64,)),
     "memory_bytes": ((), (I64,)),
     "reset": ((), ()),
+    "orchestra_begin": ((I64,), (I64,)),  # host-only prologue, never linked into plug-ins
 }
 
 # Addresses no load may read and no store may write, whatever the memory size.
@@ -799,3 +800,19 @@ def test_free_block_with_corrupted_huge_cap_is_not_reused() -> None:
     h = k.alloc(1 << 20)  # would split at the end of the bogus block
     assert h > guard
     assert k.length(h) == 1 << 20
+
+
+def test_orchestra_begin_is_reset_alloc_input_set() -> None:
+    """The host prologue resets, allocates and marks the input in one call."""
+    store = wasmtime.Store(ENGINE)
+    inst = wasmtime.Instance(store, KERNEL_MODULE, [])
+    ex = inst.exports(store)
+    begin, alloc = ex["orchestra_begin"], ex["alloc"]
+    assert isinstance(begin, wasmtime.Func) and isinstance(alloc, wasmtime.Func)
+    alloc(store, 100)
+    h = begin(store, 5)
+    assert h == 80  # everything before was released
+    assert ex["input_offset"](store) == 80 and ex["input_length"](store) == 5  # type: ignore[operator]
+    assert begin(store, 0) == 0 and ex["input_length"](store) == 0  # type: ignore[operator]
+    store.set_limits(memory_size=65536)
+    assert begin(store, 1 << 20) == -1
