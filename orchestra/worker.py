@@ -19,6 +19,8 @@ import resource
 import signal
 import socket
 import sys
+import time
+from collections import deque
 from pathlib import Path
 
 from .config import decode_spec
@@ -53,6 +55,7 @@ _LOG_LEVELS = {
     "error": "error",
 }
 _RECV_SIZE = 1 << 20
+_FLUSH_EVERY = 100e-6  # seconds: answers wait at most this long for batch-mates
 
 
 def _harden(parent_pid: int | None) -> None:
@@ -150,47 +153,71 @@ def serve(sock: socket.socket) -> int:
             )
         )
     )
-    msgs: list[Message] | None = pending
+    queue: deque[Message] = deque(pending)
+    last_flush = time.perf_counter()
     try:
         while True:
-            if not msgs:
+            if not queue:
+                if out:
+                    sock.sendall(out)
+                    out.clear()
                 msgs = _recv_messages(sock, decoder)
                 if msgs is None:
                     return 0
-            stop = False
-            for msg in msgs:
-                if isinstance(msg, Call):
-                    resets = instance.resets
-                    try:
-                        data, values = instance.call(msg.export, msg.data, msg.args)
-                        encode_into(Result(id=msg.id, data=data, values=values), out)
-                    except CallError as exc:
-                        encode_into(
-                            CallFailed(
-                                id=msg.id,
-                                kind=type(exc).__name__,
-                                message=exc.message,
-                                trap_code=getattr(exc, "trap_code", None),
-                                frames=getattr(exc, "frames", []),
-                                reset=instance.resets != resets,
-                            ),
-                            out,
-                        )
-                elif isinstance(msg, Heartbeat):
-                    encode_into(msg, out)
-                elif isinstance(msg, Shutdown):
-                    stop = True
-                    break
-            msgs = None
-            if out:
-                sock.sendall(out)
-                out.clear()
-            if stop:
+                queue.extend(msgs)
+                last_flush = time.perf_counter()
+            msg = queue.popleft()
+            if isinstance(msg, Call):
+                _serve_call(instance, msg, out)
+                # Answer early and take in new calls while working through a long
+                # batch: the supervisor refills the pipeline instead of waiting for the
+                # whole batch (measured: it halves throughput otherwise).
+                now = time.perf_counter()
+                if now - last_flush > _FLUSH_EVERY:
+                    sock.sendall(out)
+                    out.clear()
+                    last_flush = now
+                    queue.extend(_recv_nowait(sock, decoder))
+            elif isinstance(msg, Heartbeat):
+                encode_into(msg, out)
+            elif isinstance(msg, Shutdown):
+                if out:
+                    sock.sendall(out)
                 return 0
     except (BrokenPipeError, ConnectionResetError):
         return 0
     finally:
         instance.close()
+
+
+def _serve_call(instance: PluginInstance, msg: Call, out: bytearray) -> None:
+    resets = instance.resets
+    try:
+        data, values = instance.call(msg.export, msg.data, msg.args)
+        encode_into(Result(id=msg.id, data=data, values=values), out)
+    except CallError as exc:
+        encode_into(
+            CallFailed(
+                id=msg.id,
+                kind=type(exc).__name__,
+                message=exc.message,
+                trap_code=getattr(exc, "trap_code", None),
+                frames=getattr(exc, "frames", []),
+                reset=instance.resets != resets,
+            ),
+            out,
+        )
+
+
+def _recv_nowait(sock: socket.socket, decoder: FrameDecoder) -> list[Message]:
+    """Whatever whole messages have already arrived, without blocking."""
+    try:
+        chunk = sock.recv(_RECV_SIZE, socket.MSG_DONTWAIT)
+    except (BlockingIOError, InterruptedError):
+        return []
+    if not chunk:
+        return []  # EOF: the blocking read after this batch reports it
+    return decoder.feed(chunk)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """Backends start workers: ``local`` processes (default) or ``ray`` actors."""
 
 from ._base import Backend as Backend
+from ._base import FastIO as FastIO
 from ._base import WorkerChannel as WorkerChannel
 from ._base import get_backend as get_backend
 
-__all__ = ("Backend", "WorkerChannel", "get_backend")
+__all__ = ("Backend", "FastIO", "WorkerChannel", "get_backend")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..errors import ConfigError
 
-__all__ = ("Backend", "WorkerChannel", "get_backend")
+__all__ = ("Backend", "FastIO", "WorkerChannel", "get_backend")
 
 
 class WorkerChannel(ABC):
@@ -43,6 +44,27 @@ class WorkerChannel(ABC):
     @abstractmethod
     async def aclose(self) -> None:
         """Release the channel (does not stop the worker by itself)."""
+
+    async def attach(
+        self, on_data: Callable[[bytes], None], on_eof: Callable[[], None]
+    ) -> FastIO | None:
+        """Optional fast path: deliver received bytes by calling ``on_data`` from the
+        event loop itself (no reader task, no task switch per read) and write without
+        awaiting. Returns None when the channel cannot (the caller then uses
+        :meth:`send` / :meth:`receive` from tasks). After a successful attach,
+        ``send``/``receive`` must not be used again.
+        """
+        return None
+
+
+class FastIO(Protocol):
+    """Non-blocking writes and loop scheduling for an attached channel."""
+
+    def write(self, data: bytes | bytearray) -> None: ...
+
+    def call_soon(self, fn: Callable[[], None]) -> None: ...
+
+    def new_waiter(self) -> Any: ...
 
 
 class Backend(ABC):

@@ -71,24 +71,33 @@ def memory_sizes(store: wasmtime.Store, *instances: wasmtime.Instance) -> list[i
 
 
 class _EpochTicker:
-    """Advances the engine's epoch so ``set_epoch_deadline`` can interrupt a call.
+    """Advances the engine's epoch while a call runs, so ``set_epoch_deadline`` can
+    interrupt it. Idle, the thread sleeps on an event (an idle worker costs no CPU).
 
-    One daemon thread per worker; ctypes releases the GIL while wasm runs, so the
-    ticker runs during a call that never returns to Python.
+    ctypes releases the GIL while wasm runs, so the ticker runs during a call that
+    never returns to Python.
     """
 
     def __init__(self, engine: wasmtime.Engine) -> None:
         self._engine = engine
-        self._stop = threading.Event()
+        self._busy = threading.Event()
+        self._stopped = False
+        self.start_call = self._busy.set
+        self.end_call = self._busy.clear
         self._thread = threading.Thread(target=self._run, name="orchestra-epoch", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(EPOCH_TICK):
+        while True:
+            self._busy.wait()
+            if self._stopped:
+                return
+            time.sleep(EPOCH_TICK)
             self._engine.increment_epoch()
 
     def close(self) -> None:
-        self._stop.set()
+        self._stopped = True
+        self._busy.set()
 
 
 class PluginInstance:
@@ -255,6 +264,7 @@ class PluginInstance:
 
         :raises CallError: a typed subclass naming plug-in, instance and export.
         """
+        self._ticker.start_call()
         try:
             return self.abi.call(export, data, args)
         except CallError as exc:
@@ -267,6 +277,8 @@ class PluginInstance:
                 self.abi.reset()
                 self.resets += 1
             raise translated from None
+        finally:
+            self._ticker.end_call()
 
     def _memory_verdict(self, error: CallError) -> CallError:
         """A trap while a linear memory sits at its limit is a memory-limit breach:

@@ -235,7 +235,7 @@ class PluginPool:
         started = time.perf_counter()
         for attempt in range(1, attempts + 1):
             pending = await self._admit(export, data, args)
-            await pending.event.wait()
+            await pending.wait()
             outcome = pending.outcome
             if isinstance(outcome, Result):
                 self.calls += 1

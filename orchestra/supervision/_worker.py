@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import structlog
 
-from ..backends import Backend, WorkerChannel
+from ..backends import Backend, FastIO, WorkerChannel
 from ..config import PluginSpec, encode_spec
 from ..errors import (
     CallError,
@@ -32,7 +32,6 @@ from ..wire import (
     Call,
     CallFailed,
     FrameDecoder,
-    Heartbeat,
     Init,
     InitFailed,
     Log,
@@ -56,15 +55,33 @@ class WorkerState(enum.Enum):
 
 
 class _Pending:
-    """One call waiting for its answer."""
+    """One call waiting for its answer: an asyncio future on the fast path (no Event
+    object per call), an anyio Event otherwise."""
 
-    __slots__ = ("event", "export", "outcome", "sent_at")
+    __slots__ = ("_event", "_fut", "export", "outcome", "sent_at")
 
-    def __init__(self, export: str) -> None:
-        self.event = anyio.Event()
+    def __init__(self, export: str, fut: Any = None) -> None:
         self.export = export
         self.outcome: Result | CallError | None = None
         self.sent_at = time.monotonic()
+        self._fut = fut
+        self._event = None if fut is not None else anyio.Event()
+
+    def set(self, outcome: Result | CallError) -> None:
+        self.outcome = outcome
+        if self._fut is not None:
+            if not self._fut.done():  # a cancelled caller left a cancelled future
+                self._fut.set_result(None)
+        else:
+            assert self._event is not None
+            self._event.set()
+
+    async def wait(self) -> None:
+        if self._fut is not None:
+            await self._fut
+        else:
+            assert self._event is not None
+            await self._event.wait()
 
 
 def describe_exit(code: int | None) -> str:
@@ -121,6 +138,11 @@ class WorkerHandle:
         self._outbox = bytearray()
         self._wake_writer = anyio.Event()
         self._killed_for_timeout = False
+        self._io: FastIO | None = None
+        self._flush_scheduled = False
+        self._gone = anyio.Event()
+        self._gone_reason = "exited"
+        self._decoder = FrameDecoder()
         self._log = log.bind(plugin=plugin, instance=index)
         self.calls = 0
         self.errors = 0
@@ -186,6 +208,8 @@ class WorkerHandle:
                 ) from None
             raise
         self.abi, self.exports, self.cached = ready.abi, list(ready.exports), ready.cached
+        self._decoder = decoder
+        self._io = await channel.attach(self._on_data, self._on_eof)
         self.state = WorkerState.READY
         self._log.info(
             "worker_started",
@@ -198,10 +222,14 @@ class WorkerHandle:
         self._on_change()
         reason = "cancelled"
         try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._write_loop, channel)
-                reason = await self._read_loop(channel, decoder)
-                tg.cancel_scope.cancel("worker gone")
+            if self._io is not None:
+                await self._gone.wait()
+                reason = self._gone_reason
+            else:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._write_loop, channel)
+                    reason = await self._read_loop(channel, decoder)
+                    tg.cancel_scope.cancel("worker gone")
         finally:
             with anyio.CancelScope(shield=True):
                 await self._finish(channel, reason)
@@ -235,50 +263,70 @@ class WorkerHandle:
                 return  # the reader sees EOF and reports the death
 
     async def _read_loop(self, channel: WorkerChannel, decoder: FrameDecoder) -> str:
-        """Dispatch answers until EOF. :returns: why the worker stopped."""
-        pending = self._pending
+        """Task-based reading (when the channel has no fast path). :returns: why the
+        worker stopped."""
         while True:
             data = await channel.receive()
             if not data:
                 return "exited"
-            try:
-                msgs = decoder.feed(data)
-            except ProtocolError as exc:
-                self._log.error("worker_protocol_error", pid=self.pid, error=str(exc))
-                channel.kill()
-                return f"protocol error: {exc}"
-            self.last_progress = time.monotonic()
-            for msg in msgs:
-                if isinstance(msg, Result | CallFailed):
-                    waiter = pending.pop(msg.id, None)
-                    if waiter is None:
-                        continue
-                    if isinstance(msg, Result):
-                        waiter.outcome = msg
-                    else:
-                        self.errors += 1
-                        waiter.outcome = call_error_from_kind(
-                            msg.kind,
-                            msg.message,
-                            plugin=self.plugin,
-                            instance=self.index,
-                            export=waiter.export,
-                            trap_code=msg.trap_code,
-                            frames=msg.frames,
-                        )
-                        if msg.reset:
-                            self._log.info(
-                                "instance_reset", pid=self.pid, kind=msg.kind, export=waiter.export
-                            )
-                            self._on_reset(
-                                f"instance {self.index}: {msg.kind} in {waiter.export}: {msg.message}"
-                            )
-                    waiter.event.set()
-                elif isinstance(msg, Log):
-                    self._emit_log(msg)
-                elif isinstance(msg, Heartbeat):
-                    pass
-            self._on_change()
+            reason = self._on_data(data)
+            if reason is not None:
+                return reason
+
+    def _on_eof(self) -> None:
+        self._end("exited")
+
+    def _end(self, reason: str) -> None:
+        if not self._gone.is_set():
+            self._gone_reason = reason
+            self._gone.set()
+
+    def _on_data(self, data: bytes) -> str | None:
+        """Decode a batch of bytes and answer every call it completes. Runs in the
+        event loop's read callback on the fast path. :returns: a stop reason on a
+        protocol violation (the worker is killed), else None."""
+        try:
+            msgs = self._decoder.feed(data)
+        except ProtocolError as exc:
+            self._log.error("worker_protocol_error", pid=self.pid, error=str(exc))
+            if self._channel is not None:
+                self._channel.kill()
+            reason = f"protocol error: {exc}"
+            self._end(reason)
+            return reason
+        self.last_progress = time.monotonic()
+        pending = self._pending
+        for msg in msgs:
+            if isinstance(msg, Result | CallFailed):
+                waiter = pending.pop(msg.id, None)
+                if waiter is None:
+                    continue
+                if isinstance(msg, Result):
+                    waiter.set(msg)
+                    continue
+                self.errors += 1
+                if msg.reset:
+                    self._log.info(
+                        "instance_reset", pid=self.pid, kind=msg.kind, export=waiter.export
+                    )
+                    self._on_reset(
+                        f"instance {self.index}: {msg.kind} in {waiter.export}: {msg.message}"
+                    )
+                waiter.set(
+                    call_error_from_kind(
+                        msg.kind,
+                        msg.message,
+                        plugin=self.plugin,
+                        instance=self.index,
+                        export=waiter.export,
+                        trap_code=msg.trap_code,
+                        frames=msg.frames,
+                    )
+                )
+            elif isinstance(msg, Log):
+                self._emit_log(msg)
+        self._on_change()
+        return None
 
     async def _finish(self, channel: WorkerChannel, reason: str) -> None:
         """Reap the process and answer every call it still held with PluginCrashed."""
@@ -303,22 +351,25 @@ class WorkerHandle:
         for n, waiter in enumerate(stuck.values()):
             if n == 0 and self._killed_for_timeout:
                 # The oldest call is the one that was running: it timed out.
-                waiter.outcome = PluginTimeout(
-                    f"no answer within the timeout plus grace; worker (pid {self.pid}) "
-                    f"{exit_text} ({self.exit_reason})",
-                    plugin=self.plugin,
-                    instance=self.index,
-                    export=waiter.export,
+                waiter.set(
+                    PluginTimeout(
+                        f"no answer within the timeout plus grace; worker (pid {self.pid}) "
+                        f"{exit_text} ({self.exit_reason})",
+                        plugin=self.plugin,
+                        instance=self.index,
+                        export=waiter.export,
+                    )
                 )
             else:
-                waiter.outcome = PluginCrashed(
-                    f"worker (pid {self.pid}) {exit_text} while holding this call "
-                    f"({self.exit_reason})",
-                    plugin=self.plugin,
-                    instance=self.index,
-                    export=waiter.export,
+                waiter.set(
+                    PluginCrashed(
+                        f"worker (pid {self.pid}) {exit_text} while holding this call "
+                        f"({self.exit_reason})",
+                        plugin=self.plugin,
+                        instance=self.index,
+                        export=waiter.export,
+                    )
                 )
-            waiter.event.set()
         clean = was_draining and code == 0
         (self._log.info if clean else self._log.warning)(
             "worker_exited",
@@ -334,7 +385,7 @@ class WorkerHandle:
         if self.state is WorkerState.READY:
             self.state = WorkerState.DRAINING
             encode_into(Shutdown(), self._outbox)
-            self._wake_writer.set()
+            self._kick()
 
     async def stop(self, grace: float = 5.0) -> None:
         """Escalate: Shutdown message, then SIGTERM, then SIGKILL, each bounded."""
@@ -369,17 +420,34 @@ class WorkerHandle:
     # -- calls --------------------------------------------------------------------
 
     def submit(self, export: str, data: bytes, args: list[Any] | None) -> _Pending:
-        """Queue one call (never blocks); await ``.event`` then read ``.outcome``."""
+        """Queue one call (never blocks); ``await waiter.wait()`` then read ``.outcome``."""
         call_id = self._next_id
         self._next_id = call_id + 1
-        waiter = _Pending(export)
+        io = self._io
+        waiter = _Pending(export, io.new_waiter() if io is not None else None)
         if not self._pending:
             self.last_progress = waiter.sent_at
         self._pending[call_id] = waiter
         encode_into(Call(id=call_id, export=export, data=data, args=args), self._outbox)
-        self._wake_writer.set()
+        self._kick()
         self.calls += 1
         return waiter
+
+    def _kick(self) -> None:
+        """Get the outbox written: once per loop iteration on the fast path (every call
+        queued meanwhile goes in the same write), else by waking the writer task."""
+        io = self._io
+        if io is None:
+            self._wake_writer.set()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            io.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._outbox and self._io is not None:
+            batch, self._outbox = self._outbox, bytearray()
+            self._io.write(batch)
 
     def _emit_log(self, msg: Log) -> None:
         method = getattr(self._log, msg.level, self._log.info)

@@ -358,11 +358,13 @@ def test_workers_die_with_a_sigkilled_supervisor(tmp_path: Path, wat_file: WatFi
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert proc.stdout is not None
-    pids = [int(p) for p in proc.stdout.readline().split()]
-    assert len(pids) == 3 and all(alive(p) for p in pids)
-    proc.kill()
-    proc.wait()
-    proc.stdout.close()
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert len(pids) == 3 and all(alive(p) for p in pids)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
     deadline = time.monotonic() + 5
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.02)
