@@ -92,6 +92,9 @@ class Orchestra:
                 await tg.__aexit__(type(exc), exc, exc.__traceback__)
             except BaseException as group:
                 raise _unwrap(group) from None
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await backend.aclose()
             raise _unwrap(exc) from None
         self._tg = tg
         return self

@@ -28,6 +28,7 @@ from .errors import CallError, OrchestraError, PluginLoadError
 from .runtime import PluginInstance
 from .wire import (
     PROTOCOL_VERSION,
+    SHM_THRESHOLD,
     Call,
     CallFailed,
     FrameDecoder,
@@ -38,6 +39,7 @@ from .wire import (
     Message,
     Ready,
     Result,
+    ShmRings,
     Shutdown,
     encode,
     encode_into,
@@ -95,11 +97,15 @@ def _recv_messages(sock: socket.socket, decoder: FrameDecoder) -> list[Message] 
             return msgs
 
 
-def serve(sock: socket.socket) -> int:
+def serve(sock: socket.socket, *, shm_fd: int | None = None) -> int:
     """Run the worker protocol on a connected socket until Shutdown or EOF.
+
+    ``shm_fd``: the payload rings shared with the supervisor (large inputs and
+    outputs travel there instead of through the socket).
 
     :returns: the process exit code.
     """
+    rings = ShmRings(shm_fd) if shm_fd is not None else None
     decoder = FrameDecoder()
     out = bytearray()  # answers (and plug-in logs) of the current batch
     first = _recv_messages(sock, decoder)
@@ -168,7 +174,7 @@ def serve(sock: socket.socket) -> int:
                 last_flush = time.perf_counter()
             msg = queue.popleft()
             if isinstance(msg, Call):
-                _serve_call(instance, msg, out)
+                _serve_call(instance, msg, out, rings)
                 # Answer early and take in new calls while working through a long
                 # batch: the supervisor refills the pipeline instead of waiting for the
                 # whole batch (measured: it halves throughput otherwise).
@@ -190,10 +196,26 @@ def serve(sock: socket.socket) -> int:
         instance.close()
 
 
-def _serve_call(instance: PluginInstance, msg: Call, out: bytearray) -> None:
+def _serve_call(
+    instance: PluginInstance, msg: Call, out: bytearray, rings: ShmRings | None
+) -> None:
     resets = instance.resets
+    payload: bytes | memoryview = msg.data
+    if msg.shm_pos >= 0 and rings is not None:
+        payload = rings.input_view(msg.shm_pos, msg.shm_len)
     try:
-        data, values = instance.call(msg.export, msg.data, msg.args)
+        try:
+            data, values = instance.call(msg.export, payload, msg.args)
+        finally:
+            if payload is not msg.data:
+                assert rings is not None
+                payload.release()  # type: ignore[union-attr]
+                rings.input_done(msg.shm_pos, msg.shm_len)
+        if rings is not None and len(data) >= SHM_THRESHOLD:
+            pos = rings.put_output(data)
+            if pos is not None:
+                encode_into(Result(id=msg.id, values=values, shm_pos=pos, shm_len=len(data)), out)
+                return
         encode_into(Result(id=msg.id, data=data, values=values), out)
     except CallError as exc:
         encode_into(
@@ -224,12 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestra.worker")
     parser.add_argument("--fd", type=int, required=True, help="inherited protocol socket")
     parser.add_argument("--parent", type=int, default=None, help="supervisor pid")
+    parser.add_argument("--shm-fd", type=int, default=None, help="payload rings (memfd)")
     args = parser.parse_args(argv)
     _harden(args.parent)
     sock = socket.socket(fileno=args.fd)
     sock.setblocking(True)
     try:
-        return serve(sock)
+        return serve(sock, shm_fd=args.shm_fd)
     finally:
         sock.close()
 

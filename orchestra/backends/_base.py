@@ -20,6 +20,8 @@ class WorkerChannel(ABC):
     """A started worker: a duplex byte stream plus process control."""
 
     pid: int | None = None
+    shm_fd: int | None = None
+    """A memfd shared with the worker for large payloads (see ``wire.ShmRings``)."""
 
     @abstractmethod
     async def send(self, data: bytes | bytearray | memoryview) -> None:

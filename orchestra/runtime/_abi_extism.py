@@ -372,7 +372,12 @@ class ExtismAbi:
                 "the memory limit is reached"
             )
         if n:
-            ctypes.memmove(k.base() + handle, data, n)
+            if isinstance(data, bytes):
+                ctypes.memmove(k.base() + handle, data, n)
+            else:  # a view of the shared payload ring: copy straight from it
+                src = (ctypes.c_char * n).from_buffer(data)
+                ctypes.memmove(k.base() + handle, src, n)
+                del src
         self._running = True
         try:
             rc = fn()

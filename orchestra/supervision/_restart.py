@@ -31,7 +31,8 @@ def decide_restart(
     rng: random.Random | None = None,
 ) -> RestartDecision:
     """Whether one more restart at ``now`` stays within ``max_restarts`` per ``within``,
-    and how long to wait first (exponential backoff over the restarts in the window).
+    and how long to wait first: nothing for the first restart in the window, then
+    ``initial`` doubling up to ``max`` (with jitter).
 
     :param history: times of earlier restarts (any order).
     """
@@ -42,7 +43,11 @@ def decide_restart(
     backoff = policy.backoff
     if not isinstance(backoff, Backoff):
         backoff = Backoff(initial=backoff, max=Duration(max(float(backoff), 5.0)), jitter=0.0)
-    delay = min(float(backoff.max), float(backoff.initial) * (2 ** len(window)))
+    # The first restart in the window is immediate (a lone crash should cost one fork,
+    # not a sleep); repeated ones back off exponentially.
+    if not window:
+        return RestartDecision(True, 0.0, recent)
+    delay = min(float(backoff.max), float(backoff.initial) * (2 ** (len(window) - 1)))
     if backoff.jitter:
         delay *= 1 + (rng or random).uniform(-backoff.jitter, backoff.jitter)
     return RestartDecision(True, max(0.0, delay), recent)

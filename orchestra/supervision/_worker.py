@@ -29,6 +29,7 @@ from ..errors import (
     call_error_from_kind,
 )
 from ..wire import (
+    SHM_THRESHOLD,
     Call,
     CallFailed,
     FrameDecoder,
@@ -37,6 +38,7 @@ from ..wire import (
     Log,
     Ready,
     Result,
+    ShmRings,
     Shutdown,
     encode,
     encode_into,
@@ -143,6 +145,7 @@ class WorkerHandle:
         self._gone = anyio.Event()
         self._gone_reason = "exited"
         self._decoder = FrameDecoder()
+        self._rings: ShmRings | None = None
         self._log = log.bind(plugin=plugin, instance=index)
         self.calls = 0
         self.errors = 0
@@ -209,6 +212,8 @@ class WorkerHandle:
             raise
         self.abi, self.exports, self.cached = ready.abi, list(ready.exports), ready.cached
         self._decoder = decoder
+        if channel.shm_fd is not None:
+            self._rings = ShmRings(channel.shm_fd)
         self._io = await channel.attach(self._on_data, self._on_eof)
         self.state = WorkerState.READY
         self._log.info(
@@ -302,6 +307,9 @@ class WorkerHandle:
                 if waiter is None:
                     continue
                 if isinstance(msg, Result):
+                    if msg.shm_pos >= 0 and self._rings is not None:
+                        # Copy out now: the worker reuses the span once we say so.
+                        msg.data = self._rings.take_output(msg.shm_pos, msg.shm_len)
                     waiter.set(msg)
                     continue
                 self.errors += 1
@@ -341,6 +349,8 @@ class WorkerHandle:
             channel.kill()
             with anyio.move_on_after(2):
                 code = await channel.wait()
+        if self._rings is not None:
+            self._rings.close()
         await channel.aclose()
         exit_text = describe_exit(code)
         if reason != "exited":
@@ -428,6 +438,15 @@ class WorkerHandle:
         if not self._pending:
             self.last_progress = waiter.sent_at
         self._pending[call_id] = waiter
+        rings = self._rings
+        if rings is not None and len(data) >= SHM_THRESHOLD:
+            pos = rings.put_input(data)
+            if pos is not None:
+                call = Call(id=call_id, export=export, args=args, shm_pos=pos, shm_len=len(data))
+                encode_into(call, self._outbox)
+                self._kick()
+                self.calls += 1
+                return waiter
         encode_into(Call(id=call_id, export=export, data=data, args=args), self._outbox)
         self._kick()
         self.calls += 1

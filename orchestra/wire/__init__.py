@@ -15,6 +15,9 @@ from ._messages import Message as Message
 from ._messages import Ready as Ready
 from ._messages import Result as Result
 from ._messages import Shutdown as Shutdown
+from ._shm import SHM_THRESHOLD as SHM_THRESHOLD
+from ._shm import ShmRings as ShmRings
+from ._shm import create_shm as create_shm
 
 __all__ = (
     "DEFAULT_MAX_FRAME",
@@ -29,7 +32,10 @@ __all__ = (
     "Message",
     "Ready",
     "Result",
+    "SHM_THRESHOLD",
+    "ShmRings",
     "Shutdown",
+    "create_shm",
     "encode",
     "encode_into",
 )

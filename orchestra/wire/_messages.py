@@ -71,6 +71,8 @@ class Call(_Msg):
     export: str
     data: bytes = b""
     args: list[Number] | None = None
+    shm_pos: int = -1  # >= 0: the payload is in the worker's input ring at this position
+    shm_len: int = 0
 
 
 class Result(_Msg):
@@ -79,6 +81,8 @@ class Result(_Msg):
     id: int
     data: bytes = b""
     values: list[Number] | None = None
+    shm_pos: int = -1  # >= 0: the output is in the worker's output ring at this position
+    shm_len: int = 0
 
 
 class CallFailed(_Msg):

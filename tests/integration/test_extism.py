@@ -302,3 +302,21 @@ async def test_manifest_url_needs_an_allowed_host(tmp_path: Path) -> None:
     with pytest.raises(PluginLoadError, match=r"host 'example\.invalid' is not in allowed_hosts"):
         async with Orchestra(Config(plugins={"m": PluginSpec(source=str(m))})):
             pass
+
+
+async def test_large_payloads_many_in_flight(wat_file: WatFile) -> None:
+    """Large inputs and outputs go through the shared rings; when the rings are full
+    the rest travel inline; every caller still gets exactly its own answer."""
+    cfg = Config(plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"], instances=2)})
+    async with Orchestra(cfg) as orch:
+        results: dict[int, bytes] = {}
+
+        async def one(i: int) -> None:
+            data = bytes([97 + i % 26]) * (512 * 1024 + i)
+            results[i] = await orch.call("k", "upper", data)
+
+        async with anyio.create_task_group() as tg:
+            for i in range(96):
+                tg.start_soon(one, i)
+    for i in range(96):
+        assert results[i] == bytes([65 + i % 26]) * (512 * 1024 + i)

@@ -259,12 +259,14 @@ async def test_restart_budget_spent_marks_plugin_failed(wat_file: WatFile) -> No
         }
     )
     async with Orchestra(cfg) as orch:
-        for _ in range(2):
+        for n in (1, 2):
             await wait_ready(orch, "victim")
             os.kill(orch.stats()["victim"]["pids"][0], signal.SIGKILL)
             with anyio.fail_after(10):
-                while orch.stats()["victim"]["ready"]:
-                    await anyio.sleep(0.01)
+                while (
+                    orch.stats()["victim"]["restarts"] < n and not orch.stats()["victim"]["failed"]
+                ):
+                    await anyio.sleep(0.005)
         with anyio.fail_after(10):
             while not orch.stats()["victim"]["failed"]:
                 await anyio.sleep(0.01)

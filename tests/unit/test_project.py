@@ -93,6 +93,7 @@ ALLOWED = {
     "inspect": {"errors", "runtime"},
     "cli": {"errors", "config", "_orchestra", "_logging", "inspect", "pipeline"},
     "__main__": {"cli"},
+    "zygote": {"worker"},
     "__init__": {"errors", "config", "_orchestra", "pipeline"},
 }
 

@@ -18,7 +18,7 @@ POLICY = Restart(
 
 
 def test_within_budget_is_allowed_with_exponential_backoff() -> None:
-    """Delays double with each restart still inside the window, capped at max."""
+    """The first restart is immediate; later ones double, capped at max."""
     h: tuple[float, ...] = ()
     delays = []
     for now in (100.0, 101.0, 102.0):
@@ -26,7 +26,7 @@ def test_within_budget_is_allowed_with_exponential_backoff() -> None:
         assert d.allowed
         delays.append(d.delay)
         h = d.history
-    assert delays == [0.1, 0.2, 0.4]
+    assert delays == [0.0, 0.1, 0.2]
 
 
 def test_one_too_many_within_the_window_fails() -> None:
@@ -38,7 +38,7 @@ def test_one_too_many_within_the_window_fails() -> None:
 def test_old_restarts_leave_the_window() -> None:
     """Restarts older than `within` no longer count (OTP's sliding period)."""
     d = decide_restart(POLICY, (80.0, 85.0, 89.0), 100.0)
-    assert d.allowed and d.history == (100.0,) and d.delay == 0.1
+    assert d.allowed and d.history == (100.0,) and d.delay == 0.0
 
 
 def test_zero_restarts_means_fail_on_first_crash() -> None:
@@ -46,7 +46,7 @@ def test_zero_restarts_means_fail_on_first_crash() -> None:
 
 
 def test_plain_duration_backoff() -> None:
-    d = decide_restart(Restart(backoff=Duration(0.25)), (), 1.0)
+    d = decide_restart(Restart(backoff=Duration(0.25)), (0.5,), 1.0)
     assert d.allowed and d.delay == 0.25
 
 

@@ -1,0 +1,114 @@
+"""Large payloads through shared memory: two single-producer/single-consumer rings.
+
+One memfd per worker, mapped by both sides::
+
+    [0, 4096)            header: four monotonic u64 positions
+                           0  in_produced   (supervisor)   8  in_consumed   (worker)
+                          16  out_produced  (worker)      24  out_consumed  (supervisor)
+    [4096, 4096 + R)      input ring  (call payloads, written by the supervisor)
+    [4096 + R, 4096 + 2R) output ring (results, written by the worker)
+
+A payload occupies a contiguous span; when it would wrap, the producer skips to the
+ring's start. Messages carry the span's monotonic start position and length; the
+consumer publishes ``position + length`` once done with it. Calls are served in
+order, so consumption is in order and two counters suffice: no locks, no extra
+messages. When a ring is full the payload simply travels inline in the frame.
+
+A crash loses nothing: the memfd disappears with the last process holding it, and
+the calls the dead worker held are answered with PluginCrashed as usual.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import struct
+
+__all__ = ("SHM_THRESHOLD", "ShmRings", "create_shm")
+
+SHM_THRESHOLD = 64 * 1024  # payloads from this size go through shared memory
+DEFAULT_RING = 32 * 1024 * 1024
+_HEADER = 4096
+_U64 = struct.Struct("<Q")
+_IN_PRODUCED, _IN_CONSUMED, _OUT_PRODUCED, _OUT_CONSUMED = 0, 8, 16, 24
+
+
+def create_shm(ring_size: int = DEFAULT_RING) -> int:
+    """A new memfd sized for two rings (pages are only allocated when touched)."""
+    fd = os.memfd_create("orchestra-payloads", os.MFD_CLOEXEC)
+    os.ftruncate(fd, _HEADER + 2 * ring_size)
+    return fd
+
+
+class ShmRings:
+    """One side's view of a worker's payload rings."""
+
+    def __init__(self, fd: int) -> None:
+        size = os.fstat(fd).st_size
+        self.ring = (size - _HEADER) // 2
+        self._map = mmap.mmap(fd, size)
+        self._base = ctypes.addressof(ctypes.c_char.from_buffer(self._map))
+        self._view = memoryview(self._map)
+
+    def close(self) -> None:
+        self._view.release()
+        try:
+            self._map.close()
+        except BufferError:
+            pass  # a view is still exported; the mapping goes with the process
+
+    def _get(self, at: int) -> int:
+        return int(_U64.unpack_from(self._map, at)[0])
+
+    def _set(self, at: int, value: int) -> None:
+        _U64.pack_into(self._map, at, value)
+
+    def _place(self, produced_at: int, consumed_at: int, n: int) -> int | None:
+        """Reserve ``n`` contiguous bytes; the monotonic start position, or None."""
+        ring = self.ring
+        if n > ring:
+            return None
+        pos = self._get(produced_at)
+        if pos % ring and (pos % ring + n > ring or pos == self._get(consumed_at)):
+            # Skip the tail: spans never wrap. And when the ring is empty, start over
+            # at its beginning: already-touched pages are reused, fresh ones cost
+            # ~0.7 ms per MiB to fault in (../shared/BASELINES.md).
+            pos += ring - pos % ring
+        if pos + n - self._get(consumed_at) > ring:
+            return None
+        self._set(produced_at, pos + n)
+        return pos
+
+    # -- supervisor side --------------------------------------------------------------
+
+    def put_input(self, data: bytes | bytearray | memoryview) -> int | None:
+        n = len(data)
+        pos = self._place(_IN_PRODUCED, _IN_CONSUMED, n)
+        if pos is not None:
+            start = _HEADER + pos % self.ring
+            self._view[start : start + n] = data
+        return pos
+
+    def take_output(self, pos: int, n: int) -> bytes:
+        start = _HEADER + self.ring + pos % self.ring
+        data = self._map[start : start + n]
+        self._set(_OUT_CONSUMED, pos + n)
+        return data
+
+    # -- worker side ----------------------------------------------------------------------
+
+    def input_view(self, pos: int, n: int) -> memoryview:
+        start = _HEADER + pos % self.ring
+        return self._view[start : start + n]
+
+    def input_done(self, pos: int, n: int) -> None:
+        self._set(_IN_CONSUMED, pos + n)
+
+    def put_output(self, data: bytes | bytearray | memoryview) -> int | None:
+        n = len(data)
+        pos = self._place(_OUT_PRODUCED, _OUT_CONSUMED, n)
+        if pos is not None:
+            start = _HEADER + self.ring + pos % self.ring
+            self._view[start : start + n] = data
+        return pos
