@@ -19,8 +19,8 @@ from ._logging import LEVELS, configure_logging
 from ._orchestra import Orchestra
 from .config import (
     Config,
+    Duration,
     HostPluginsSpec,
-    Limits,
     PluginSpec,
     WasiSpec,
     config_schema,
@@ -123,11 +123,10 @@ def _allow_paths(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _source_plugin(source: str, opts: dict[str, Any]) -> PluginSpec:
-    path = os.path.abspath(source)
-    if not os.path.exists(path):
-        _fail(f"{source}: no such file")
-    limits = Limits()
+def _apply_call_options(spec: PluginSpec, opts: dict[str, Any]) -> PluginSpec:
+    """The call options (--timeout, --memory, --fuel, --wasi, --allow-path,
+    --allow-host, --config) applied over ``spec``: the command line wins."""
+    limits = spec.limits
     try:
         if opts["timeout"]:
             limits = msgspec.structs.replace(limits, timeout=parse_duration(opts["timeout"]))
@@ -137,18 +136,27 @@ def _source_plugin(source: str, opts: dict[str, Any]) -> PluginSpec:
         _fail(str(exc))
     if opts["fuel"]:
         limits = msgspec.structs.replace(limits, fuel=opts["fuel"])
-    wasi = None
+    wasi = spec.wasi
     if opts["wasi"] or opts["allow_path"]:
-        wasi = WasiSpec(allowed_paths=_allow_paths(opts["allow_path"]))
-    return PluginSpec(
-        source=path,
+        base = wasi or WasiSpec()
+        wasi = msgspec.structs.replace(
+            base, allowed_paths={**base.allowed_paths, **_allow_paths(opts["allow_path"])}
+        )
+    return msgspec.structs.replace(
+        spec,
         instances=1,
-        wasi=wasi,
-        config=_kv(opts["config"], "--config"),
-        allowed_hosts=list(opts["allow_host"]),
         limits=limits,
-        start_timeout=msgspec.convert(60.0, type=float),  # type: ignore[arg-type]
+        wasi=wasi,
+        config={**spec.config, **_kv(opts["config"], "--config")},
+        allowed_hosts=[*spec.allowed_hosts, *opts["allow_host"]],
     )
+
+
+def _source_plugin(source: str, opts: dict[str, Any]) -> PluginSpec:
+    path = os.path.abspath(source)
+    if not os.path.exists(path):
+        _fail(f"{source}: no such file")
+    return _apply_call_options(PluginSpec(source=path, start_timeout=Duration(60.0)), opts)
 
 
 @cli.command()
@@ -217,13 +225,7 @@ def call(
             _fail(
                 f"{config_file}: no plug-in named {first!r} (configured: {', '.join(sorted(cfg.plugins))})"
             )
-        spec = cfg.plugins[first]
-        spec = msgspec.structs.replace(
-            spec,
-            instances=1,
-            config={**spec.config, **_kv(opts["config"], "--config")},
-            allowed_hosts=[*spec.allowed_hosts, *opts["allow_host"]],
-        )
+        spec = _apply_call_options(cfg.plugins[first], opts)
         config = msgspec.structs.replace(cfg, plugins={first: spec}, pipelines={})
         plugin = first
     else:
@@ -370,7 +372,7 @@ async def _run(
         async with Orchestra(cfg) as orch:
             run_ = orch.run_pipeline(name, _read_records(source, in_fmt))
             async with anyio.create_task_group() as tg:
-                tg.start_soon(_watch_signals, run_, interrupt, SHUTDOWN_GRACE)
+                tg.start_soon(_watch_signals, run_, interrupt, SHUTDOWN_GRACE, out)
                 async with run_:
                     async for res in run_:
                         if res.ok:
@@ -445,7 +447,7 @@ class _Interrupt:
     abandoned: int = 0
 
 
-async def _watch_signals(run_: Any, state: _Interrupt, grace: float) -> None:
+async def _watch_signals(run_: Any, state: _Interrupt, grace: float, *flush_on_exit: Any) -> None:
     """First SIGINT/SIGTERM: stop taking input and let records in flight finish for
     up to ``grace`` seconds (then abandon them). Second: exit at once."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -461,7 +463,11 @@ async def _watch_signals(run_: Any, state: _Interrupt, grace: float) -> None:
                     run_.stop()
                     tg.start_soon(_abandon_after, run_, state, grace)
                 else:
-                    sys.stdout.flush()
+                    for stream in (sys.stdout, *flush_on_exit):
+                        try:
+                            stream.flush()
+                        except (OSError, ValueError):
+                            pass
                     os._exit(EXIT_INTERRUPTED)
 
 

@@ -121,14 +121,17 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
 def apply_manifest(spec: PluginSpec, manifest: Manifest) -> PluginSpec:
     """The plug-in spec with the manifest's settings applied.
 
-    The manifest's limits and grants replace the spec's defaults; ``config`` merges,
-    with the YAML's keys winning over the manifest's.
+    The manifest's limits and caps replace the spec's *defaults* only: a value the
+    YAML (or the CLI) set to something else wins. ``config`` merges, the YAML's keys
+    winning; ``allowed_hosts`` and ``allowed_paths`` are unions.
     """
+    default_limits = Limits()
+    default_spec = PluginSpec(source="")
     limits: Limits = spec.limits
     memory = manifest.memory
-    if memory and memory.max_pages is not None:
+    if memory and memory.max_pages is not None and limits.memory == default_limits.memory:
         limits = msgspec.structs.replace(limits, memory=Size(memory.max_pages * 65536))
-    if manifest.timeout_ms is not None:
+    if manifest.timeout_ms is not None and limits.timeout == default_limits.timeout:
         limits = msgspec.structs.replace(limits, timeout=Duration(manifest.timeout_ms / 1000))
     wasi = spec.wasi
     if manifest.allowed_paths:
@@ -144,7 +147,9 @@ def apply_manifest(spec: PluginSpec, manifest: Manifest) -> PluginSpec:
     if manifest.allowed_hosts is not None:
         changes["allowed_hosts"] = sorted({*manifest.allowed_hosts, *spec.allowed_hosts})
     if memory and memory.max_var_bytes is not None:
-        changes["max_var_bytes"] = Size(memory.max_var_bytes)
+        if spec.max_var_bytes == default_spec.max_var_bytes:
+            changes["max_var_bytes"] = Size(memory.max_var_bytes)
     if memory and memory.max_http_response_bytes is not None:
-        changes["max_http_response_bytes"] = Size(memory.max_http_response_bytes)
+        if spec.max_http_response_bytes == default_spec.max_http_response_bytes:
+            changes["max_http_response_bytes"] = Size(memory.max_http_response_bytes)
     return msgspec.structs.replace(spec, **changes)  # type: ignore[arg-type]

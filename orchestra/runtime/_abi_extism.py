@@ -9,7 +9,6 @@ host functions Extism defines (config, vars, logs, HTTP). See ../shared/EXTISM_A
 from __future__ import annotations
 
 import ctypes
-import fnmatch
 import json
 import struct
 import time
@@ -32,7 +31,8 @@ from ..errors import (
 )
 from ._detect import EXTISM_ENV
 from ._engine import load_module
-from ._fastcall import FastFunc, LeanLinker
+from ._fastcall import FastFunc, LeanLinker, WasmFailure
+from ._http import HostNotAllowed, allowed_opener, host_allowed
 from ._imports import define_imports
 from ._instance import PluginInstance, memory_sizes, register_abi
 
@@ -250,8 +250,7 @@ class ExtismAbi:
             url = req["url"]
         except (ValueError, KeyError, TypeError):
             raise _host_error("http_request: the request must be JSON with a 'url'") from None
-        host = urllib.parse.urlsplit(url).hostname or ""
-        if not any(fnmatch.fnmatchcase(host, p) for p in self._owner.spec.allowed_hosts):
+        if not host_allowed(url, self._owner.spec.allowed_hosts):
             raise _host_error(f"HTTP request to {url} is not allowed")
         data = self._read(body) if body else None
         headers = req.get("headers") or {}
@@ -262,7 +261,8 @@ class ExtismAbi:
         if remaining <= 0:
             raise _host_error("http_request: the call's timeout has passed")
         try:
-            with urllib.request.urlopen(http, timeout=remaining) as resp:
+            opener = allowed_opener(self._owner.spec.allowed_hosts)
+            with opener.open(http, timeout=remaining) as resp:
                 status, resp_headers, payload = (
                     resp.status,
                     dict(resp.headers),
@@ -274,6 +274,8 @@ class ExtismAbi:
                 dict(exc.headers),
                 exc.read(self._max_http + 1),
             )
+        except HostNotAllowed as exc:
+            raise _host_error(str(exc.reason)) from None
         except (OSError, ValueError) as exc:
             raise _host_error(f"http_request to {url} failed: {exc}") from None
         if len(payload) > self._max_http:
@@ -321,7 +323,15 @@ class ExtismAbi:
             func = ex.get(init)
             if isinstance(func, wasmtime.Func):
                 ff = FastFunc(store, func, init)
-                ff.call([0] * len(ff.param_types))
+                try:
+                    ff.call([0] * len(ff.param_types))
+                except WasmFailure as failure:
+                    raise PluginLoadError(
+                        f"the initialiser {init} failed: "
+                        f"{str(failure.error).splitlines()[0]} (is limits.fuel or "
+                        "limits.timeout too small for it?)",
+                        plugin=owner.plugin,
+                    ) from None
                 break
 
     def memory_sizes(self) -> list[int]:

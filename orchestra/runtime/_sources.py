@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import fnmatch
 import hashlib
 import urllib.parse
 import urllib.request
@@ -15,6 +14,7 @@ import wasmtime
 from ..config import ManifestWasm, PluginSpec, apply_manifest, is_manifest, load_manifest
 from ..errors import ConfigError, PluginLoadError
 from ._engine import EngineSettings, load_module, load_module_bytes
+from ._http import allowed_opener, host_allowed
 
 __all__ = ("LoadedSource", "load_source")
 
@@ -47,13 +47,13 @@ def _entry_bytes(entry: ManifestWasm, spec: PluginSpec, plugin: str) -> tuple[by
             ) from None
     assert entry.url is not None
     host = urllib.parse.urlsplit(entry.url).hostname or ""
-    if not any(fnmatch.fnmatchcase(host, pat) for pat in spec.allowed_hosts):
+    if not host_allowed(entry.url, spec.allowed_hosts):
         raise PluginLoadError(
             f"manifest wasm url {entry.url}: host {host!r} is not in allowed_hosts", plugin=plugin
         )
     req = urllib.request.Request(entry.url, method=entry.method or "GET", headers=entry.headers)
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with allowed_opener(spec.allowed_hosts).open(req, timeout=30) as resp:
             return resp.read(), entry.url
     except OSError as exc:
         raise PluginLoadError(f"manifest wasm url {entry.url}: {exc}", plugin=plugin) from None
@@ -92,8 +92,16 @@ def load_source(
                 )
         module, cached = load_module_bytes(engine, settings, raw, where, cache_dir=cache_dir)
         cached_all = cached_all and cached
-        modules.append((entry.name or "main", module))
+        modules.append((entry.name or "", module))
     names = [n for n, _ in modules]
+    # The module named "main", or else the last one, is the plug-in (EXTISM_ABI.md).
     main_index = names.index("main") if "main" in names else len(modules) - 1
     main = modules.pop(main_index)[1]
+    unnamed = [i for i, (n, _) in enumerate(modules) if not n]
+    if unnamed:
+        raise PluginLoadError(
+            "manifest: every wasm module besides the main one needs a 'name' "
+            "(the import module it serves)",
+            plugin=plugin,
+        )
     return LoadedSource(spec, main, modules, cached_all)

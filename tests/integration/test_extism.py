@@ -320,3 +320,54 @@ async def test_large_payloads_many_in_flight(wat_file: WatFile) -> None:
                 tg.start_soon(one, i)
     for i in range(96):
         assert results[i] == bytes([65 + i % 26]) * (512 * 1024 + i)
+
+
+async def test_http_redirect_to_a_disallowed_host_is_refused(tmp_path: Path) -> None:
+    """allowed_hosts holds through redirects: 127.0.0.1 is allowed, the redirect
+    target 'localhost' is not, so the request fails instead of leaking out."""
+    import http.server
+    import threading
+
+    from orchestra import HostFunctionError
+
+    from .test_extism_sdk_reference import build_reference_plugins
+
+    plugins = build_reference_plugins(tmp_path / "build")
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/ok":
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+                return
+            port = self.server.server_address[1]
+            self.send_response(302)
+            self.send_header("Location", f"http://localhost:{port}/ok")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        cfg = Config(
+            plugins={
+                "h": PluginSpec(source=str(plugins["kitchen_http"]), allowed_hosts=["127.0.0.1"])
+            }
+        )
+        async with Orchestra(cfg) as orch:
+            assert await orch.call("h", "http_get", f"{base}/ok".encode()) == b"200\nok"
+            with pytest.raises(
+                HostFunctionError, match=r"HTTP request to http://localhost:\d+/ok is not allowed"
+            ):
+                await orch.call("h", "http_get", f"{base}/redirect".encode())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
