@@ -17,7 +17,7 @@ from ._paths import default_cache_dir
 from .backends import Backend, get_backend
 from .config import Config, LocalBackendSpec, RayBackendSpec
 from .errors import CallError, ConfigError, OrchestraError
-from .pipeline import RecordResult, core_args, run_stream
+from .pipeline import PipelineStats, RecordResult, core_args, run_stream
 from .supervision import Supervisor
 
 __all__ = ("Orchestra", "PipelineRun")
@@ -198,7 +198,8 @@ class PipelineRun:
         self._recv: MemoryObjectReceiveStream[RecordResult] | None = None
         self._scope = anyio.CancelScope()
         self.stop_event = anyio.Event()
-        self._progress: dict[str, int] = {"taken": 0}
+        self.stats = PipelineStats.for_spec(spec)
+        """Live counters (records taken/ok/failed/dropped, per stage), see PipelineStats."""
         self.yielded = 0
 
     def _start(self) -> MemoryObjectReceiveStream[RecordResult]:
@@ -218,7 +219,7 @@ class PipelineRun:
                             send,
                             ordered=self._ordered,
                             stop=self.stop_event,
-                            progress=self._progress,
+                            stats=self.stats,
                         )
                 finally:
                     send.close()  # also when abandoned: the consumer must see the end
@@ -237,7 +238,7 @@ class PipelineRun:
     @property
     def in_flight(self) -> int:
         """Records taken from the input and not yet yielded."""
-        return self._progress["taken"] - self.yielded
+        return self.stats.taken - self.yielded
 
     def __aiter__(self) -> PipelineRun:
         return self

@@ -24,7 +24,7 @@ from collections import deque
 from pathlib import Path
 
 from .config import decode_spec
-from .errors import CallError, OrchestraError, PluginLoadError
+from .errors import CallError, HostFunctionError, OrchestraError, PluginLoadError
 from .runtime import PluginInstance
 from .wire import (
     PROTOCOL_VERSION,
@@ -39,6 +39,8 @@ from .wire import (
     Message,
     Ready,
     Result,
+    RouteCall,
+    RouteResult,
     ShmRings,
     Shutdown,
     encode,
@@ -108,10 +110,46 @@ def serve(sock: socket.socket, *, shm_fd: int | None = None) -> int:
     rings = ShmRings(shm_fd) if shm_fd is not None else None
     decoder = FrameDecoder()
     out = bytearray()  # answers (and plug-in logs) of the current batch
+    queue: deque[Message] = deque()  # received, not yet served
+    route_ids = iter(range(1, 1 << 62))
+
+    def route(
+        plugin: str, export: str, data: bytes, args: list[int | float] | None, timeout: float
+    ) -> tuple[bytes, list[int | float] | None]:
+        """A routed import: ask the supervisor for ``plugin.export`` and wait, queueing
+        whatever else arrives meanwhile (this instance serves one call at a time)."""
+        rid = next(route_ids)
+        encode_into(RouteCall(id=rid, plugin=plugin, export=export, data=data, args=args), out)
+        sock.sendall(out)
+        out.clear()
+        sock.settimeout(timeout)
+        try:
+            while True:
+                try:
+                    msgs = _recv_messages(sock, decoder)
+                except TimeoutError:
+                    raise HostFunctionError(
+                        f"route to {plugin}.{export} got no answer within {timeout:g}s"
+                    ) from None
+                if msgs is None:
+                    raise HostFunctionError("the supervisor went away")
+                for i, m in enumerate(msgs):
+                    if isinstance(m, RouteResult) and m.id == rid:
+                        queue.extend(msgs[i + 1 :])
+                        if m.kind is not None:
+                            raise HostFunctionError(
+                                f"route to {plugin}.{export} failed: {m.kind}: {m.message}"
+                            )
+                        return m.data, m.values
+                    queue.append(m)
+        finally:
+            sock.settimeout(None)
+
     first = _recv_messages(sock, decoder)
     if not first:
         return 0
-    init, pending = first[0], first[1:]
+    init = first[0]
+    queue.extend(first[1:])
     if not isinstance(init, Init) or init.protocol != PROTOCOL_VERSION:
         sock.sendall(
             encode(InitFailed(kind="ProtocolError", message=f"expected Init v{PROTOCOL_VERSION}"))
@@ -129,6 +167,7 @@ def serve(sock: socket.socket, *, shm_fd: int | None = None) -> int:
             cache_dir=Path(init.cache_dir) if init.cache_dir else None,
             host_plugin_paths=init.host_plugin_paths,
             log_level=init.log_level,
+            router=route,
             log_sink=lambda level, message: encode_into(
                 Log(
                     level=_LOG_LEVELS.get(level, "info"),
@@ -159,7 +198,6 @@ def serve(sock: socket.socket, *, shm_fd: int | None = None) -> int:
             )
         )
     )
-    queue: deque[Message] = deque(pending)
     last_flush = time.perf_counter()
     try:
         while True:

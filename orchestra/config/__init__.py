@@ -25,8 +25,11 @@ from ._schema import config_schema as config_schema
 from ._schema import config_schema_text as config_schema_text
 from ._schema import write_schema as write_schema
 from ._spec import Backoff as Backoff
+from ._spec import Call as Call
+from ._spec import Condition as Condition
 from ._spec import Config as Config
 from ._spec import DeadLetter as DeadLetter
+from ._spec import Filter as Filter
 from ._spec import HostPluginsSpec as HostPluginsSpec
 from ._spec import Limits as Limits
 from ._spec import LocalBackendSpec as LocalBackendSpec
@@ -44,9 +47,12 @@ from ._units import parse_size as parse_size
 
 __all__ = (
     "Backoff",
+    "Call",
+    "Condition",
     "Config",
     "DeadLetter",
     "Duration",
+    "Filter",
     "HostPluginsSpec",
     "Limits",
     "LocalBackendSpec",

@@ -533,11 +533,17 @@ def _check(doc: _Document, config: Config) -> None:
                 )
     for name, pipeline in config.pipelines.items():
         for i, stage in enumerate(pipeline.stages):
-            if stage.plugin not in config.plugins:
-                raise doc.error(
-                    ("pipelines", name, "stages", i, "plugin"),
-                    f"unknown plug-in {stage.plugin!r} ({known_words})",
-                )
+            at_stage = ("pipelines", name, "stages", i)
+            refs: list[tuple[tuple[Any, ...], str]] = []
+            if stage.plugin is not None:
+                refs.append(((*at_stage, "plugin"), stage.plugin))
+            for branch, call in (stage.parallel or {}).items():
+                refs.append(((*at_stage, "parallel", branch, "plugin"), call.plugin))
+            if stage.filter is not None and stage.filter.plugin is not None:
+                refs.append(((*at_stage, "filter", "plugin"), stage.filter.plugin))
+            for where, plugin in refs:
+                if plugin not in config.plugins:
+                    raise doc.error(where, f"unknown plug-in {plugin!r} ({known_words})")
 
 
 def _resolve_paths(config: Config, base_dir: str) -> Config:

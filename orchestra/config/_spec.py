@@ -15,8 +15,11 @@ from ._units import Duration, Size, parse_duration
 
 __all__ = (
     "Backoff",
+    "Call",
+    "Condition",
     "Config",
     "DeadLetter",
+    "Filter",
     "HostPluginsSpec",
     "Limits",
     "PipelineSpec",
@@ -43,6 +46,9 @@ def field_error(name: str, message: str) -> ValueError:
     prefix back to point at the field itself (its path and its line in the YAML).
     """
     return ValueError(f"{FIELD_ERROR_PREFIX}`{name}`: {message}")
+
+
+_UNSET: Any = msgspec.UNSET
 
 
 def _default(value: Size | Duration) -> Any:
@@ -148,11 +154,117 @@ class PluginSpec(_Spec):
     """Extism http_headers: whether a plug-in may read the last response's headers."""
 
 
-class Stage(_Spec):
+class Call(_Spec):
+    """A plug-in export (used by ``parallel`` branches and plug-in filters)."""
+
     plugin: str
     export: str
+
+
+class Condition(_Spec):
+    """A test on a JSON field of the record's current payload (dots go into objects).
+
+    Exactly one of ``equals``, ``not_equals``, ``in``, ``exists``; a payload that is
+    not a JSON object fails the test.
+    """
+
+    field: str
+    equals: Any = _UNSET
+    not_equals: Any = _UNSET
+    in_: list[Any] | None = msgspec.field(default=None, name="in")
+    exists: bool | None = None
+
+    def __post_init__(self) -> None:
+        given = [
+            self.equals is not _UNSET,
+            self.not_equals is not _UNSET,
+            self.in_ is not None,
+            self.exists is not None,
+        ]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of equals, not_equals, in, exists")
+
+
+class Filter(_Spec):
+    """Keep a record when a plug-in says so (output ``true``/``1``/a non-empty, non-
+    ``false``/``0``/``null`` value) or when a JSON field matches; drop it otherwise.
+    The record's payload passes on unchanged."""
+
+    plugin: str | None = None
+    export: str | None = None
+    field: str | None = None
+    equals: Any = _UNSET
+    not_equals: Any = _UNSET
+    in_: list[Any] | None = msgspec.field(default=None, name="in")
+    exists: bool | None = None
+
+    def __post_init__(self) -> None:
+        by_plugin = self.plugin is not None or self.export is not None
+        if by_plugin and (self.plugin is None or self.export is None):
+            raise ValueError("a plug-in filter needs both plugin and export")
+        if by_plugin == (self.field is not None):
+            raise ValueError("a filter is either {plugin, export} or {field, equals|...}")
+
+    def condition(self) -> Condition | None:
+        if self.field is None:
+            return None
+        return Condition(
+            field=self.field,
+            equals=self.equals,
+            not_equals=self.not_equals,
+            in_=self.in_,
+            exists=self.exists,
+        )
+
+
+class Stage(_Spec):
+    """One step of a pipeline: a plug-in call, a ``parallel`` fan-out joined into a
+    JSON object keyed by branch name, or a ``filter``. ``when`` makes any stage
+    conditional: records that fail it skip the stage unchanged."""
+
+    plugin: str | None = None
+    export: str | None = None
+    parallel: dict[str, Call] | None = None
+    filter: Filter | None = None
+    when: Condition | None = None
+    name: str | None = None
+    """Shown in progress, summaries, dead letters and graphs (default: plugin.export)."""
     concurrency: Annotated[int, Meta(ge=1)] | None = None
     """Records in this stage at once; default: the plug-in's instances x max_in_flight."""
+
+    def __post_init__(self) -> None:
+        kinds = [
+            self.plugin is not None or self.export is not None,
+            self.parallel is not None,
+            self.filter is not None,
+        ]
+        if sum(kinds) != 1:
+            raise ValueError("a stage is exactly one of {plugin, export}, parallel, filter")
+        if kinds[0] and (self.plugin is None or self.export is None):
+            raise ValueError("a plug-in stage needs both plugin and export")
+        if self.parallel is not None and not self.parallel:
+            raise ValueError("parallel needs at least one branch")
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        if self.plugin is not None:
+            return f"{self.plugin}.{self.export}"
+        if self.parallel is not None:
+            return "parallel(" + ", ".join(self.parallel) + ")"
+        assert self.filter is not None
+        f = self.filter
+        return f"filter({f.plugin}.{f.export})" if f.plugin else f"filter({f.field})"
+
+    def plugins(self) -> list[str]:
+        """Every plug-in this stage calls."""
+        if self.plugin is not None:
+            return [self.plugin]
+        if self.parallel is not None:
+            return [c.plugin for c in self.parallel.values()]
+        assert self.filter is not None
+        return [self.filter.plugin] if self.filter.plugin else []
 
 
 class DeadLetter(_Spec):

@@ -4,5 +4,7 @@ from ._records import RecordResult as RecordResult
 from ._run import Caller as Caller
 from ._run import core_args as core_args
 from ._run import run_stream as run_stream
+from ._stats import PipelineStats as PipelineStats
+from ._stats import StageStats as StageStats
 
-__all__ = ("Caller", "RecordResult", "core_args", "run_stream")
+__all__ = ("Caller", "PipelineStats", "RecordResult", "StageStats", "core_args", "run_stream")

@@ -15,7 +15,8 @@ class RecordResult:
 
     ``index`` is the record's position in the input (0-based); ``output`` is the last
     stage's output when ``ok``; otherwise ``error`` says what failed and ``stage``
-    where (``"plugin.export"``).
+    where (the stage's label, ``"plugin.export"`` by default). A record a filter
+    dropped is ``ok`` with ``dropped`` set (and no output).
     """
 
     index: int
@@ -24,3 +25,4 @@ class RecordResult:
     error: CallError | None = None
     stage: str | None = None
     input: bytes | None = None
+    dropped: bool = False

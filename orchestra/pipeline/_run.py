@@ -9,16 +9,21 @@ window bounds every buffer, so memory stays flat whatever the input size.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any, Protocol
 
 import anyio
 import anyio.abc
+import msgspec
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ..config import PipelineSpec, Stage
+from ..config import Call, PipelineSpec, Stage
 from ..errors import CallError, ConfigError
+from ._conditions import matches, truthy_verdict
+from ._deadletter import _DeadLetters
 from ._records import RecordResult
+from ._stats import PipelineStats
 
 __all__ = ("Caller", "run_stream")
 
@@ -51,17 +56,16 @@ async def run_stream(
     *,
     ordered: bool | None = None,
     stop: anyio.Event | None = None,
-    progress: dict[str, int] | None = None,
+    stats: PipelineStats | None = None,
 ) -> None:
     """Run ``records`` through ``spec`` and send one :class:`RecordResult` per record
     taken from the input to ``results`` (closed at the end).
 
     With ``on_error: fail`` the first failure stops the intake; records already in
     flight still finish. ``stop`` set from outside (SIGINT) does the same.
-    ``progress["taken"]`` counts records taken from the input.
+    ``stats`` (a :class:`PipelineStats`) is updated live, for progress displays.
     """
-    progress = progress if progress is not None else {}
-    progress.setdefault("taken", 0)
+    stats = stats if stats is not None else PipelineStats.for_spec(spec)
     ordered = spec.ordered if ordered is None else ordered
     window = anyio.Semaphore(spec.max_records_in_flight)
     stop = stop or anyio.Event()
@@ -88,7 +92,41 @@ async def run_stream(
                     break
                 await send.send((index, record, record))
                 index += 1
-                progress["taken"] = index
+                stats.taken = index
+
+    dead_letters = _DeadLetters(spec) if policy == "dead_letter" else None
+
+    async def run_stage(stage: Stage, payload: bytes) -> tuple[bytes | None, bool]:
+        """The stage's output, and whether the record goes on (False: dropped)."""
+        if stage.when is not None and not matches(stage.when, payload):
+            return payload, True
+        if stage.plugin is not None:
+            assert stage.export is not None
+            return await caller.call_bytes(stage.plugin, stage.export, payload), True
+        if stage.parallel is not None:
+            outputs: dict[str, Any] = {}
+
+            async def branch(name: str, call: Call) -> None:
+                out = await caller.call_bytes(call.plugin, call.export, payload)
+                try:
+                    outputs[name] = msgspec.json.decode(out)
+                except msgspec.DecodeError:
+                    outputs[name] = out.decode("utf-8", "replace")
+
+            async with anyio.create_task_group() as tg:
+                for name, call in stage.parallel.items():
+                    tg.start_soon(branch, name, call)
+            # Keys in the order the config lists the branches, whatever finished first.
+            return msgspec.json.encode({k: outputs[k] for k in stage.parallel}), True
+        flt = stage.filter
+        assert flt is not None
+        if flt.plugin is not None:
+            assert flt.export is not None
+            verdict = await caller.call_bytes(flt.plugin, flt.export, payload)
+            return payload, truthy_verdict(verdict)
+        condition = flt.condition()
+        assert condition is not None
+        return payload, matches(condition, payload)
 
     async def stage_worker(
         i: int,
@@ -97,55 +135,75 @@ async def run_stream(
         nxt: MemoryObjectSendStream[_Item] | None,
         done: MemoryObjectSendStream[RecordResult],
     ) -> None:
-        name = f"{stage.plugin}.{stage.export}"
+        name = stage.label
+        counters = stats.stages[i]
         async with recv, done:
+            async for index, original, payload in recv:
+                counters.in_flight += 1
+                started = time.perf_counter()
+                try:
+                    out, keep = await run_stage(stage, payload)
+                except CallError as exc:
+                    counters.in_flight -= 1
+                    counters.errors += 1
+                    if policy == "fail":
+                        stop.set()
+                    if dead_letters is not None:
+                        await dead_letters.write(index, name, exc, original)
+                    await done.send(
+                        RecordResult(index, False, error=exc, stage=name, input=original)
+                    )
+                    continue
+                counters.in_flight -= 1
+                counters.record(time.perf_counter() - started)
+                if not keep:
+                    counters.dropped += 1
+                    await done.send(
+                        RecordResult(index, True, stage=name, input=original, dropped=True)
+                    )
+                elif nxt is None:
+                    await done.send(RecordResult(index, True, output=out, input=original))
+                else:
+                    assert out is not None
+                    await nxt.send((index, original, out))
             if nxt is not None:
-                async with nxt:
-                    await _stage_loop(recv, nxt, done, stage, name)
-            else:
-                await _stage_loop(recv, None, done, stage, name)
+                await nxt.aclose()
 
-    async def _stage_loop(
-        recv: MemoryObjectReceiveStream[_Item],
-        nxt: MemoryObjectSendStream[_Item] | None,
-        done: MemoryObjectSendStream[RecordResult],
-        stage: Stage,
-        name: str,
-    ) -> None:
-        async for index, original, payload in recv:
-            try:
-                out = await caller.call_bytes(stage.plugin, stage.export, payload)
-            except CallError as exc:
-                if policy == "fail":
-                    stop.set()
-                await done.send(RecordResult(index, False, error=exc, stage=name, input=original))
-                continue
-            if nxt is None:
-                await done.send(RecordResult(index, True, output=out, input=original))
-            else:
-                await nxt.send((index, original, out))
+    async def emit(res: RecordResult) -> None:
+        window.release()
+        if not res.ok:
+            stats.failed += 1
+        elif res.dropped:
+            stats.dropped += 1
+        else:
+            stats.ok += 1
+        await results.send(res)
 
     async def collect() -> None:
         async with done_recv, results:
-            if not ordered:
+            try:
+                if not ordered:
+                    async for res in done_recv:
+                        await emit(res)
+                    return
+                waiting: dict[int, RecordResult] = {}
+                next_index = 0
                 async for res in done_recv:
-                    window.release()
-                    await results.send(res)
-                return
-            waiting: dict[int, RecordResult] = {}
-            next_index = 0
-            async for res in done_recv:
-                waiting[res.index] = res
-                while next_index in waiting:
-                    ready = waiting.pop(next_index)
-                    next_index += 1
-                    window.release()
-                    await results.send(ready)
+                    waiting[res.index] = res
+                    while next_index in waiting:
+                        ready = waiting.pop(next_index)
+                        next_index += 1
+                        await emit(ready)
+            finally:
+                if dead_letters is not None:
+                    dead_letters.close()
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(collect)
         for i, stage in enumerate(spec.stages):
-            conc = stage.concurrency or caller.capacity(stage.plugin)
+            conc = stage.concurrency or max(
+                [caller.capacity(p) for p in stage.plugins()] or [spec.max_records_in_flight]
+            )
             recv = streams[i][1]
             nxt = streams[i + 1][0] if i + 1 < n_stages else None
             for _ in range(conc):

@@ -308,7 +308,7 @@ class ExtismAbi:
         lean = LeanLinker(linker, owner.host_callbacks)
         for name, (params, results, fn) in self._env_host.items():
             lean.define(EXTISM_ENV, name, params, results, fn)
-        define_imports(lean, owner.imports, owner.block_access)
+        define_imports(lean, owner.imports, owner.block_access, owner.router, owner.timeout or 30.0)
         for name, module in owner.linked:
             linker.define_instance(store, name, linker.instantiate(store, module))
         try:

@@ -18,7 +18,7 @@ from ..hostplugins import HostFunction, HostPluginRegistry
 from ._detect import EXTISM_ENV, WASI_MODULES
 from ._fastcall import LeanLinker
 
-__all__ = ("BlockAccess", "ImportPlan", "define_imports", "plan_imports")
+__all__ = ("BlockAccess", "ImportPlan", "Route", "Router", "define_imports", "plan_imports")
 
 
 class BlockAccess(Protocol):
@@ -29,9 +29,28 @@ class BlockAccess(Protocol):
     def write_block(self, data: bytes) -> int: ...
 
 
+Router = Callable[
+    [str, str, bytes, "list[int | float] | None", float], "tuple[bytes, list[int | float] | None]"
+]
+"""Sends a routed call to the supervisor and waits: (plugin, export, data, args,
+timeout) -> (data, values). Raises HostFunctionError."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """An import served by another plug-in's export (``imports:`` in the config)."""
+
+    plugin: str
+    export: str
+    params: list[str]
+    results: list[str]
+    blocks: bool  # Extism style: one block in, one block out
+
+
 @dataclass
 class ImportPlan:
     host: dict[tuple[str, str], HostFunction] = field(default_factory=dict)
+    routes: dict[tuple[str, str], Route] = field(default_factory=dict)
     mocked: dict[tuple[str, str], wasmtime.FuncType] = field(default_factory=dict)
     searched: list[str] = field(default_factory=list)
     wrappers: dict[tuple[str, str], tuple[list[str], list[str], Callable[..., Any]]] = field(
@@ -50,6 +69,7 @@ def plan_imports(
     abi: str,
     granted: list[str],
     search_paths: list[str],
+    routes: dict[str, str] | None = None,
 ) -> ImportPlan:
     """Decide every non-WASI, non-kernel import.
 
@@ -61,6 +81,27 @@ def plan_imports(
         for imp in module.imports
         if imp.module not in WASI_MODULES and not (imp.module == EXTISM_ENV and abi == "extism")
     ]
+    if not others:
+        return plan
+    routes = routes or {}
+    unrouted = []
+    for imp in others:
+        target = routes.get(f"{imp.module}.{imp.name}")
+        if target is None:
+            unrouted.append(imp)
+            continue
+        if not isinstance(imp.type, wasmtime.FuncType):
+            raise PluginLoadError(
+                f"route {imp.module}.{imp.name}: only functions can be routed", plugin=plugin
+            )
+        params = [str(t) for t in imp.type.params]
+        results = [str(t) for t in imp.type.results]
+        target_plugin, _, target_export = target.rpartition(".")
+        blocks = abi == "extism" and params == ["i64"] and results in ([], ["i64"])
+        plan.routes[(imp.module, imp.name)] = Route(
+            target_plugin, target_export, params, results, blocks
+        )
+    others = unrouted
     if not others:
         return plan
     registry = HostPluginRegistry()
@@ -155,8 +196,37 @@ def _mock(module: str, name: str, searched: list[str]) -> Callable[..., Any]:
     return mocked
 
 
+def _route(
+    route: Route, blocks: Callable[[], BlockAccess | None], router: Router | None, timeout: float
+) -> Callable[..., Any]:
+    where = f"{route.plugin}.{route.export}"
+
+    def routed(*args: Any) -> Any:
+        if router is None:
+            raise HostFunctionError(f"route to {where}: this runtime has no router")
+        if route.blocks:
+            access = blocks()
+            assert access is not None
+            data, _ = router(route.plugin, route.export, access.read_block(args[0]), None, timeout)
+            return access.write_block(data) if route.results else None
+        _, values = router(route.plugin, route.export, b"", list(args), timeout)
+        values = values or []
+        if len(values) != len(route.results):
+            raise HostFunctionError(
+                f"route to {where} returned {len(values)} value(s), the import expects "
+                f"{len(route.results)}"
+            )
+        return None if not values else values[0] if len(values) == 1 else values
+
+    return routed
+
+
 def define_imports(
-    linker: LeanLinker, plan: ImportPlan, blocks: Callable[[], BlockAccess | None]
+    linker: LeanLinker,
+    plan: ImportPlan,
+    blocks: Callable[[], BlockAccess | None],
+    router: Router | None = None,
+    timeout: float = 30.0,
 ) -> None:
     """Define the planned host functions and mocks on ``linker`` (lean callbacks).
 
@@ -172,5 +242,7 @@ def define_imports(
                 [str(t) for t in ty.results],
                 _mock(module, name, plan.searched),
             )
+        for key, route in plan.routes.items():
+            wrappers[key] = (route.params, route.results, _route(route, blocks, router, timeout))
     for (module, name), (params, results, fn) in wrappers.items():
         linker.define(module, name, params, results, fn)

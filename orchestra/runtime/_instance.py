@@ -20,7 +20,7 @@ from ..errors import CallError, PluginLoadError, PluginMemoryLimit, PluginTrap
 from ._detect import WASI_MODULES, detect_abi
 from ._engine import EngineSettings, make_engine
 from ._fastcall import LeanLinker
-from ._imports import BlockAccess, define_imports, plan_imports
+from ._imports import BlockAccess, Router, define_imports, plan_imports
 from ._sources import load_source
 from ._traps import translate
 
@@ -116,6 +116,7 @@ class PluginInstance:
         host_plugin_paths: list[str] | None = None,
         log_level: str = "info",
         log_sink: LogSink | None = None,
+        router: Router | None = None,
     ) -> None:
         started = time.perf_counter()
         self.plugin = plugin
@@ -169,6 +170,7 @@ class PluginInstance:
             abi=self.abi_name,
             granted=[*spec.host_modules, *linked_names],
             search_paths=list(host_plugin_paths or []),
+            routes=spec.imports,
         )
         for name in linked_names:  # served by a module of the manifest, not a host plug-in
             for key in [k for k in self.imports.mocked if k[0] == name]:
@@ -177,8 +179,13 @@ class PluginInstance:
         if self.uses_wasi:
             self.linker.define_wasi()
         self.host_callbacks: dict[object, object] = {}
+        self.router = router
         define_imports(
-            LeanLinker(self.linker, self.host_callbacks), self.imports, self.block_access
+            LeanLinker(self.linker, self.host_callbacks),
+            self.imports,
+            self.block_access,
+            router,
+            self.timeout or 30.0,
         )
         self._pre: wasmtime.InstancePre | None = None
         self._ticker = _EpochTicker(self.engine)

@@ -15,7 +15,7 @@ from ..config import PluginSpec
 from ..errors import CallError, PluginCrashed, PluginLoadError, PluginUnavailable
 from ..wire import Result
 from ._restart import decide_restart
-from ._worker import WorkerHandle, WorkerState, _Pending
+from ._worker import Router, WorkerHandle, WorkerState, _Pending
 
 __all__ = ("PluginPool", "PluginStats")
 
@@ -27,12 +27,21 @@ WATCHDOG_GRACE = 2.0  # seconds past limits.timeout before a silent worker is ki
 class _Admission:
     """A caller queued for a free slot; the pool submits its call when one frees."""
 
-    __slots__ = ("admitted", "args", "data", "export", "pending")
+    __slots__ = ("admitted", "args", "chain", "data", "exclude", "export", "pending")
 
-    def __init__(self, export: str, data: bytes, args: list[Any] | None) -> None:
+    def __init__(
+        self,
+        export: str,
+        data: bytes,
+        args: list[Any] | None,
+        exclude: frozenset[int],
+        chain: tuple[tuple[str, int], ...],
+    ) -> None:
         self.export = export
         self.data = data
         self.args = args
+        self.exclude = exclude
+        self.chain = chain
         self.admitted = anyio.Event()
         self.pending: _Pending | None = None
 
@@ -57,8 +66,10 @@ class PluginPool:
         cache_dir: str | None,
         log_level: str = "info",
         host_plugin_paths: list[str] | None = None,
+        router: Router | None = None,
     ) -> None:
         self.name = name
+        self._router = router
         self._host_plugin_paths = host_plugin_paths
         self.spec = spec
         self._backend = backend
@@ -83,13 +94,20 @@ class PluginPool:
     def _notify(self) -> None:
         """Capacity or health changed: admit queued callers, oldest first."""
         waiters = self._waiters
-        while waiters:
-            worker = self._pick()
-            if worker is None:
-                break
-            waiter = waiters.popleft()
-            waiter.pending = worker.submit(waiter.export, waiter.data, waiter.args)
-            waiter.admitted.set()
+        if waiters and self._pick() is not None:
+            # Oldest first; a routed call that must avoid some instances (they wait on
+            # it up the chain) may be passed by later ones that fit elsewhere.
+            for waiter in list(waiters):
+                worker = self._pick(waiter.exclude)
+                if worker is None:
+                    if not waiter.exclude:
+                        break  # no room anywhere: everyone behind waits too
+                    continue
+                waiters.remove(waiter)
+                waiter.pending = worker.submit(
+                    waiter.export, waiter.data, waiter.args, waiter.chain
+                )
+                waiter.admitted.set()
         if waiters and (self.failed or self.closing):
             while waiters:
                 waiters.popleft().admitted.set()  # pending stays None: unavailable
@@ -135,6 +153,7 @@ class PluginPool:
                 host_plugin_paths=self._host_plugin_paths,
                 on_change=self._notify,
                 on_reset=self._count_reset,
+                router=self._router,
             )
             try:
                 async with anyio.create_task_group() as tg:
@@ -207,11 +226,13 @@ class PluginPool:
 
     # -- calls ----------------------------------------------------------------------
 
-    def _pick(self) -> WorkerHandle | None:
+    def _pick(self, exclude: frozenset[int] = frozenset()) -> WorkerHandle | None:
         best: WorkerHandle | None = None
         cap = self.spec.max_in_flight
         for worker in self.workers:
             if worker is not None and worker.state is WorkerState.READY:
+                if worker.index in exclude:
+                    continue
                 n = worker.in_flight
                 if n < cap and (best is None or n < best.in_flight):
                     best = worker
@@ -226,7 +247,14 @@ class PluginPool:
             msg = "plug-in is shutting down"
         return PluginUnavailable(msg, plugin=self.name, export=export, failures=list(self.failures))
 
-    async def call(self, export: str, data: bytes = b"", args: list[Any] | None = None) -> Result:
+    async def call(
+        self,
+        export: str,
+        data: bytes = b"",
+        args: list[Any] | None = None,
+        *,
+        chain: tuple[tuple[str, int], ...] = (),
+    ) -> Result:
         """Send one call to the least-loaded ready instance and wait for its answer.
 
         :raises CallError: a typed subclass.
@@ -234,7 +262,7 @@ class PluginPool:
         attempts = self.spec.retry.attempts if self.spec.retry else 1
         started = time.perf_counter()
         for attempt in range(1, attempts + 1):
-            pending = await self._admit(export, data, args)
+            pending = await self._admit(export, data, args, chain)
             await pending.wait()
             outcome = pending.outcome
             if isinstance(outcome, Result):
@@ -249,17 +277,33 @@ class PluginPool:
             raise outcome
         raise AssertionError("unreachable")
 
-    async def _admit(self, export: str, data: bytes, args: list[Any] | None) -> _Pending:
+    async def _admit(
+        self,
+        export: str,
+        data: bytes,
+        args: list[Any] | None,
+        chain: tuple[tuple[str, int], ...] = (),
+    ) -> _Pending:
         """Submit to the least-loaded instance with room, or queue first-come
         first-served: a caller never overtakes one that waited longer, so no caller
         starves while others keep the slots busy."""
-        if not self._waiters:
-            worker = self._pick()
+        exclude = frozenset(i for p, i in chain if p == self.name)
+        if exclude and len(exclude) >= self.spec.instances:
+            path = " -> ".join(f"{p}#{i}" for p, i in chain)
+            raise CallError(
+                f"route cycle refused: every instance of {self.name!r} is waiting on this "
+                f"chain ({path} -> {self.name}); give {self.name!r} more instances or "
+                "break the cycle",
+                plugin=self.name,
+                export=export,
+            )
+        if not self._waiters or exclude:
+            worker = self._pick(exclude)
             if worker is not None:
-                return worker.submit(export, data, args)
+                return worker.submit(export, data, args, chain)
         if self.failed or self.closing:
             raise self._unavailable(export)
-        admission = _Admission(export, data, args)
+        admission = _Admission(export, data, args, exclude, chain)
         self._waiters.append(admission)
         try:
             await admission.admitted.wait()

@@ -50,6 +50,7 @@ class Supervisor:
                 cache_dir=cache_dir,
                 log_level=log_level,
                 host_plugin_paths=host_plugin_search_paths(config.host_plugins.paths),
+                router=self.route,
             )
             for name, spec in config.plugins.items()
         }
@@ -117,6 +118,24 @@ class Supervisor:
     ) -> Result:
         """:raises CallError: a typed subclass."""
         return await self.pool(plugin, export).call(export, data, args)
+
+    async def route(
+        self,
+        plugin: str,
+        export: str,
+        data: bytes,
+        args: list[Any] | None,
+        chain: tuple[tuple[str, int], ...],
+    ) -> Result:
+        """Serve a routed import (plug-in A's import answered by B's export).
+
+        ``chain`` lists the (plugin, instance) pairs blocked upstream; those instances
+        are never chosen (they would deadlock), and a cycle with no free instance is
+        refused at once.
+
+        :raises CallError: a typed subclass.
+        """
+        return await self.pool(plugin, export).call(export, data, args, chain=chain)
 
     def stats(self) -> dict[str, PluginStats]:
         return {name: pool.stats() for name, pool in self.pools.items()}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -38,13 +38,20 @@ from ..wire import (
     Log,
     Ready,
     Result,
+    RouteCall,
+    RouteResult,
     ShmRings,
     Shutdown,
     encode,
     encode_into,
 )
 
-__all__ = ("WorkerHandle", "WorkerState")
+__all__ = ("Router", "WorkerHandle", "WorkerState")
+
+Router = Callable[
+    [str, str, bytes, "list[Any] | None", "tuple[tuple[str, int], ...]"], Awaitable[Result]
+]
+"""Serves a routed call: (plugin, export, data, args, chain) -> Result."""
 
 log = structlog.get_logger("orchestra.supervisor")
 
@@ -60,10 +67,13 @@ class _Pending:
     """One call waiting for its answer: an asyncio future on the fast path (no Event
     object per call), an anyio Event otherwise."""
 
-    __slots__ = ("_event", "_fut", "export", "outcome", "sent_at")
+    __slots__ = ("_event", "_fut", "chain", "export", "outcome", "sent_at")
 
-    def __init__(self, export: str, fut: Any = None) -> None:
+    def __init__(
+        self, export: str, fut: Any = None, chain: tuple[tuple[str, int], ...] = ()
+    ) -> None:
         self.export = export
+        self.chain = chain  # (plugin, instance) pairs blocked upstream in routed calls
         self.outcome: Result | CallError | None = None
         self.sent_at = time.monotonic()
         self._fut = fut
@@ -117,6 +127,7 @@ class WorkerHandle:
         host_plugin_paths: list[str] | None = None,
         on_change: Callable[[], None] = lambda: None,
         on_reset: Callable[[str], None] = lambda kind: None,
+        router: Router | None = None,
     ) -> None:
         self.plugin = plugin
         self.index = index
@@ -134,6 +145,8 @@ class WorkerHandle:
         self._host_plugin_paths = list(host_plugin_paths or [])
         self._on_change = on_change
         self._on_reset = on_reset
+        self._router = router
+        self._route_tg: anyio.abc.TaskGroup | None = None
         self._channel: WorkerChannel | None = None
         self._pending: dict[int, _Pending] = {}
         self._next_id = 1
@@ -227,15 +240,17 @@ class WorkerHandle:
         self._on_change()
         reason = "cancelled"
         try:
-            if self._io is not None:
-                await self._gone.wait()
-                reason = self._gone_reason
-            else:
-                async with anyio.create_task_group() as tg:
+            async with anyio.create_task_group() as tg:
+                self._route_tg = tg  # routed calls this worker asks for run here
+                if self._io is not None:
+                    await self._gone.wait()
+                    reason = self._gone_reason
+                else:
                     tg.start_soon(self._write_loop, channel)
                     reason = await self._read_loop(channel, decoder)
-                    tg.cancel_scope.cancel("worker gone")
+                tg.cancel_scope.cancel("worker gone")
         finally:
+            self._route_tg = None
             with anyio.CancelScope(shield=True):
                 await self._finish(channel, reason)
 
@@ -331,10 +346,41 @@ class WorkerHandle:
                         frames=msg.frames,
                     )
                 )
+            elif isinstance(msg, RouteCall):
+                self._start_route(msg)
             elif isinstance(msg, Log):
                 self._emit_log(msg)
         self._on_change()
         return None
+
+    def _start_route(self, msg: RouteCall) -> None:
+        # The running call is the oldest one this worker holds (one call at a time).
+        running = next(iter(self._pending.values()), None)
+        chain = (*(running.chain if running else ()), (self.plugin, self.index))
+        if self._route_tg is None or self._router is None:
+            self._answer_route(msg.id, None, CallError("routing is not available"))
+            return
+        self._route_tg.start_soon(self._serve_route, msg, chain)
+
+    async def _serve_route(self, msg: RouteCall, chain: tuple[tuple[str, int], ...]) -> None:
+        assert self._router is not None
+        try:
+            result = await self._router(msg.plugin, msg.export, msg.data, msg.args, chain)
+        except CallError as exc:
+            self._answer_route(msg.id, None, exc)
+        else:
+            self._answer_route(msg.id, result, None)
+
+    def _answer_route(self, rid: int, result: Result | None, error: CallError | None) -> None:
+        if self.state is WorkerState.STOPPED:
+            return
+        if error is not None:
+            answer = RouteResult(id=rid, kind=type(error).__name__, message=str(error))
+        else:
+            assert result is not None
+            answer = RouteResult(id=rid, data=result.data, values=result.values)
+        encode_into(answer, self._outbox)
+        self._kick()
 
     async def _finish(self, channel: WorkerChannel, reason: str) -> None:
         """Reap the process and answer every call it still held with PluginCrashed."""
@@ -429,12 +475,18 @@ class WorkerHandle:
 
     # -- calls --------------------------------------------------------------------
 
-    def submit(self, export: str, data: bytes, args: list[Any] | None) -> _Pending:
+    def submit(
+        self,
+        export: str,
+        data: bytes,
+        args: list[Any] | None,
+        chain: tuple[tuple[str, int], ...] = (),
+    ) -> _Pending:
         """Queue one call (never blocks); ``await waiter.wait()`` then read ``.outcome``."""
         call_id = self._next_id
         self._next_id = call_id + 1
         io = self._io
-        waiter = _Pending(export, io.new_waiter() if io is not None else None)
+        waiter = _Pending(export, io.new_waiter() if io is not None else None, chain)
         if not self._pending:
             self.last_progress = waiter.sent_at
         self._pending[call_id] = waiter

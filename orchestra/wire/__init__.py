@@ -14,6 +14,8 @@ from ._messages import Log as Log
 from ._messages import Message as Message
 from ._messages import Ready as Ready
 from ._messages import Result as Result
+from ._messages import RouteCall as RouteCall
+from ._messages import RouteResult as RouteResult
 from ._messages import Shutdown as Shutdown
 from ._shm import SHM_THRESHOLD as SHM_THRESHOLD
 from ._shm import ShmRings as ShmRings
@@ -32,6 +34,8 @@ __all__ = (
     "Message",
     "Ready",
     "Result",
+    "RouteCall",
+    "RouteResult",
     "SHM_THRESHOLD",
     "ShmRings",
     "Shutdown",

@@ -21,6 +21,8 @@ __all__ = (
     "PROTOCOL_VERSION",
     "Ready",
     "Result",
+    "RouteCall",
+    "RouteResult",
     "Shutdown",
 )
 
@@ -96,6 +98,27 @@ class CallFailed(_Msg):
     reset: bool = False  # the worker reset its store after this failure
 
 
+class RouteCall(_Msg):
+    """Worker → supervisor: a routed import of the running call needs
+    ``plugin.export``; the worker blocks until the matching RouteResult."""
+
+    id: int
+    plugin: str
+    export: str
+    data: bytes = b""
+    args: list[Number] | None = None
+
+
+class RouteResult(_Msg):
+    """Supervisor → worker: the answer to RouteCall ``id`` (``kind`` set on failure)."""
+
+    id: int
+    data: bytes = b""
+    values: list[Number] | None = None
+    kind: str | None = None
+    message: str | None = None
+
+
 class Shutdown(_Msg):
     """Supervisor → worker: finish what is queued, then exit 0."""
 
@@ -116,4 +139,16 @@ class Heartbeat(_Msg):
     seq: int
 
 
-Message = Init | Ready | InitFailed | Call | Result | CallFailed | Shutdown | Log | Heartbeat
+Message = (
+    Init
+    | Ready
+    | InitFailed
+    | Call
+    | Result
+    | CallFailed
+    | RouteCall
+    | RouteResult
+    | Shutdown
+    | Log
+    | Heartbeat
+)

@@ -233,7 +233,7 @@ def test_load_config_text_needs_no_file(tmp_path: Path) -> None:
         pytest.param(
             "      - {plugin: dictionary, export: run, concurrency: 8}",
             "      - {plugin: dictionary, concurrency: 8}",
-            "config/demo.yaml:26:9: pipelines.text.stages[1]: missing required field 'export'",
+            "config/demo.yaml:26:9: pipelines.text.stages[1]: a plug-in stage needs both plugin and export",
             id="missing-field",
         ),
         pytest.param(

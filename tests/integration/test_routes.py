@@ -1,0 +1,142 @@
+"""Routes: an import of one plug-in served by another plug-in's export, through the
+supervisor, bytes (Extism) or numbers (core); cycles are served or refused, never hung."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import pytest
+
+from orchestra import CallError, Config, HostFunctionError, Orchestra
+from orchestra.config import PluginSpec
+
+pytestmark = pytest.mark.anyio
+WatFile = Callable[[str, str], Path]
+
+# extism: run = next(input); echo = input; shout = input with a '!' appended
+FORWARD = """(module
+  (import "extism:host/env" "input_offset" (func $in (result i64)))
+  (import "extism:host/env" "input_length" (func $inlen (result i64)))
+  (import "extism:host/env" "length" (func $len (param i64) (result i64)))
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "load_u8" (func $load (param i64) (result i32)))
+  (import "extism:host/env" "store_u8" (func $store (param i64 i32)))
+  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+  (import "extism:host/user" "next" (func $next (param i64) (result i64)))
+  (func (export "run") (result i32) (local $r i64)
+    (local.set $r (call $next (call $in)))
+    (call $out (local.get $r) (call $len (local.get $r)))
+    (i32.const 0))
+  (func (export "echo") (result i32)
+    (call $out (call $in) (call $inlen))
+    (i32.const 0))
+  (func (export "shout") (result i32) (local $n i64) (local $h i64) (local $i i64)
+    (local.set $n (call $inlen))
+    (local.set $h (call $alloc (i64.add (local.get $n) (i64.const 1))))
+    (block $d (loop $l
+      (br_if $d (i64.ge_u (local.get $i) (local.get $n)))
+      (call $store (i64.add (local.get $h) (local.get $i))
+                   (call $load (i64.add (call $in) (local.get $i))))
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br $l)))
+    (call $store (i64.add (local.get $h) (local.get $n)) (i32.const 33))
+    (call $out (local.get $h) (i64.add (local.get $n) (i64.const 1)))
+    (i32.const 0)))"""
+
+# core: quad(x) = twice(twice(x)) with twice imported
+QUAD = """(module
+  (import "env" "twice" (func $twice (param i32) (result i32)))
+  (func (export "quad") (param i32) (result i32) (call $twice (call $twice (local.get 0)))))"""
+TWICE = '(module (func (export "twice") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2))))'
+
+
+def spec(path: Path, **kw: object) -> PluginSpec:
+    return PluginSpec(source=str(path), **kw)  # type: ignore[arg-type]
+
+
+async def test_extism_route_bytes_in_and_out(wat_file: WatFile) -> None:
+    """A's import is served by B's export: the call leaves A's worker as a message,
+    runs on B, and the bytes come back into A's kernel memory."""
+    fwd = wat_file("fwd", FORWARD)
+    cfg = Config(
+        plugins={
+            "a": spec(fwd, imports={"extism:host/user.next": "b.shout"}),
+            "b": spec(fwd, instances=2, imports={"extism:host/user.next": "b.echo"}),
+        }
+    )
+    async with Orchestra(cfg) as orch:
+        assert await orch.call("a", "run", b"hello") == b"hello!"
+        results: dict[int, bytes] = {}
+
+        async def one(i: int) -> None:
+            results[i] = await orch.call("a", "run", f"r{i}".encode())
+
+        async with anyio.create_task_group() as tg:
+            for i in range(200):
+                tg.start_soon(one, i)
+        assert results == {i: f"r{i}!".encode() for i in range(200)}
+        assert orch.stats()["b"]["calls"] == 201
+
+
+async def test_core_route_numbers(wat_file: WatFile) -> None:
+    cfg = Config(
+        plugins={
+            "quad": spec(wat_file("quad", QUAD), imports={"env.twice": "math.twice"}),
+            "math": spec(wat_file("twice", TWICE)),
+        }
+    )
+    async with Orchestra(cfg) as orch:
+        assert await orch.call("quad", "quad", [5]) == [20]
+
+
+async def test_route_error_surfaces_as_host_function_error(wat_file: WatFile) -> None:
+    """A failure on the far side comes back to A as HostFunctionError with the cause."""
+    fwd = wat_file("fwd", FORWARD)
+    cfg = Config(
+        plugins={
+            "a": spec(fwd, imports={"extism:host/user.next": "b.nosuch"}),
+            "b": spec(fwd, imports={"extism:host/user.next": "b.echo"}),
+        }
+    )
+    async with Orchestra(cfg) as orch:
+        with pytest.raises(
+            HostFunctionError,
+            match=r"route to b\.nosuch failed: CallError: .*Function not found: nosuch",
+        ):
+            await orch.call("a", "run", b"x")
+        assert await orch.call("a", "echo", b"still ok") == b"still ok"
+
+
+async def test_cycle_without_a_free_instance_is_refused_at_once(wat_file: WatFile) -> None:
+    """a.run -> b.run -> a.echo with one instance of a: a#0 waits on the chain, so the
+    call back into a is refused with a clear error instead of deadlocking."""
+    fwd = wat_file("fwd", FORWARD)
+    cfg = Config(
+        plugins={
+            "a": spec(fwd, imports={"extism:host/user.next": "b.run"}),
+            "b": spec(fwd, imports={"extism:host/user.next": "a.echo"}),
+        }
+    )
+    async with Orchestra(cfg) as orch:
+        with anyio.fail_after(10), pytest.raises(CallError) as info:
+            await orch.call("a", "run", b"loop")
+        assert (
+            "route cycle refused: every instance of 'a' is waiting on this chain (a#0 -> b#0 -> a)"
+            in str(info.value)
+        )
+
+
+async def test_cycle_with_a_free_instance_is_served(wat_file: WatFile) -> None:
+    """The same cycle with two instances of a: the call back runs on the free one."""
+    fwd = wat_file("fwd", FORWARD)
+    cfg = Config(
+        plugins={
+            "a": spec(fwd, instances=2, imports={"extism:host/user.next": "b.run"}),
+            "b": spec(fwd, imports={"extism:host/user.next": "a.echo"}),
+        }
+    )
+    async with Orchestra(cfg) as orch:
+        with anyio.fail_after(10):
+            assert await orch.call("a", "run", b"round trip") == b"round trip"
