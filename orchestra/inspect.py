@@ -25,6 +25,24 @@ def _bound_to(module: str, abi: str) -> str:
     return "unsatisfied: needs a host module grant (host_modules:) or a route (imports:)"
 
 
+def describe_type(ty: object) -> str:
+    """A wasm extern type the way WAT writes it: ``func (i32, i32) -> (i32)``,
+    ``memory 1..16 pages``, ``global mut i64``, ``table 4 funcref``."""
+    if isinstance(ty, wasmtime.FuncType):
+        params = ", ".join(str(t) for t in ty.params)
+        results = ", ".join(str(t) for t in ty.results)
+        return f"func ({params}) -> ({results})"
+    if isinstance(ty, wasmtime.MemoryType):
+        limits = ty.limits
+        top = f"..{limits.max}" if limits.max is not None else "+"
+        return f"memory {limits.min}{top} pages"
+    if isinstance(ty, wasmtime.GlobalType):
+        return f"global {'mut ' if ty.mutable else ''}{ty.content}"
+    if isinstance(ty, wasmtime.TableType):
+        return f"table {ty.limits.min} {ty.element}"
+    return type(ty).__name__
+
+
 def describe_module(path: Path) -> str:
     """A human-readable report.
 
@@ -39,8 +57,10 @@ def describe_module(path: Path) -> str:
     abi = detect_abi(module)
     lines = [f"module: {path}", f"abi: {abi}", "exports:"]
     for exp in module.exports:
-        lines.append(f"  {exp.name}: {exp.type}")
+        lines.append(f"  {exp.name}: {describe_type(exp.type)}")
     lines.append("imports:" if module.imports else "imports: none")
     for imp in module.imports:
-        lines.append(f"  {imp.module}.{imp.name}: {imp.type} -> {_bound_to(imp.module, abi)}")
+        lines.append(
+            f"  {imp.module}.{imp.name}: {describe_type(imp.type)}  <- {_bound_to(imp.module, abi)}"
+        )
     return "\n".join(lines)

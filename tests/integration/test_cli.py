@@ -153,7 +153,8 @@ def test_inspect_shows_abi_exports_imports(wat_file: WatFile) -> None:
     text = proc.stdout.decode()
     assert "abi: wasi-command" in text
     assert "_start" in text
-    assert "wasi_snapshot_preview1.fd_read" in text and "WASI" in text
+    assert "wasi_snapshot_preview1.fd_read: func (i32, i32, i32, i32) -> (i32)  <- WASI" in text
+    assert "_start: func () -> ()" in text
 
 
 @pytest.mark.parametrize("fmt", ["json", "console"])
