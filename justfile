@@ -11,6 +11,10 @@ run *ARGS:
 examples:
     {{python}} examples/build.py
 
+# Build the native host plug-ins (examples/hostplugins/*.c) with cc, for config/hostplugins.yaml.
+hostplugins:
+    {{python}} examples/build.py --hostplugins
+
 # The whole test suite (what CI runs).
 test *ARGS:
     {{python}} -m pytest {{ARGS}}
@@ -29,6 +33,24 @@ fmt:
     {{python}} -m ruff format orchestra tests examples benchmarks
     {{python}} -m ruff check --fix orchestra tests examples benchmarks
 
-# Throughput/latency table: in-process wasmtime-py against Orchestra (1 and 2 instances).
+# The performance targets in one table: Orchestra against the Extism SDK and in-process
+# wasmtime-py (about 4 min; draws docs/img/throughput.png). Needs the bench extra.
 bench *ARGS:
+    {{python}} benchmarks/bench_perf.py {{ARGS}}
+
+# The CI-sized subset of `bench` (about 1 min): prints the table, asserts no timing.
+bench-quick *ARGS:
+    {{python}} benchmarks/bench_perf.py --quick {{ARGS}}
+
+# Per-call cost of a trivial call: in-process wasmtime-py against Orchestra (1 and 2 instances).
+bench-calls *ARGS:
     {{python}} benchmarks/bench_calls.py {{ARGS}}
+
+# The cost of one host call, wasm -> native (C) and wasm -> Python, in ns (needs cc).
+bench-hostcalls *ARGS:
+    {{python}} benchmarks/bench_hostcalls.py {{ARGS}}
+
+# Pipeline throughput (a 3-stage pipeline at 1 and 2 instances per stage) and a routed
+# call against a direct one, as a table (about 30 s; --quick: about 10 s).
+bench-pipeline *ARGS:
+    {{python}} benchmarks/bench_pipeline.py {{ARGS}}

@@ -28,6 +28,18 @@ that wasi-libc is compiled once (~20 s) and nothing is written to ``~``.
 
 Tests import :func:`build_examples` and :func:`build_extism_examples` from
 this file (by path).
+
+``--hostplugins`` instead builds what ``config/hostplugins.yaml`` needs: the
+native host plug-ins of ``hostplugins/*.c``, with the machine's C compiler
+(``$CC``, default ``cc``), into ``DIR/hostplugins/liborchestra_NAME.so``
+(:func:`build_hostplugins`)::
+
+    cc -shared -fPIC -O2 -I orchestra/hostplugins -o liborchestra_NAME.so NAME.c [FLAGS]
+
+A source may name, on a ``// build-fallback-flags: ...`` line, the flags to use
+instead when the first build fails (zhash.c: without zlib). It also builds the
+wasm plug-in calling them, ``plugins/hostdemo/*.c`` (Extism ABI, with
+``orchestra_pdk.h``), into ``DIR/hostdemo/NAME.wasm`` (:func:`build_hostdemo`).
 """
 
 from __future__ import annotations
@@ -207,6 +219,136 @@ def _build(
     return built
 
 
+HOSTPLUGINS_DIR = HERE / "hostplugins"
+HOSTPLUGINS_SUBDIR = "hostplugins"
+#: The native host plug-in ABI header, shipped inside the package
+#: (``orchestra plugins --include-dir`` prints this folder).
+HOSTPLUGIN_INCLUDE = HERE.parent / "orchestra" / "hostplugins"
+_FALLBACK_LINE = re.compile(r"^\s*(?:/\*|//|\*)\s*build-fallback-flags:(.*?)(?:\*/)?$", re.M)
+_CFLAGS_LINE = re.compile(r"^\s*(?:/\*|//|\*)\s*build-flags:(.*?)(?:\*/)?$", re.M)
+
+
+def hostplugin_sources() -> list[Path]:
+    """The native host plug-in sources (examples/hostplugins/*.c), sorted by name."""
+    return sorted(HOSTPLUGINS_DIR.glob("*.c"))
+
+
+def hostplugin_command(src: Path, out: Path, *, fallback: bool = False) -> list[str]:
+    """The ``cc`` command line building host plug-in *src* into shared library *out*."""
+    text = src.read_text(encoding="utf-8")
+    pattern = _FALLBACK_LINE if fallback else _CFLAGS_LINE
+    flags = [f for line in pattern.findall(text) for f in shlex.split(line)]
+    cc = shlex.split(os.environ.get("CC", "cc"))
+    return [
+        *cc,
+        "-shared",
+        "-fPIC",
+        "-O2",
+        "-Wall",
+        "-I",
+        str(HOSTPLUGIN_INCLUDE),
+        "-o",
+        str(out),
+        str(src),
+        *flags,
+    ]
+
+
+def build_hostplugins(
+    out_dir: Path,
+    *,
+    force: bool = False,
+    log: Callable[[str], object] | None = print,
+) -> dict[str, Path]:
+    """Compile every examples/hostplugins/*.c into *out_dir*/hostplugins/ with cc.
+
+    Returns ``{name: path to liborchestra_NAME.so}`` (e.g. ``"zhash"``, ``"kv"``),
+    built now or already up to date. Raises :class:`BuildError` if one fails.
+    """
+    folder = Path(out_dir) / HOSTPLUGINS_SUBDIR
+    folder.mkdir(parents=True, exist_ok=True)
+    header = HOSTPLUGIN_INCLUDE / "orchestra_hostplugin.h"
+    built: dict[str, Path] = {}
+    for src in hostplugin_sources():
+        out = folder / f"liborchestra_{src.stem}.so"
+        try:
+            fresh = out.stat().st_mtime_ns >= max(
+                p.stat().st_mtime_ns for p in (src, header, Path(__file__))
+            )
+        except FileNotFoundError:
+            fresh = False
+        if force or not fresh:
+            _cc(src, out)
+            if log is not None:
+                log(f"built {out}")
+        built[src.stem] = out
+    return built
+
+
+def _cc(src: Path, out: Path) -> None:
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
+    try:
+        errors = []
+        has_fallback = bool(_FALLBACK_LINE.search(src.read_text(encoding="utf-8")))
+        for fallback in (False, True) if has_fallback else (False,):
+            cmd = hostplugin_command(src, tmp, fallback=fallback)
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            except FileNotFoundError:
+                raise BuildError(f"no C compiler: {cmd[0]} not found (set $CC)") from None
+            if proc.returncode == 0:
+                os.replace(tmp, out)
+                return
+            errors.append(f"$ {shlex.join(cmd)}\n{(proc.stderr + proc.stdout).strip()}")
+        raise BuildError(f"compiling {src.name} failed:\n" + "\n".join(errors))
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+HOSTDEMO_SUBDIR = "hostdemo"
+
+
+def build_hostdemo(
+    out_dir: Path,
+    *,
+    force: bool = False,
+    log: Callable[[str], object] | None = print,
+) -> dict[str, Path]:
+    """Compile examples/plugins/hostdemo/*.c (Extism-ABI plug-ins importing the
+    example host modules) into *out_dir*/hostdemo/ with zig.
+
+    Returns ``{name: path to name.wasm}``. Raises :class:`BuildError` if one fails.
+    """
+    folder = Path(out_dir) / HOSTDEMO_SUBDIR
+    built: dict[str, Path] = {}
+    for src in sorted((PLUGINS_DIR / HOSTDEMO_SUBDIR).glob("*.c")):
+        out = folder / f"{src.stem}.wasm"
+        inputs = [src, Path(__file__), *sorted(extism_dir().glob("*.h"))]
+        try:
+            fresh = out.stat().st_mtime_ns >= max(p.stat().st_mtime_ns for p in inputs)
+        except FileNotFoundError:
+            fresh = False
+        if force or not fresh:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
+            cmd = compile_command(src, tmp)
+            cmd[cmd.index("-o") : cmd.index("-o")] = ["-I", str(extism_dir())]
+            try:
+                proc = subprocess.run(cmd, env=zig_env(), capture_output=True, text=True)
+                if proc.returncode != 0:
+                    raise BuildError(
+                        f"compiling {src.name} failed (exit {proc.returncode}):\n"
+                        f"$ {shlex.join(cmd)}\n{(proc.stderr + proc.stdout).strip()}"
+                    )
+                os.replace(tmp, out)
+            finally:
+                tmp.unlink(missing_ok=True)
+            if log is not None:
+                log(f"built {out}")
+        built[src.stem] = out
+    return built
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -216,7 +358,24 @@ def main(argv: list[str] | None = None) -> int:
         help=f"output directory (default: {DEFAULT_OUT})",
     )
     parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    parser.add_argument(
+        "--hostplugins",
+        action="store_true",
+        help="build the host plug-ins (hostplugins/*.c, with cc) and plugins/hostdemo instead",
+    )
     args = parser.parse_args(argv)
+    if args.hostplugins:
+        try:
+            native = build_hostplugins(args.out, force=args.force)
+            demo = build_hostdemo(args.out, force=args.force)
+        except (BuildError, OSError) as exc:
+            print(f"build.py: {exc}", file=sys.stderr)
+            return 1
+        print(
+            f"{len(native)} host plug-in(s) in {args.out / HOSTPLUGINS_SUBDIR}, "
+            f"{len(demo)} plug-in(s) using them in {args.out / HOSTDEMO_SUBDIR}"
+        )
+        return 0
     try:
         built = build_examples(args.out, force=args.force)
         extism = build_extism_examples(args.out, force=args.force)

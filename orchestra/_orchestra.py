@@ -30,7 +30,7 @@ def _backend_for(config: Config) -> Backend:
     if isinstance(spec, LocalBackendSpec):
         return get_backend("local")
     assert isinstance(spec, RayBackendSpec)
-    return get_backend("ray", address=spec.address)
+    return get_backend("ray", spec=spec)
 
 
 def _unwrap(exc: BaseException) -> BaseException:
@@ -248,6 +248,7 @@ class PipelineRun:
         try:
             result = await recv.receive()
         except anyio.EndOfStream:
+            recv.close()  # iterated to the end: nothing else will close it
             raise StopAsyncIteration from None
         self.yielded += 1
         return result

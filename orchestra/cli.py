@@ -7,7 +7,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -17,6 +18,8 @@ import msgspec
 
 from ._logging import LEVELS, configure_logging
 from ._orchestra import Orchestra
+from ._report import Reporter
+from ._runio import RecordSink, RecordSource, is_directory_output
 from .config import (
     Config,
     Duration,
@@ -29,6 +32,7 @@ from .config import (
     parse_size,
 )
 from .errors import CallError, ConfigError, OrchestraError, PluginLoadError
+from .graph import render_graph
 
 __all__ = ("main",)
 
@@ -96,6 +100,32 @@ def schema(log_format: str, log_level: str) -> None:
     """Print the JSON Schema of the YAML config."""
     configure_logging(log_format, log_level)
     click.echo(json.dumps(config_schema(), indent=2, sort_keys=True))
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid (renders on GitHub) or Graphviz dot.",
+)
+@_log_options
+def graph(config: str, fmt: str, log_format: str, log_level: str) -> None:
+    """Draw the pipelines and routes of CONFIG. Exit 0, or 2 on a config error.
+
+    Stages in order, parallel branches fanning out and joining, filters as
+    diamonds, `when` as labelled edges; routes as dashed edges from the plug-in
+    that imports to the one that serves, labelled with the import name.
+    """
+    configure_logging(log_format, log_level)
+    cfg = _load(config)
+    click.echo(
+        render_graph(cfg, "dot" if fmt == "dot" else "mermaid", base=Path(config).resolve().parent),
+        nl=False,
+    )
 
 
 # -- call ------------------------------------------------------------------------------
@@ -270,47 +300,41 @@ async def _call(
 # -- run ----------------------------------------------------------------------------------
 
 
-async def _read_records(path: str | None, fmt: str) -> AsyncIterator[bytes]:
-    """Lines (or JSON lines, one record each) from a file or stdin.
-
-    Reads 256 KiB at a time in a thread (one hop per chunk, not per line), so the
-    event loop never blocks and memory stays bounded by the pipeline's window.
-    """
-    if path in (None, "-"):
-        stream = anyio.wrap_file(sys.stdin.buffer)
-    else:
-        stream = await anyio.open_file(path, "rb")
-    rest = b""
-    async with stream:
-        while True:
-            chunk = await stream.read(1 << 18)
-            if not chunk:
-                break
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                line = line.removesuffix(b"\r")
-                if fmt == "jsonl" and not line.strip():
-                    continue
-                yield line
-    if rest and not (fmt == "jsonl" and not rest.strip()):
-        yield rest.removesuffix(b"\r")
-
-
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--pipeline", "pipeline_name", help="Which pipeline (default: the only/first one).")
+@click.option("--pipeline", "pipeline_name", help="Which pipeline (default: the first one).")
 @click.option(
-    "--input", "input_path", help="Input file, or - for stdin (default: the pipeline's input:)."
+    "--input",
+    "input_path",
+    help="Input file, directory (each file one record), or - for stdin "
+    "(default: the pipeline's input:).",
 )
 @click.option(
-    "--output", "output_path", default="-", show_default=True, help="Output file, or - for stdout."
+    "--output",
+    "output_path",
+    default="-",
+    show_default=True,
+    help="Output file, directory (DIR/ or an existing one: a file per record), or - for stdout.",
 )
-@click.option("--input-format", type=click.Choice(["lines", "jsonl"]), help="How records are read.")
 @click.option(
-    "--output-format", type=click.Choice(["lines", "jsonl"]), help="How results are written."
+    "--input-format",
+    type=click.Choice(["lines", "jsonl"]),
+    help="A file or stdin holds one record per line, or per JSON line "
+    "(default: the pipeline's input_format, else lines).",
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(["lines", "jsonl"]),
+    help="Each output and a newline, or {index, output} JSON lines "
+    "(default: the pipeline's output_format, else lines).",
 )
 @click.option("--stats-json", type=click.Path(dir_okay=False), help="Write run statistics as JSON.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress display on stderr (default: when stderr is a terminal that is "
+    "not also receiving the results).",
+)
 @_log_options
 def run(
     config: str,
@@ -320,12 +344,13 @@ def run(
     input_format: str | None,
     output_format: str | None,
     stats_json: str | None,
+    progress: bool | None,
     log_format: str,
     log_level: str,
 ) -> None:
     """The main job: stream records through a pipeline of CONFIG, in input order.
 
-    Exit 0 all ok, 1 some records failed, 2 config error.
+    Exit 0 all ok, 1 some records failed, 2 config error, 130 interrupted.
     """
     configure_logging(log_format, log_level)
     cfg = _load(config)
@@ -341,105 +366,147 @@ def run(
     if source is None:
         _fail(f"pipeline {name!r} has no input: pass --input PATH (or - for stdin)")
     if source != "-" and not os.path.exists(source):
-        _fail(f"input {source}: no such file")
+        _fail(f"input {source}: no such file or directory")
+    if output_path != "-" and not is_directory_output(output_path):
+        parent = os.path.dirname(os.path.abspath(output_path))
+        if not os.path.isdir(parent):
+            _fail(f"output {output_path}: no such directory {parent}")
     code = anyio.run(
         _run,
-        cfg,
-        name,
-        source,
-        output_path,
-        input_format or spec.input_format,
-        output_format or spec.output_format,
-        stats_json,
+        _RunArgs(
+            cfg=cfg,
+            name=name,
+            source=source,
+            output=output_path,
+            in_fmt=input_format or spec.input_format,
+            out_fmt=output_format or spec.output_format,
+            stats_json=stats_json,
+            progress=progress,
+        ),
     )
     sys.exit(code)
 
 
-async def _run(
-    cfg: Config,
-    name: str,
-    source: str,
-    output_path: str,
-    in_fmt: str,
-    out_fmt: str,
-    stats_json: str | None,
-) -> int:
+@dataclass(frozen=True)
+class _RunArgs:
+    cfg: Config
+    name: str
+    source: str
+    output: str
+    in_fmt: Any
+    out_fmt: Any
+    stats_json: str | None
+    progress: bool | None
+
+
+async def _run(args: _RunArgs) -> int:
     started = time.perf_counter()
-    ok = failed = 0
-    interrupt = _Interrupt()
-    out = sys.stdout.buffer if output_path == "-" else open(output_path, "wb")
+    name = args.name
+    source = RecordSource(args.source, args.in_fmt)
+    report = Reporter(
+        name, source, progress=args.progress, to_tty=args.output == "-" and sys.stdout.isatty()
+    )
     try:
-        async with Orchestra(cfg) as orch:
-            run_ = orch.run_pipeline(name, _read_records(source, in_fmt))
+        sink = RecordSink(args.output, args.out_fmt, source)
+    except OSError as exc:
+        report.say(f"orchestra: output {args.output}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    ok = failed = dropped = 0
+    output_closed = False
+    interrupt = _Interrupt()
+    try:
+        async with Orchestra(args.cfg) as orch:
+            run_ = orch.run_pipeline(name, source.records())
             async with anyio.create_task_group() as tg:
-                tg.start_soon(_watch_signals, run_, interrupt, SHUTDOWN_GRACE, out)
+                tg.start_soon(
+                    _watch_signals, run_, interrupt, SHUTDOWN_GRACE, report.say, sink.file
+                )
+                tg.start_soon(report.run_progress, run_.stats)
                 async with run_:
                     async for res in run_:
-                        if res.ok:
-                            ok += 1
-                            assert res.output is not None
-                            if out_fmt == "jsonl":
-                                out.write(
-                                    msgspec.json.encode(
-                                        {
-                                            "index": res.index,
-                                            "output": res.output.decode("utf-8", "replace"),
-                                        }
-                                    )
-                                    + b"\n"
-                                )
-                            else:
-                                out.write(res.output + b"\n")
-                        else:
+                        if not res.ok:
                             failed += 1
-                            click.echo(
-                                f"orchestra: record {res.index}: {res.stage}: {type(res.error).__name__}: {res.error}",
-                                err=True,
+                            file = source.names.get(res.index)
+                            where = f" ({file})" if file is not None else ""
+                            report.say(
+                                f"orchestra: record {res.index}{where}: {res.stage}: "
+                                f"{type(res.error).__name__}: {res.error}"
                             )
+                        elif res.dropped:
+                            dropped += 1
+                        else:
+                            ok += 1
+                        try:
+                            sink.write(res)
+                        except BrokenPipeError:
+                            # `orchestra run ... | head`: the reader has gone; stop quietly.
+                            output_closed = True
+                            _silence_stdout()
+                            break
                 tg.cancel_scope.cancel("pipeline finished")
-            out.flush()
-            stats = orch.stats()
+            if not output_closed:
+                sink.flush()
+            plugins = orch.stats()
     except (ConfigError, PluginLoadError) as exc:
-        click.echo(f"orchestra: {exc}", err=True)
+        report.say(f"orchestra: {exc}")
         return EXIT_USAGE
     except OrchestraError as exc:
-        click.echo(f"orchestra: {exc}", err=True)
+        report.say(f"orchestra: {exc}")
         return EXIT_FAILED
     finally:
-        if out is not sys.stdout.buffer:
-            out.close()
+        sink.close()
     elapsed = time.perf_counter() - started
-    summary = {
+    done = ok + failed + dropped
+    rate = round(done / elapsed, 1) if elapsed else None
+    summary: dict[str, Any] = {
         "pipeline": name,
+        **run_.stats.as_dict(elapsed),
         "records_ok": ok,
         "records_failed": failed,
+        "records_dropped": dropped,
         "seconds": round(elapsed, 3),
-        "records_per_second": round((ok + failed) / elapsed, 1) if elapsed else None,
-        "plugins": stats,
+        "records_per_second": rate,
+        "plugins": plugins,
     }
-    click.echo(
-        f"orchestra: {name}: {ok} ok, {failed} failed in {elapsed:.2f}s ({summary['records_per_second']} records/s)",
-        err=True,
+    report.say(
+        f"orchestra: {name}: {ok} ok, {failed} failed"
+        + (f", {dropped} dropped" if dropped else "")
+        + f" in {elapsed:.2f}s ({rate} records/s)"
     )
+    report.summary(summary, plugins)
+    if source.error:
+        summary["input_error"] = source.error
+        report.say(f"orchestra: {source.error}")
+    if output_closed:
+        summary["output_closed"] = True
     if interrupt.signal:
         summary["interrupted_by"] = interrupt.signal
         summary["records_abandoned"] = interrupt.abandoned
-        click.echo(
+        report.say(
             f"orchestra: {name}: stopped by {interrupt.signal}; input after record "
-            f"{ok + failed + interrupt.abandoned} was not read"
+            f"{done + interrupt.abandoned} was not read"
             + (
                 f"; {interrupt.abandoned} records in flight were abandoned after "
                 f"{SHUTDOWN_GRACE:g}s"
                 if interrupt.abandoned
                 else ""
-            ),
-            err=True,
+            )
         )
-    if stats_json:
-        Path(stats_json).write_text(json.dumps(summary, indent=2) + "\n")
+    if args.stats_json:
+        Path(args.stats_json).write_text(json.dumps(summary, indent=2) + "\n")
     if interrupt.signal:
         return EXIT_INTERRUPTED
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_FAILED if failed or source.error or output_closed else EXIT_OK
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises no second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 class _Interrupt:
@@ -447,7 +514,9 @@ class _Interrupt:
     abandoned: int = 0
 
 
-async def _watch_signals(run_: Any, state: _Interrupt, grace: float, *flush_on_exit: Any) -> None:
+async def _watch_signals(
+    run_: Any, state: _Interrupt, grace: float, say: Callable[[str], None], *flush_on_exit: Any
+) -> None:
     """First SIGINT/SIGTERM: stop taking input and let records in flight finish for
     up to ``grace`` seconds (then abandon them). Second: exit at once."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -455,10 +524,9 @@ async def _watch_signals(run_: Any, state: _Interrupt, grace: float, *flush_on_e
             async for sig in signals:
                 if state.signal is None:
                     state.signal = signal.Signals(sig).name
-                    click.echo(
+                    say(
                         f"orchestra: {state.signal}: finishing the records in flight "
-                        f"(up to {grace:g}s; again to stop at once)",
-                        err=True,
+                        f"(up to {grace:g}s; again to stop at once)"
                     )
                     run_.stop()
                     tg.start_soon(_abandon_after, run_, state, grace)
@@ -493,3 +561,37 @@ def inspect(wasm: str, log_format: str, log_level: str) -> None:
     except OrchestraError as exc:
         _fail(str(exc))
     click.echo(report)
+
+
+# -- plugins -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    type=click.Path(),
+    metavar="DIR",
+    help="Also search this folder or file (repeatable; after ORCHESTRA_PLUGIN_PATH).",
+)
+@click.option(
+    "--include-dir", is_flag=True, help="Print the folder of orchestra_hostplugin.h and exit."
+)
+@_log_options
+def plugins(paths: tuple[str, ...], include_dir: bool, log_format: str, log_level: str) -> None:
+    """List the host plug-ins found: name, version, file, modules and functions.
+
+    Searches ORCHESTRA_PLUGIN_PATH, then each --path, then <prefix>/lib/orchestra/plugins.
+    Native plug-ins are read by a probe process, never loaded here. Exit 0.
+    """
+    configure_logging(log_format, log_level)
+    from .hostplugins import HostPluginRegistry, describe_registry
+    from .hostplugins import include_dir as header_dir
+
+    if include_dir:
+        click.echo(str(header_dir()))
+        return
+    registry = HostPluginRegistry()
+    registry.load_default_paths([os.path.abspath(p) for p in paths])
+    click.echo(describe_registry(registry))

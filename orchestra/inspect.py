@@ -11,10 +11,24 @@ from pathlib import Path
 import wasmtime
 
 from .errors import PluginLoadError
+from .hostplugins import HostPluginRegistry
 from .runtime import detect_abi
 from .runtime._detect import EXTISM_ENV, WASI_MODULES
 
 __all__ = ("describe_module",)
+
+
+_registry: list[HostPluginRegistry] = []
+
+
+def _host_plugins() -> HostPluginRegistry:
+    """The host plug-ins on the default search paths, found once (native ones by a
+    probe process: nothing is loaded here)."""
+    if not _registry:
+        registry = HostPluginRegistry()
+        registry.load_default_paths()
+        _registry.append(registry)
+    return _registry[0]
 
 
 def _bound_to(module: str, abi: str) -> str:
@@ -22,7 +36,22 @@ def _bound_to(module: str, abi: str) -> str:
         return "WASI (only what the config grants)"
     if module == EXTISM_ENV:
         return "Extism kernel"
-    return "unsatisfied: needs a host module grant (host_modules:) or a route (imports:)"
+    registry = _host_plugins()
+    grant = f"host_modules: [{module}]"
+    provider = registry.provider(module)
+    if provider is not None:
+        return f"host plug-in {provider.name} {provider.version} ({provider.file}) once granted ({grant})"
+    searched = ", ".join(registry.searched)
+    known = registry.known_modules.get(module)
+    if known is not None:
+        return (
+            f"mocked once granted ({grant}): host plug-in {known!r} is not installed "
+            f"(searched: {searched}); a call fails with MissingHostPlugin"
+        )
+    return (
+        f"unsatisfied: grant a host module ({grant}; no host plug-in found provides it, "
+        f"so it would be mocked; searched: {searched}) or route it (imports:)"
+    )
 
 
 def describe_type(ty: object) -> str:

@@ -166,6 +166,7 @@ def serve(sock: socket.socket, *, shm_fd: int | None = None) -> int:
             instance=init.instance,
             cache_dir=Path(init.cache_dir) if init.cache_dir else None,
             host_plugin_paths=init.host_plugin_paths,
+            host_plugin_options=init.host_plugin_options,
             log_level=init.log_level,
             router=route,
             log_sink=lambda level, message: encode_into(

@@ -39,3 +39,30 @@ def wat_file(tmp_path: Path) -> Callable[[str, str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """A real local Ray cluster with 2 CPUs, started once per session (the Ray backend
+    joins it instead of starting its own: Orchestra calls ray.init only when Ray is not
+    initialised yet, and then shuts it down again itself). Its workers import this
+    checkout of orchestra, installed or not."""
+    try:
+        import ray
+    except ImportError:  # CI installs it with the test extra: a missing ray is a failure
+        pytest.fail("the Ray backend tests need ray: pip install -e '.[test]'")
+    started = False
+    if not ray.is_initialized():
+        old = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = str(REPO) + (os.pathsep + old if old else "")
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        finally:
+            if old is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = old
+        started = True
+    yield str(ray.get_runtime_context().gcs_address)
+    if started:
+        ray.shutdown()

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ..config import PluginSpec
 from ..errors import ConfigError
 
 __all__ = ("Backend", "FastIO", "WorkerChannel", "get_backend")
@@ -22,6 +23,9 @@ class WorkerChannel(ABC):
     pid: int | None = None
     shm_fd: int | None = None
     """A memfd shared with the worker for large payloads (see ``wire.ShmRings``)."""
+    exit_description: str | None = None
+    """Once :meth:`wait` returned: how the worker ended, when the exit code alone
+    cannot say (a Ray actor has none); the supervisor then reports this instead."""
 
     @abstractmethod
     async def send(self, data: bytes | bytearray | memoryview) -> None:
@@ -77,6 +81,16 @@ class Backend(ABC):
     @abstractmethod
     async def spawn(self, plugin: str, instance: int) -> WorkerChannel:
         """Start one worker for ``plugin``'s instance number ``instance``."""
+
+    async def prepare_spec(self, plugin: str, spec: PluginSpec) -> PluginSpec:
+        """The spec the worker about to be spawned for ``plugin`` should load; called
+        before every :meth:`spawn` (restarts too). A backend whose workers may run on
+        other machines ships the module here and points ``source`` at the copy.
+        Default: ``spec`` unchanged.
+
+        :raises PluginLoadError: the plug-in cannot be prepared (e.g. unreadable).
+        """
+        return spec
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release backend resources (cluster connections, spare workers)."""

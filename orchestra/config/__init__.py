@@ -35,7 +35,9 @@ from ._spec import Limits as Limits
 from ._spec import LocalBackendSpec as LocalBackendSpec
 from ._spec import PipelineSpec as PipelineSpec
 from ._spec import PluginSpec as PluginSpec
+from ._spec import RayActorOptions as RayActorOptions
 from ._spec import RayBackendSpec as RayBackendSpec
+from ._spec import RayPlacement as RayPlacement
 from ._spec import Restart as Restart
 from ._spec import Retry as Retry
 from ._spec import Stage as Stage
@@ -61,7 +63,9 @@ __all__ = (
     "ManifestWasm",
     "PipelineSpec",
     "PluginSpec",
+    "RayActorOptions",
     "RayBackendSpec",
+    "RayPlacement",
     "Restart",
     "Retry",
     "Size",

@@ -22,7 +22,7 @@ import msgspec
 import yaml
 
 from ..errors import ConfigError
-from ._spec import FIELD_ERROR_PREFIX, Config, DeadLetter, Name, PluginSpec
+from ._spec import FIELD_ERROR_PREFIX, Config, DeadLetter, Name, PluginSpec, RayBackendSpec
 from ._units import Duration, Size, parse_duration, parse_size, show_value
 
 __all__ = ("decode_spec", "encode_spec", "load_config", "load_config_text")
@@ -530,6 +530,14 @@ def _check(doc: _Document, config: Config) -> None:
             if plugin not in config.plugins:
                 raise doc.error(
                     (*at, "imports", key), f"unknown plug-in {plugin!r} ({known_words})"
+                )
+    if isinstance(config.backend, RayBackendSpec):
+        for name in config.backend.plugins:
+            if name not in config.plugins:
+                raise doc.error(
+                    ("backend", "plugins", name),
+                    f"unknown plug-in {name!r} ({known_words})",
+                    at_key=True,
                 )
     for name, pipeline in config.pipelines.items():
         for i, stage in enumerate(pipeline.stages):

@@ -24,7 +24,9 @@ __all__ = (
     "Limits",
     "PipelineSpec",
     "PluginSpec",
+    "RayActorOptions",
     "RayBackendSpec",
+    "RayPlacement",
     "LocalBackendSpec",
     "Restart",
     "Retry",
@@ -285,16 +287,57 @@ class PipelineSpec(_Spec):
 
 class HostPluginsSpec(_Spec):
     paths: list[str] = []
+    options: dict[str, dict[str, str | int | float | bool]] = {}
+    """Options for host plug-ins, by plug-in name: given (as strings) to a native
+    plug-in's init, or to a Python plug-in's ``init(options)``."""
 
 
 class LocalBackendSpec(_Spec, tag="local", tag_field="kind"):
     pass
 
 
-class RayBackendSpec(_Spec, tag="ray", tag_field="kind"):
-    address: str = "auto"
-    num_cpus: float | None = None
+class RayPlacement(_Spec):
+    """Where a plug-in's actors go in the Ray cluster."""
+
+    strategy: Literal["DEFAULT", "SPREAD", "PACK", "STRICT_PACK", "STRICT_SPREAD"] = "DEFAULT"
+    """``DEFAULT``/``SPREAD``: Ray's scheduling strategy for each actor. ``PACK``,
+    ``STRICT_PACK``, ``STRICT_SPREAD``: one placement group per plug-in with a bundle
+    per instance (a restarted instance goes back into its own bundle)."""
+
+
+class RayActorOptions(_Spec):
+    """Resources one actor (one instance) asks Ray for."""
+
+    num_cpus: Annotated[float, Meta(ge=0)] | None = None
+    """Logical CPUs per actor (Ray's default for actors: 1 to schedule, 0 held)."""
+    num_gpus: Annotated[float, Meta(ge=0)] | None = None
+    memory: Size | None = None
+    """Ray's logical memory reservation per actor (scheduling only; not enforced)."""
     resources: dict[str, float] = {}
+    """Custom Ray resources per actor, e.g. ``{node_a: 1}`` to pin to nodes that have it."""
+    placement: RayPlacement | None = None
+
+
+class RayBackendSpec(_Spec, tag="ray", tag_field="kind"):
+    """Run every instance as a Ray actor (``pip install 'orchestra[ray]'``)."""
+
+    address: str = "auto"
+    """Given to ``ray.init`` when Ray is not initialised yet in this process: ``auto``
+    (a running cluster), ``ray://host:10001``, ``host:6379``, or ``local`` (start one)."""
+    num_cpus: Annotated[float, Meta(ge=0)] | None = None
+    num_gpus: Annotated[float, Meta(ge=0)] | None = None
+    memory: Size | None = None
+    resources: dict[str, float] = {}
+    placement: RayPlacement | None = None
+    plugins: dict[str, RayActorOptions] = {}
+    """Per plug-in overrides of the actor options above (a field given here wins)."""
+    namespace: str | None = None
+    runtime_env: dict[str, Any] | None = None
+    """Ray ``runtime_env`` for the actors (e.g. ``pip``/``py_modules`` so every node can
+    import orchestra and the host plug-ins)."""
+    driver_address: str | None = None
+    """``HOST`` or ``HOST:PORT`` the actors connect back to (default: this node's Ray IP,
+    a free port)."""
 
 
 class Config(_Spec, kw_only=True):

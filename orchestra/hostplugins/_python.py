@@ -16,16 +16,22 @@
 
 A file (or importable module) exposing ``HostModule`` objects at top level is a
 Python host plug-in; it may set ``PLUGIN_NAME``, ``PLUGIN_VERSION`` and
-``PLUGIN_DESCRIPTION``.
+``PLUGIN_DESCRIPTION``, and define ``init(options: dict[str, str])``, called once
+with ``host_plugins.options[PLUGIN_NAME]`` when a worker loads it.
+
+Discovery reads a file without running it (:func:`scan_python_plugin`: the
+``HostModule("...")`` literals and ``PLUGIN_*`` strings), so a worker imports only
+the plug-ins providing modules it is granted.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import inspect
 import sys
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,11 +42,13 @@ __all__ = (
     "HostFunction",
     "HostModule",
     "PythonHostPlugin",
+    "PythonPluginInfo",
     "f32",
     "f64",
     "i32",
     "i64",
     "load_python_plugin",
+    "scan_python_plugin",
 )
 
 i32 = Annotated[int, "i32"]
@@ -141,10 +149,62 @@ class PythonHostPlugin:
         return self.modules[name]
 
 
-def load_python_plugin(path: Path) -> PythonHostPlugin:
-    """Import a ``.py`` file as a host plug-in.
+@dataclass(frozen=True)
+class PythonPluginInfo:
+    """What a Python host plug-in file declares, read without running it."""
 
-    :raises PluginLoadError: it cannot be imported or declares no host module.
+    file: str
+    name: str
+    version: str
+    description: str
+    modules: tuple[str, ...]
+
+
+def scan_python_plugin(path: Path) -> PythonPluginInfo | None:
+    """Read ``PLUGIN_*`` strings and ``HostModule("name")`` literals from ``path``
+    without importing it. None when it names no module literally (the caller must
+    import it to know) or does not parse (importing it will say why)."""
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    consts: dict[str, str] = {}
+    modules: list[str] = []
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            consts[node.targets[0].id] = node.value.value
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call) or not call.args:
+            continue
+        func = call.func
+        called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        arg = call.args[0]
+        if called == "HostModule" and isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            if arg.value not in modules:
+                modules.append(arg.value)
+    if not modules:
+        return None
+    doc = ast.get_docstring(tree) or ""
+    return PythonPluginInfo(
+        file=str(path),
+        name=consts.get("PLUGIN_NAME", path.stem),
+        version=consts.get("PLUGIN_VERSION", "0"),
+        description=consts.get("PLUGIN_DESCRIPTION", doc).strip(),
+        modules=tuple(modules),
+    )
+
+
+def load_python_plugin(path: Path, options: Mapping[str, str] | None = None) -> PythonHostPlugin:
+    """Import a ``.py`` file as a host plug-in; call its ``init(options)`` if any.
+
+    :raises PluginLoadError: it cannot be imported, declares no host module, or its
+        init raises.
     """
     modname = f"orchestra_hostplugin_{abs(hash(str(path)))}"
     spec = importlib.util.spec_from_file_location(modname, path)
@@ -162,6 +222,12 @@ def load_python_plugin(path: Path) -> PythonHostPlugin:
     modules = {m.name: m for m in vars(module).values() if isinstance(m, HostModule)}
     if not modules:
         raise PluginLoadError(f"{path}: declares no HostModule")
+    init = getattr(module, "init", None)
+    if callable(init):
+        try:
+            init(dict(options or {}))
+        except Exception as exc:
+            raise PluginLoadError(f"{path}: init failed: {type(exc).__name__}: {exc}") from None
     return PythonHostPlugin(
         name=str(getattr(module, "PLUGIN_NAME", path.stem)),
         version=str(getattr(module, "PLUGIN_VERSION", "0")),

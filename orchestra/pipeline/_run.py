@@ -105,9 +105,16 @@ async def run_stream(
             return await caller.call_bytes(stage.plugin, stage.export, payload), True
         if stage.parallel is not None:
             outputs: dict[str, Any] = {}
+            failures: dict[str, CallError] = {}
 
             async def branch(name: str, call: Call) -> None:
-                out = await caller.call_bytes(call.plugin, call.export, payload)
+                # A failure is kept, not raised: raised, the task group would wrap it in
+                # an ExceptionGroup, and the other branches' calls are left to finish.
+                try:
+                    out = await caller.call_bytes(call.plugin, call.export, payload)
+                except CallError as exc:
+                    failures[name] = exc
+                    return
                 try:
                     outputs[name] = msgspec.json.decode(out)
                 except msgspec.DecodeError:
@@ -116,6 +123,9 @@ async def run_stream(
             async with anyio.create_task_group() as tg:
                 for name, call in stage.parallel.items():
                     tg.start_soon(branch, name, call)
+            for name in stage.parallel:  # the first failed branch in the config's order
+                if name in failures:
+                    raise failures[name]
             # Keys in the order the config lists the branches, whatever finished first.
             return msgspec.json.encode({k: outputs[k] for k in stage.parallel}), True
         flt = stage.filter

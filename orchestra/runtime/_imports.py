@@ -2,21 +2,36 @@
 module, or a mock (a granted module whose host plug-in is not installed).
 
 An import of a module that is not granted is refused at load, naming the line to
-add to the config.
+add to the config. Only the host plug-ins providing granted modules are loaded
+into the worker (a native library is dlopened, a Python one imported); the others
+are only discovered (``hostplugins/_registry.py``).
+
+Native host functions are called through :meth:`LeanLinker.define_raw` with a
+context (``orchestra_ctx_t``) refreshed per call: the caller's linear memory, and
+the Extism kernel memory for extism plug-ins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ctypes
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import wasmtime
 
 from ..errors import HostFunctionError, MissingHostPlugin, PluginLoadError
-from ..hostplugins import HostFunction, HostPluginRegistry
+from ..hostplugins import HostFunction, HostPluginRegistry, NativeFunction
+from ..hostplugins._native import (
+    FN_KERNEL,
+    FN_NO_MEMORY,
+    BlockAllocFn,
+    BlockLengthFn,
+    failure,
+    new_context,
+)
 from ._detect import EXTISM_ENV, WASI_MODULES
-from ._fastcall import LeanLinker
+from ._fastcall import CallerMemory, LeanLinker, RawValues, host_failure
 
 __all__ = ("BlockAccess", "ImportPlan", "Route", "Router", "define_imports", "plan_imports")
 
@@ -47,15 +62,41 @@ class Route:
     blocks: bool  # Extism style: one block in, one block out
 
 
+class _KernelBlocks(Protocol):
+    """The Extism kernel of the current store (``_abi_extism._Kernel``)."""
+
+    def alloc(self, n: int) -> int: ...
+
+    def length(self, handle: int) -> int: ...
+
+    def base(self) -> int: ...
+
+    def size(self) -> int: ...
+
+
+Wrapper = tuple[list[str], list[str], Callable[..., Any]]
+
+
 @dataclass
 class ImportPlan:
     host: dict[tuple[str, str], HostFunction] = field(default_factory=dict)
     routes: dict[tuple[str, str], Route] = field(default_factory=dict)
     mocked: dict[tuple[str, str], wasmtime.FuncType] = field(default_factory=dict)
     searched: list[str] = field(default_factory=list)
-    wrappers: dict[tuple[str, str], tuple[list[str], list[str], Callable[..., Any]]] = field(
-        default_factory=dict
-    )
+    wrappers: dict[tuple[str, str], Wrapper] = field(default_factory=dict)
+    abi: str = ""
+    mock_plugins: dict[str, str] = field(default_factory=dict)
+    """Module -> the host plug-in known to provide it, for mocked modules."""
+    raw_wrappers: dict[tuple[str, str], Wrapper] = field(default_factory=dict)
+    registry: HostPluginRegistry | None = None
+    """Where the host modules came from; :meth:`close` releases what it loaded."""
+
+    def close(self) -> None:
+        """The instance is done: native host plug-ins nobody else in this process uses
+        run their fini. No planned host function may be called after this."""
+        registry, self.registry = self.registry, None
+        if registry is not None:
+            registry.close()
 
 
 def _sig(types: list[wasmtime.ValType]) -> str:
@@ -70,12 +111,15 @@ def plan_imports(
     granted: list[str],
     search_paths: list[str],
     routes: dict[str, str] | None = None,
+    options: Mapping[str, Mapping[str, str]] | None = None,
 ) -> ImportPlan:
-    """Decide every non-WASI, non-kernel import.
+    """Decide every non-WASI, non-kernel import, loading the host plug-ins that
+    provide granted modules (and only those) into this process.
 
-    :raises PluginLoadError: an import that nothing may satisfy, or a type mismatch.
+    :raises PluginLoadError: an import that nothing may satisfy, a type mismatch,
+        or a host plug-in providing a granted module that fails to load.
     """
-    plan = ImportPlan(searched=list(search_paths))
+    plan = ImportPlan(searched=list(search_paths), abi=abi)
     others = [
         imp
         for imp in module.imports
@@ -104,30 +148,48 @@ def plan_imports(
     others = unrouted
     if not others:
         return plan
-    registry = HostPluginRegistry()
+    registry = plan.registry = HostPluginRegistry(options=options)
     if granted:
         for path in search_paths:
-            registry.load_from_path(path)
+            registry.load_from_path(path, strict=False)
     grant_all = "*" in granted
     for imp in others:
+        key = (imp.module, imp.name or "")
         name = f"{imp.module}.{imp.name}"
         if not isinstance(imp.type, wasmtime.FuncType):
             raise PluginLoadError(
                 f"import {name!r} is not a function; only function imports can be provided",
                 plugin=plugin,
             )
-        if imp.module not in granted and not (grant_all and registry.module(imp.module)):
+        provider = registry.provider(imp.module)
+        if imp.module not in granted and not (grant_all and provider is not None):
             raise PluginLoadError(
                 f"import {name!r} is not provided; grant a host module "
                 f"(host_modules: [{imp.module}]) or route it "
                 f'(imports: {{"{name}": other_plugin.export}})',
                 plugin=plugin,
             )
-        host_module = registry.module(imp.module)
-        if host_module is None:
-            plan.mocked[(imp.module, imp.name)] = imp.type
+        if provider is None:
+            failures = registry.failures_for(imp.module)
+            if failures:
+                raise PluginLoadError(
+                    f"import {name!r}: no usable host plug-in provides module {imp.module!r}; "
+                    f"failed to load: {'; '.join(f.message for f in failures)}",
+                    plugin=plugin,
+                )
+            plan.mocked[key] = imp.type
+            known = registry.known_modules.get(imp.module)
+            if known is not None:
+                plan.mock_plugins[imp.module] = known
             continue
-        fn = host_module.functions.get(imp.name)
+        try:
+            host_module = provider.create_module(imp.module)
+        except PluginLoadError as exc:
+            raise PluginLoadError(
+                f"import {name!r}: host plug-in {provider.name!r} failed to load: {exc.message}",
+                plugin=plugin,
+            ) from None
+        fn = host_module.functions.get(key[1])
         if fn is None:
             raise PluginLoadError(
                 f"import {name!r}: host module {imp.module!r} has no function {imp.name!r} "
@@ -142,13 +204,14 @@ def plan_imports(
                 f"({', '.join(fn.wasm_results)})",
                 plugin=plugin,
             )
-        if fn.uses_blocks and abi != "extism":
+        kernel = isinstance(fn, NativeFunction) and bool(fn.flags & FN_KERNEL)
+        if (fn.uses_blocks or kernel) and abi != "extism":
             raise PluginLoadError(
                 f"import {name!r} exchanges bytes (Extism blocks), which needs the extism ABI; "
                 f"this plug-in uses {abi!r}",
                 plugin=plugin,
             )
-        plan.host[(imp.module, imp.name)] = fn
+        plan.host[key] = fn
     return plan
 
 
@@ -184,11 +247,96 @@ def _wrap(fn: HostFunction, blocks: Callable[[], BlockAccess | None]) -> Callabl
     return host
 
 
-def _mock(module: str, name: str, searched: list[str]) -> Callable[..., Any]:
-    message = (
-        f"host function {module}.{name} is mocked: no installed host plug-in provides "
-        f"module {module!r} (searched: {', '.join(searched) or 'nothing'})"
-    )
+def _native(
+    fn: NativeFunction, blocks: Callable[[], BlockAccess | None], extism: bool
+) -> Callable[[Any, int, RawValues, int], int]:
+    """The whole C callback (``LeanLinker.define_raw(..., catches=True)``) calling C
+    function ``fn`` with a context refreshed per call; generated per signature, so
+    there is no per-call type dispatch and no Python call besides the C one."""
+    ctx = new_context(fn.library)
+    argv = (ctypes.c_uint64 * max(1, len(fn.params)))()
+    resv = (ctypes.c_uint64 * max(1, len(fn.results)))()
+
+    def kernel() -> _KernelBlocks | None:
+        access = blocks()
+        return getattr(access, "blocks", None) if access is not None else None
+
+    def block_alloc(_ctx: Any, n: int) -> int:
+        # Runs inside the C call (ctypes callback): never raise out of it.
+        try:
+            k = kernel()
+            if k is None or n <= 0:
+                return 0
+            handle = int(k.alloc(n))
+            ctx.kernel, ctx.kernel_size = k.base(), k.size()
+            return handle
+        except Exception:
+            return 0
+
+    def block_length(_ctx: Any, handle: int) -> int:
+        try:
+            k = kernel()
+            return int(k.length(handle)) if k is not None and handle else 0
+        except Exception:
+            return 0
+
+    # Each piece of the context costs ctypes calls per host call (~0.2 us each), so
+    # a function gets only what its flags ask for.
+    uses_kernel = extism and bool(fn.flags & FN_KERNEL)
+    if uses_kernel:
+        ctx.block_alloc = BlockAllocFn(block_alloc)
+        ctx.block_length = BlockLengthFn(block_length)
+    memory = CallerMemory()
+    lines = ["def host(env, caller, v, n):", "    try:"]
+    if not fn.flags & FN_NO_MEMORY:
+        lines += memory.source("ctx.memory", "ctx.memory_size", "        ")
+    if uses_kernel:
+        lines += [
+            "        k = kernel()",
+            "        if k is not None:",
+            "            ctx.kernel, ctx.kernel_size = k.base(), k.size()",
+        ]
+    for i, t in enumerate(fn.params):
+        mask = " & 0xFFFFFFFF" if t in ("i32", "f32") else ""
+        lines.append(f"        a[{i}] = v[{2 * i}]{mask}")
+    lines += ["        rc = cfn(ctx_addr, a_addr, r_addr)", "        if rc:"]
+    lines += ["            raise fail(rc)"]
+    lines += [f"        v[{2 * i}] = r[{i}]" for i in range(len(fn.results))]
+    lines += ["        return 0", "    except BaseException as exc:", "        return failed(exc)"]
+    env: dict[str, Any] = {
+        **memory.env,
+        "ctx": ctx,
+        "ctx_addr": ctypes.addressof(ctx),
+        "kernel": kernel,
+        "a": argv,
+        "a_addr": ctypes.addressof(argv),
+        "r": resv,
+        "r_addr": ctypes.addressof(resv),
+        "cfn": fn.c_function(),
+        "fail": lambda rc: failure(fn.module, fn.name, ctx, rc),
+        "failed": host_failure,
+        "_keep": (fn, memory, block_alloc, block_length),
+    }
+    exec("\n".join(lines), env)  # code built from indices and field names only
+    host: Callable[[Any, int, RawValues, int], int] = env["host"]
+    host.__qualname__ = f"native[{fn.module}.{fn.name}]"
+    return host
+
+
+def _mock(
+    module: str, name: str, searched: list[str], plugin: str | None = None
+) -> Callable[..., Any]:
+    where = ", ".join(searched) or "nothing"
+    if plugin is not None:
+        message = (
+            f"host function {module}.{name} is mocked: host plug-in {plugin!r} (providing "
+            f"module {module!r}) is not installed (searched: {where})"
+        )
+    else:
+        message = (
+            f"host function {module}.{name} is mocked: no installed host plug-in provides "
+            f"module {module!r} (searched: {where})"
+        )
 
     def mocked(*_: Any) -> Any:
         raise MissingHostPlugin(message)
@@ -232,17 +380,26 @@ def define_imports(
 
     The Python wrappers are made once per plan and reused by every store's linker.
     """
-    wrappers = plan.wrappers
-    if not wrappers:
+    wrappers, raw = plan.wrappers, plan.raw_wrappers
+    if not wrappers and not raw:
         for key, fn in plan.host.items():
-            wrappers[key] = (fn.wasm_params, fn.wasm_results, _wrap(fn, blocks))
+            if isinstance(fn, NativeFunction):
+                raw[key] = (
+                    fn.wasm_params,
+                    fn.wasm_results,
+                    _native(fn, blocks, plan.abi == "extism"),
+                )
+            else:
+                wrappers[key] = (fn.wasm_params, fn.wasm_results, _wrap(fn, blocks))
         for (module, name), ty in plan.mocked.items():
             wrappers[(module, name)] = (
                 [str(t) for t in ty.params],
                 [str(t) for t in ty.results],
-                _mock(module, name, plan.searched),
+                _mock(module, name, plan.searched, plan.mock_plugins.get(module)),
             )
         for key, route in plan.routes.items():
             wrappers[key] = (route.params, route.results, _route(route, blocks, router, timeout))
-    for (module, name), (params, results, fn) in wrappers.items():
-        linker.define(module, name, params, results, fn)
+    for (module, name), (params, results, callback) in wrappers.items():
+        linker.define(module, name, params, results, callback)
+    for (module, name), (params, results, callback) in raw.items():
+        linker.define_raw(module, name, params, results, callback, catches=True)

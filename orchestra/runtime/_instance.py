@@ -114,6 +114,7 @@ class PluginInstance:
         instance: int = 0,
         cache_dir: Path | None = None,
         host_plugin_paths: list[str] | None = None,
+        host_plugin_options: dict[str, dict[str, str]] | None = None,
         log_level: str = "info",
         log_sink: LogSink | None = None,
         router: Router | None = None,
@@ -171,6 +172,7 @@ class PluginInstance:
             granted=[*spec.host_modules, *linked_names],
             search_paths=list(host_plugin_paths or []),
             routes=spec.imports,
+            options=host_plugin_options,
         )
         for name in linked_names:  # served by a module of the manifest, not a host plug-in
             for key in [k for k in self.imports.mocked if k[0] == name]:
@@ -323,3 +325,4 @@ class PluginInstance:
 
     def close(self) -> None:
         self._ticker.close()
+        self.imports.close()  # native host plug-ins run their fini

@@ -66,11 +66,13 @@ class PluginPool:
         cache_dir: str | None,
         log_level: str = "info",
         host_plugin_paths: list[str] | None = None,
+        host_plugin_options: dict[str, dict[str, str]] | None = None,
         router: Router | None = None,
     ) -> None:
         self.name = name
         self._router = router
         self._host_plugin_paths = host_plugin_paths
+        self._host_plugin_options = host_plugin_options
         self.spec = spec
         self._backend = backend
         self._cache_dir = cache_dir
@@ -151,6 +153,7 @@ class PluginPool:
                 cache_dir=self._cache_dir,
                 log_level=self._log_level,
                 host_plugin_paths=self._host_plugin_paths,
+                host_plugin_options=self._host_plugin_options,
                 on_change=self._notify,
                 on_reset=self._count_reset,
                 router=self._router,

@@ -50,6 +50,13 @@ class Supervisor:
                 cache_dir=cache_dir,
                 log_level=log_level,
                 host_plugin_paths=host_plugin_search_paths(config.host_plugins.paths),
+                host_plugin_options={
+                    name: {
+                        k: str(v).lower() if isinstance(v, bool) else str(v)
+                        for k, v in opts.items()
+                    }
+                    for name, opts in config.host_plugins.options.items()
+                },
                 router=self.route,
             )
             for name, spec in config.plugins.items()

@@ -125,6 +125,7 @@ class WorkerHandle:
         cache_dir: str | None,
         log_level: str = "info",
         host_plugin_paths: list[str] | None = None,
+        host_plugin_options: dict[str, dict[str, str]] | None = None,
         on_change: Callable[[], None] = lambda: None,
         on_reset: Callable[[str], None] = lambda kind: None,
         router: Router | None = None,
@@ -143,6 +144,7 @@ class WorkerHandle:
         self._cache_dir = cache_dir
         self._log_level = log_level
         self._host_plugin_paths = list(host_plugin_paths or [])
+        self._host_plugin_options = dict(host_plugin_options or {})
         self._on_change = on_change
         self._on_reset = on_reset
         self._router = router
@@ -188,6 +190,7 @@ class WorkerHandle:
 
         :raises PluginLoadError: the worker reported a load failure or never got ready.
         """
+        spec = await self._backend.prepare_spec(self.plugin, self.spec)
         # Shielded: a cancellation landing mid-spawn would orphan a started process;
         # once we hold the channel, the cleanup below reaps it.
         with anyio.CancelScope(shield=True):
@@ -201,10 +204,11 @@ class WorkerHandle:
                     Init(
                         plugin=self.plugin,
                         instance=self.index,
-                        spec=encode_spec(self.spec),
+                        spec=encode_spec(spec),
                         cache_dir=self._cache_dir,
                         log_level=self._log_level,
                         host_plugin_paths=self._host_plugin_paths,
+                        host_plugin_options=self._host_plugin_options,
                     )
                 )
             )
@@ -260,7 +264,8 @@ class WorkerHandle:
             if not data:
                 code = await channel.wait()
                 raise PluginLoadError(
-                    f"worker {describe_exit(code)} before it was ready", plugin=self.plugin
+                    f"worker {channel.exit_description or describe_exit(code)} before it was ready",
+                    plugin=self.plugin,
                 )
             for msg in decoder.feed(data):
                 if isinstance(msg, Ready):
@@ -398,7 +403,7 @@ class WorkerHandle:
         if self._rings is not None:
             self._rings.close()
         await channel.aclose()
-        exit_text = describe_exit(code)
+        exit_text = channel.exit_description or describe_exit(code)
         if reason != "exited":
             self.exit_reason = reason
         elif self.exit_reason is None:

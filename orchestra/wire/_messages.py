@@ -46,6 +46,7 @@ class Init(_Msg):
     cache_dir: str | None = None
     log_level: str = "info"
     host_plugin_paths: list[str] = []
+    host_plugin_options: dict[str, dict[str, str]] = {}
 
 
 class Ready(_Msg):

@@ -5,16 +5,13 @@ scrubbed environment, its own session (terminal signals go to the supervisor, wh
 decides), and stdin/stdout on ``/dev/null``; the worker also arms
 ``PR_SET_PDEATHSIG`` so it dies with the supervisor even on SIGKILL.
 
-I/O: the handshake uses plain non-blocking socket calls under anyio. Under asyncio
-the serve phase then hands the socket to an asyncio ``Protocol`` (``attach``):
-bytes arrive by callback inside the event loop and writes never await, which
-measured several times faster than a reader task and a writer task per worker
-(../shared/BASELINES.md). Under trio the supervisor keeps the task-based path.
+I/O over the socketpair is the shared :class:`~orchestra.backends._socket.SocketChannel`
+(an asyncio ``Protocol`` fast path under asyncio, tasks under trio); this module only
+adds starting processes and signalling them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -23,19 +20,16 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import anyio
 import anyio.abc
-import sniffio
 
 from ...wire import create_shm
-from .._base import Backend, FastIO, WorkerChannel
+from .._base import Backend
+from .._socket import SocketChannel, tune_socket
 
 __all__ = ("LocalBackend", "LocalChannel")
 
-_SOCK_BUF = 4 * 1024 * 1024
-_RECV = 1 << 20
 # What a worker may see of the supervisor's environment; nothing else leaks in.
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TMPDIR", "HOME", "SYSTEMROOT")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
@@ -49,49 +43,6 @@ def worker_env() -> dict[str, str]:
     env["PYTHONPATH"] = _PACKAGE_ROOT + (os.pathsep + extra if extra else "")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
-
-
-class _Protocol(asyncio.Protocol):
-    def __init__(self, on_data: Callable[[bytes], None], on_eof: Callable[[], None]) -> None:
-        self._on_data = on_data
-        self._on_eof = on_eof
-        self._ended = False
-
-    def data_received(self, data: bytes) -> None:
-        self._on_data(data)
-
-    def eof_received(self) -> bool:
-        self._end()
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._end()
-
-    def _end(self) -> None:
-        if not self._ended:
-            self._ended = True
-            self._on_eof()
-
-
-class _AsyncioIO:
-    """FastIO over an asyncio transport."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, transport: asyncio.Transport) -> None:
-        self._loop = loop
-        self._transport = transport
-
-    def write(self, data: bytes | bytearray) -> None:
-        if not self._transport.is_closing():
-            self._transport.write(data)
-
-    def call_soon(self, fn: Callable[[], None]) -> None:
-        self._loop.call_soon(fn)
-
-    def new_waiter(self) -> asyncio.Future[Any]:
-        return self._loop.create_future()
-
-    def close(self) -> None:
-        self._transport.close()
 
 
 class _Direct:
@@ -130,47 +81,14 @@ class _Forked:
         return await self._zygote.wait(self.pid)
 
 
-class LocalChannel(WorkerChannel):
+class LocalChannel(SocketChannel):
+    """A worker process on this machine: the shared socket I/O plus signals."""
+
     def __init__(self, process: _Direct | _Forked, sock: socket.socket, shm_fd: int) -> None:
+        super().__init__(sock)
         self._process = process
-        self._sock = sock
-        self._io: _AsyncioIO | None = None
         self.pid = process.pid
         self.shm_fd = shm_fd
-
-    async def send(self, data: bytes | bytearray | memoryview) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                sent = self._sock.send(view)
-            except BlockingIOError:
-                await anyio.wait_writable(self._sock)
-                continue
-            view = view[sent:]
-
-    async def receive(self) -> bytes:
-        while True:
-            try:
-                return self._sock.recv(_RECV)
-            except BlockingIOError:
-                await anyio.wait_readable(self._sock)
-            except OSError:
-                return b""
-
-    async def attach(
-        self, on_data: Callable[[bytes], None], on_eof: Callable[[], None]
-    ) -> FastIO | None:
-        try:
-            if sniffio.current_async_library() != "asyncio":
-                return None
-        except sniffio.AsyncLibraryNotFoundError:
-            return None
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.connect_accepted_socket(
-            lambda: _Protocol(on_data, on_eof), sock=self._sock
-        )
-        self._io = _AsyncioIO(loop, transport)  # type: ignore[arg-type]
-        return self._io
 
     def terminate(self) -> None:
         self._process.signal(signal.SIGTERM)
@@ -182,10 +100,7 @@ class LocalChannel(WorkerChannel):
         return await self._process.wait()
 
     async def aclose(self) -> None:
-        if self._io is not None:
-            self._io.close()
-        else:
-            self._sock.close()
+        self.close_socket()
         if self.shm_fd is not None:
             os.close(self.shm_fd)
             self.shm_fd = None
@@ -342,8 +257,7 @@ class LocalBackend(Backend):
     async def spawn(self, plugin: str, instance: int) -> LocalChannel:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         for s in (parent, child):
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCK_BUF)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCK_BUF)
+            tune_socket(s)
         parent.setblocking(False)
         shm_fd = create_shm()
         if self.start_method == "zygote":
