@@ -23,7 +23,6 @@ from ._runio import RecordSink, RecordSource, is_directory_output
 from .config import (
     Config,
     Duration,
-    HostPluginsSpec,
     PluginSpec,
     WasiSpec,
     config_schema,
@@ -267,7 +266,9 @@ def call(
         spec = config.plugins[plugin]
         config = msgspec.structs.replace(
             config,
-            host_plugins=HostPluginsSpec(paths=[*host_paths, *config.host_plugins.paths]),
+            host_plugins=msgspec.structs.replace(
+                config.host_plugins, paths=[*host_paths, *config.host_plugins.paths]
+            ),
             plugins={plugin: msgspec.structs.replace(spec, host_modules=[*spec.host_modules, "*"])},
         )
     code = anyio.run(_call, config, plugin, export, data, loops, log_level)
