@@ -62,9 +62,14 @@ _RECV_SIZE = 1 << 20
 _FLUSH_EVERY = 100e-6  # seconds: answers wait at most this long for batch-mates
 
 
-def _harden(parent_pid: int | None) -> None:
-    """Die with the supervisor (even on SIGKILL), no core dumps, stdout away from us."""
-    if sys.platform.startswith("linux"):
+def _harden(parent_pid: int | None, *, pdeathsig: bool = True) -> None:
+    """Die with the supervisor (even on SIGKILL), no core dumps, stdout away from us.
+
+    ``PR_SET_PDEATHSIG`` fires when the *thread* that forked us exits, so it is only
+    armed when the parent forked from a long-lived thread (``pdeathsig``); otherwise
+    the protocol socket is the watch: its EOF ends the serve loop (and the zygote's
+    control socket, the zygote)."""
+    if sys.platform.startswith("linux") and pdeathsig:
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -285,9 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestra.worker")
     parser.add_argument("--fd", type=int, required=True, help="inherited protocol socket")
     parser.add_argument("--parent", type=int, default=None, help="supervisor pid")
+    parser.add_argument(
+        "--no-pdeathsig", action="store_true", help="forked from a short-lived thread"
+    )
     parser.add_argument("--shm-fd", type=int, default=None, help="payload rings (memfd)")
     args = parser.parse_args(argv)
-    _harden(args.parent)
+    _harden(args.parent, pdeathsig=not args.no_pdeathsig)
     sock = socket.socket(fileno=args.fd)
     sock.setblocking(True)
     try:

@@ -163,6 +163,9 @@ class PluginPool:
                     await tg.start(handle.run)
                     self.workers[index] = handle
                     self.abi = handle.abi
+                    # Admit callers queued while no instance was ready (after a
+                    # restart nothing else would wake them).
+                    self._notify()
                     if first:
                         first = False
                         task_status.started()

@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--parent", type=int, default=None)
     parser.add_argument("--shm-fd", type=int, default=None)
+    parser.add_argument("--no-pdeathsig", action="store_true")
     args = parser.parse_args(argv)
     fault = os.environ.get("ORCHESTRA_FAULT", "garbage")
     sock = socket.socket(fileno=args.fd)

@@ -432,3 +432,33 @@ def test_sigint_to_run_finishes_in_flight_and_keeps_order(
 
     stats = json.loads((tmp_path / "s.json").read_text())
     assert stats["records_ok"] == len(lines) and stats["interrupted_by"] == "SIGINT"
+
+
+async def test_calls_made_during_a_restart_are_served(wat_file: WatFile) -> None:
+    """With the only instance SIGKILLed, calls made while it restarts wait for the new
+    worker and are served (they used to wait forever: nothing woke them)."""
+    cfg = Config(plugins={"add": PluginSpec(source=str(wat_file("add", ADD)))})
+    async with Orchestra(cfg) as orch:
+        os.kill(orch.stats()["add"]["pids"][0], signal.SIGKILL)
+        started = time.monotonic()
+        with anyio.fail_after(5):
+            while True:
+                try:
+                    assert await orch.call("add", "add", [1, 2]) == [3]
+                    break
+                except PluginCrashed:
+                    continue
+        assert time.monotonic() - started < 2
+
+
+@pytest.mark.slow
+async def test_workers_outlive_the_spawning_thread(wat_file: WatFile, anyio_backend: str) -> None:
+    """Under trio, processes are forked from a worker thread that exits after ~10 s
+    idle; PR_SET_PDEATHSIG (which follows the forking *thread*) must not kill the
+    workers then."""
+    cfg = Config(plugins={"add": PluginSpec(source=str(wat_file("add", ADD)))})
+    async with Orchestra(cfg) as orch:
+        pid = orch.stats()["add"]["pids"][0]
+        await anyio.sleep(12)
+        assert orch.stats()["add"]["pids"] == [pid] and orch.stats()["add"]["restarts"] == 0
+        assert await orch.call("add", "add", [2, 2]) == [4]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import anyio
 import anyio.abc
+import sniffio
 
 from ...wire import create_shm
 from .._base import Backend
@@ -33,6 +34,18 @@ __all__ = ("LocalBackend", "LocalChannel")
 # What a worker may see of the supervisor's environment; nothing else leaks in.
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TMPDIR", "HOME", "SYSTEMROOT")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
+
+
+def _pdeathsig_flag() -> list[str]:
+    """asyncio forks children from the loop's (main) thread, so the child's
+    PR_SET_PDEATHSIG means "the supervisor died". trio forks from a worker thread
+    that may exit while the child lives: there the child relies on socket EOF."""
+    try:
+        if sniffio.current_async_library() == "asyncio":
+            return []
+    except sniffio.AsyncLibraryNotFoundError:
+        pass
+    return ["--no-pdeathsig"]
 
 
 def worker_env() -> dict[str, str]:
@@ -139,6 +152,7 @@ class _Zygote:
                     str(child.fileno()),
                     "--parent",
                     str(os.getpid()),
+                    *_pdeathsig_flag(),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -282,6 +296,7 @@ class LocalBackend(Backend):
                     str(child.fileno()),
                     "--parent",
                     str(os.getpid()),
+                    *_pdeathsig_flag(),
                     "--shm-fd",
                     str(shm_fd),
                 ],
