@@ -10,6 +10,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# This process runs wasm in-process (tests/unit) and is also a Ray driver (the Ray
+# backend tests): Ray's failure signal handler, installed by ray.init after wasmtime's
+# trap handler, would catch the SIGILL of every later wasm trap and abort the
+# interpreter. Ray reads this when ``ray`` is imported, so it is set before anything
+# imports it. (A supervisor never runs wasm in-process; this is a test-process issue.)
+os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:

@@ -220,14 +220,17 @@ class RayBackend(Backend):
     def _parse_driver_address(value: str | None) -> tuple[str | None, int]:
         if not value:
             return None, 0
+        if value.count(":") > 1 and not value.startswith("["):
+            return value, 0  # a bare IPv6 address
         host, sep, port = value.rpartition(":")
-        if not sep:
-            return value, 0
-        if not port.isdigit():
+        if not sep or host.endswith(":"):
+            return value.strip("[]"), 0
+        if not port.isdigit() or not host:
             raise ConfigError(
-                f"expected HOST or HOST:PORT, got {value!r}", path="backend.driver_address"
+                f"expected HOST, HOST:PORT or [IPV6]:PORT, got {value!r}",
+                path="backend.driver_address",
             )
-        return host.strip("[]") or None, int(port)
+        return host.strip("[]"), int(port)
 
     # -- connection to Ray and the listener -----------------------------------------
 
