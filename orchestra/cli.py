@@ -550,15 +550,35 @@ async def _abandon_after(run_: Any, state: _Interrupt, grace: float) -> None:
 
 
 @cli.command()
-@click.argument("wasm", type=click.Path(dir_okay=False, exists=True))
+@click.argument("wasm")
+@click.option(
+    "-c",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="Inspect plug-in WASM of this config (shows its routes).",
+)
 @_log_options
-def inspect(wasm: str, log_format: str, log_level: str) -> None:
-    """Show ABI, exports, imports, and what would satisfy each import."""
+def inspect(wasm: str, config_file: str | None, log_format: str, log_level: str) -> None:
+    """Show ABI, exports, imports, and what would satisfy each import.
+
+    WASM is a .wasm/.wat file, or with -c CONFIG a plug-in name of that config.
+    """
     configure_logging(log_format, log_level)
     from .inspect import describe_module
 
+    routes: dict[str, str] = {}
+    path = wasm
+    if config_file:
+        cfg = _load(config_file)
+        if wasm not in cfg.plugins:
+            _fail(
+                f"{config_file}: no plug-in named {wasm!r} (configured: {', '.join(sorted(cfg.plugins))})"
+            )
+        path, routes = cfg.plugins[wasm].source, cfg.plugins[wasm].imports
+    if not os.path.isfile(path):
+        _fail(f"{path}: no such file")
     try:
-        report = describe_module(Path(wasm))
+        report = describe_module(Path(path), routes)
     except OrchestraError as exc:
         _fail(str(exc))
     click.echo(report)

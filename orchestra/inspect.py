@@ -72,8 +72,9 @@ def describe_type(ty: object) -> str:
     return type(ty).__name__
 
 
-def describe_module(path: Path) -> str:
-    """A human-readable report.
+def describe_module(path: Path, routes: dict[str, str] | None = None) -> str:
+    """A human-readable report. ``routes`` (a plug-in's ``imports:`` from a config)
+    names the imports another plug-in's export serves.
 
     :raises PluginLoadError: not a valid module.
     """
@@ -89,7 +90,8 @@ def describe_module(path: Path) -> str:
         lines.append(f"  {exp.name}: {describe_type(exp.type)}")
     lines.append("imports:" if module.imports else "imports: none")
     for imp in module.imports:
-        lines.append(
-            f"  {imp.module}.{imp.name}: {describe_type(imp.type)}  <- {_bound_to(imp.module, abi)}"
-        )
+        name = f"{imp.module}.{imp.name}"
+        target = (routes or {}).get(name)
+        bound = f"route to {target} (imports:)" if target else _bound_to(imp.module, abi)
+        lines.append(f"  {name}: {describe_type(imp.type)}  <- {bound}")
     return "\n".join(lines)

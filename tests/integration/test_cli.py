@@ -178,3 +178,13 @@ def test_log_format_goes_to_stderr(wat_file: WatFile, fmt: str) -> None:
             json.loads(line) for line in proc.stderr.decode().splitlines() if line.startswith("{")
         ]
         assert any(e["event"] == "worker_started" and e["plugin"] == "echo" for e in events)
+
+
+def test_inspect_a_config_plugin_shows_its_routes() -> None:
+    """`orchestra inspect -c CONFIG PLUGIN` says which imports a route serves."""
+    proc = orchestra("inspect", "-c", str(REPO / "config" / "logs.yaml"), "enrich")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert (
+        "extism:host/user.lookup: func (i64) -> (i64)  <- route to owners.lookup (imports:)"
+        in proc.stdout.decode()
+    )
