@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -73,3 +75,18 @@ def ray_cluster() -> Iterator[str]:
     yield str(ray.get_runtime_context().gcs_address)
     if started:
         ray.shutdown()
+
+
+def run_orchestra(
+    *args: str, input: bytes | None = None, cwd: Path | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``python -m orchestra ARGS`` as a user would, on this checkout."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "orchestra", *args],
+        input=input,
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )

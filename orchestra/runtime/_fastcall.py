@@ -252,6 +252,15 @@ class LeanLinker:
         if cb is None:
             cb = _make_trampoline(fn, [_field(p) for p in params], [_field(r) for r in results])
             self._callbacks[key] = cb
+        self._register(module, name, params, results, cb)
+
+    def _register(
+        self, module: str, name: str, params: list[str], results: list[str], cb: Any
+    ) -> None:
+        """Put C callback ``cb`` on the linker as ``module.name``.
+
+        :raises wasmtime.WasmtimeError: the name is already defined.
+        """
         ty = wasmtime.FuncType(
             [getattr(wasmtime.ValType, p)() for p in params],
             [getattr(wasmtime.ValType, r)() for r in results],
@@ -301,24 +310,7 @@ class LeanLinker:
             self._callbacks[key] = cb
         for t in (*params, *results):
             _field(t)
-        ty = wasmtime.FuncType(
-            [getattr(wasmtime.ValType, p)() for p in params],
-            [getattr(wasmtime.ValType, r)() for r in results],
-        )
-        mod, nm = module.encode(), name.encode()
-        err = _ffi.wasmtime_linker_define_func_unchecked(
-            self.linker.ptr(),
-            ctypes.create_string_buffer(mod),
-            len(mod),
-            ctypes.create_string_buffer(nm),
-            len(nm),
-            ty.ptr(),
-            cb[1],
-            None,
-            _NO_FINALIZER,
-        )
-        if err:
-            raise wasmtime.WasmtimeError._from_ptr(err)
+        self._register(module, name, params, results, cb[1])
 
 
 # -- raw host functions (native host plug-ins) ------------------------------------------

@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from orchestra.testing import ADD, ECHO_WASI, EXIT_CODE, TRAP
 
-from ..conftest import REPO
+from ..conftest import REPO, run_orchestra
+
+
+def orchestra(*args: str, **kw: Any) -> subprocess.CompletedProcess[bytes]:
+    return run_orchestra(*args, timeout=120, **kw)
+
 
 WatFile = Callable[[str, str], Path]
-
-
-def orchestra(
-    *args: str, input: bytes | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "orchestra", *args],
-        input=input,
-        capture_output=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-    )
 
 
 def demo_expected(line: str) -> str:

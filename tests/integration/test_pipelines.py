@@ -20,6 +20,7 @@ import pytest
 from orchestra import Orchestra, load_config
 
 from ..conftest import REPO
+from ..conftest import run_orchestra as orchestra
 
 WatFile = Callable[[str, str], Path]
 PLUGINS = REPO / "examples" / "plugins"
@@ -56,20 +57,6 @@ SPIN = """(module
         (return (i32.const 1))))
     (call $out (call $in) (call $inlen))
     (i32.const 0)))"""
-
-
-def orchestra(
-    *args: str, input: bytes | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "orchestra", *args],
-        input=input,
-        capture_output=True,
-        cwd=cwd,
-        env=env,
-        timeout=180,
-    )
 
 
 def write_config(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
