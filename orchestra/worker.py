@@ -245,16 +245,21 @@ def _serve_call(
 ) -> None:
     resets = instance.resets
     payload: bytes | memoryview = msg.data
+    release = None
     if msg.shm_pos >= 0 and rings is not None:
-        payload = rings.input_view(msg.shm_pos, msg.shm_len)
+        view = payload = rings.input_view(msg.shm_pos, msg.shm_len)
+
+        def release() -> None:
+            # Runs as soon as the ABI has copied the input into the store: the ring
+            # space is free again while the plug-in computes (the next large input
+            # reuses the same, cache-warm pages).
+            view.release()
+            rings.input_done(msg.shm_pos, msg.shm_len)
+
     try:
-        try:
-            data, values = instance.call(msg.export, payload, msg.args)
-        finally:
-            if payload is not msg.data:
-                assert rings is not None
-                payload.release()  # type: ignore[union-attr]
-                rings.input_done(msg.shm_pos, msg.shm_len)
+        data, values = instance.call(
+            msg.export, payload, msg.args, release_input=release, view_output=rings is not None
+        )
         if rings is not None and len(data) >= SHM_THRESHOLD:
             pos = rings.put_output(data)
             if pos is not None:

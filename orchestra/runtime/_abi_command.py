@@ -61,6 +61,7 @@ class CommandAbi:
         os.ftruncate(self._fd, 0)
         if data:
             os.pwrite(self._fd, data, 0)
+        owner.input_consumed()
         out: list[bytes] = []
         wasi = owner.wasi_config()
         wasi.stdin_file = self._stdin

@@ -63,6 +63,7 @@ _mem_data = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
 _mem_size = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p)(
     ("wasmtime_memory_data_size", _ffi.dll)
 )
+_VIEW_MIN = 64 * 1024  # outputs from this size may be returned as views (view_output)
 _CONTROL = struct.Struct("<QQQ")  # output offset, output length, error handle (at 16)
 
 
@@ -107,6 +108,13 @@ class _Kernel:
         if offset < 0 or offset + length > self.size():
             raise _host_error(f"kernel block [{offset}, +{length}) is out of bounds")
         return ctypes.string_at(self.base() + offset, length)
+
+    def view(self, offset: int, length: int) -> memoryview:
+        """A read-only view of a block, valid until the next call into the store."""
+        if offset < 0 or offset + length > self.size():
+            raise _host_error(f"kernel block [{offset}, +{length}) is out of bounds")
+        block = (ctypes.c_ubyte * length).from_address(self.base() + offset)
+        return memoryview(block).cast("B").toreadonly()
 
     def control(self) -> tuple[int, int, int]:
         """(output offset, output length, error handle) of the call that just ran."""
@@ -388,6 +396,7 @@ class ExtismAbi:
                 src = (ctypes.c_char * n).from_buffer(data)
                 ctypes.memmove(k.base() + handle, src, n)
                 del src
+        owner.input_consumed()
         self._running = True
         try:
             rc = fn()
@@ -399,6 +408,8 @@ class ExtismAbi:
             raise PluginError(self._read(int(err)).decode("utf-8", "replace"))
         if rc:
             raise PluginError(f"returned non-zero exit code {rc}")
+        if owner.view_output and length >= _VIEW_MIN:
+            return k.view(offset, length), None
         return k.read(offset, length), None
 
 

@@ -32,7 +32,14 @@ _NO_DEADLINE = 1 << 62
 
 class Abi(Protocol):
     """A calling convention. ``call`` raises :class:`CallError` (or a wasmtime
-    exception that :func:`translate` maps) and says whether the store must be reset."""
+    exception that :func:`translate` maps) and says whether the store must be reset.
+
+    Contract on ``data`` (bytes or a read-only view of the worker's payload ring):
+    an ABI copies it into the store *before* running the export and then calls
+    ``owner.input_consumed()``, so the worker can hand the ring space back while the
+    plug-in computes. When ``owner.view_output`` is set, a large output may come back
+    as a memoryview of linear memory, valid until the next call into the store (the
+    worker copies it straight into its output ring: no intermediate bytes)."""
 
     name: str
 
@@ -197,7 +204,15 @@ class PluginInstance:
             self._ticker.close()
             raise
         self.resets = 0
+        self._release_input: Callable[[], None] | None = None
+        self.view_output = False
         self.load_ms = (time.perf_counter() - started) * 1000
+
+    def input_consumed(self) -> None:
+        """Called by the ABI once the call's input is copied into the store."""
+        release, self._release_input = self._release_input, None
+        if release is not None:
+            release()
 
     def block_access(self) -> BlockAccess | None:
         """The current store's Extism kernel blocks (None for other ABIs)."""
@@ -266,16 +281,28 @@ class PluginInstance:
     # -- calls ----------------------------------------------------------------
 
     def call(
-        self, export: str, data: bytes = b"", args: list[int | float] | None = None
-    ) -> tuple[bytes, list[int | float] | None]:
+        self,
+        export: str,
+        data: bytes | memoryview = b"",
+        args: list[int | float] | None = None,
+        *,
+        release_input: Callable[[], None] | None = None,
+        view_output: bool = False,
+    ) -> tuple[bytes | memoryview, list[int | float] | None]:
         """One call. After a trap, timeout or fuel exhaustion the store is replaced by a
         fresh one (its state cannot be trusted), so the next call starts clean.
 
+        ``release_input`` runs once ``data`` is no longer needed (as soon as the ABI
+        has copied it, at the latest when the call ends). With ``view_output`` a large
+        output may be a memoryview of linear memory, valid until the next call.
+
         :raises CallError: a typed subclass naming plug-in, instance and export.
         """
+        self._release_input = release_input
+        self.view_output = view_output
         self._ticker.start_call()
         try:
-            return self.abi.call(export, data, args)
+            return self.abi.call(export, data, args)  # type: ignore[arg-type]
         except CallError as exc:
             raise translate(exc, **self._where(export)) from None
         except Exception as exc:
@@ -288,6 +315,7 @@ class PluginInstance:
             raise translated from None
         finally:
             self._ticker.end_call()
+            self.input_consumed()  # an ABI that never said so is done with it now
 
     def _memory_verdict(self, error: CallError) -> CallError:
         """A trap while a linear memory sits at its limit is a memory-limit breach:

@@ -167,3 +167,70 @@ def test_corrupt_cache_entry_is_recompiled(wat_file: WatFile, tmp_path: Path) ->
     entry.write_bytes(b"garbage")
     again = PluginInstance(spec, plugin="p", cache_dir=tmp_path)
     assert again.cached is False and again.call("add", args=[2, 2])[1] == [4]
+
+
+# An Extism plug-in whose "run" calls a routed import (served here by a Python router)
+# and whose "echo" returns its input.
+ROUTED = """(module
+  (import "extism:host/env" "input_offset" (func $in (result i64)))
+  (import "extism:host/env" "input_length" (func $inlen (result i64)))
+  (import "extism:host/env" "length" (func $len (param i64) (result i64)))
+  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+  (import "extism:host/user" "next" (func $next (param i64) (result i64)))
+  (func (export "run") (result i32) (local $r i64)
+    (local.set $r (call $next (call $in)))
+    (call $out (local.get $r) (call $len (local.get $r)))
+    (i32.const 0))
+  (func (export "echo") (result i32)
+    (call $out (call $in) (call $inlen))
+    (i32.const 0)))"""
+
+
+def test_input_is_released_before_the_export_runs(wat_file: WatFile) -> None:
+    """The worker frees a call's shared-memory input span as soon as the ABI has
+    copied it: while the plug-in runs, the span is already released (the next large
+    input reuses the same pages)."""
+    events: list[str] = []
+
+    def router(plugin: str, export: str, data: bytes, args: object, timeout: float):  # type: ignore[no-untyped-def]
+        events.append("plug-in running")
+        return data.upper(), None
+
+    inst = PluginInstance(
+        PluginSpec(
+            source=str(wat_file("routed", ROUTED)), imports={"extism:host/user.next": "x.y"}
+        ),
+        plugin="p",
+        router=router,
+    )
+    try:
+        ring = bytearray(b"hello")
+        view = memoryview(ring)
+        out, _ = inst.call("run", view, release_input=lambda: events.append("released"))
+        assert bytes(out) == b"HELLO"
+        assert events == ["released", "plug-in running"]
+        # A failing call releases too (exactly once), e.g. an unknown export.
+        events.clear()
+        with pytest.raises(CallError):
+            inst.call("nope", view, release_input=lambda: events.append("released"))
+        assert events == ["released"]
+    finally:
+        inst.close()
+
+
+def test_large_output_as_a_view_of_linear_memory(wat_file: WatFile) -> None:
+    """With view_output a large output is a read-only view of linear memory (the
+    worker copies it straight into its output ring); small ones and the default
+    stay bytes."""
+    inst = make(wat_file("routed", ROUTED), imports={"extism:host/user.next": "x.y"})
+    try:
+        big = bytes(range(256)) * 1024  # 256 KiB
+        out, _ = inst.call("echo", big, view_output=True)
+        assert isinstance(out, memoryview) and out.readonly and out.format == "B"
+        assert out == big
+        out, _ = inst.call("echo", big)
+        assert type(out) is bytes and out == big
+        out, _ = inst.call("echo", b"small", view_output=True)
+        assert type(out) is bytes and out == b"small"
+    finally:
+        inst.close()
