@@ -65,16 +65,23 @@ _mem_size = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p)(
 )
 _VIEW_MIN = 64 * 1024  # outputs from this size may be returned as views (view_output)
 _CONTROL = struct.Struct("<QQQ")  # output offset, output length, error handle (at 16)
+_HEADER = struct.Struct("<IIII")  # block header: length, cap, prev, tag
+_U64, _U32 = struct.Struct("<Q"), struct.Struct("<I")
+_LIVE = 0x4C495645  # "LIVE", the kernel's live-block magic
 
 
 class _Kernel:
     """The kernel instance of one store, with the host-side fast paths bound.
 
-    The host reads the kernel's control block (output, error) straight from its
-    memory; see the layout comment at the top of ``extism_kernel.wat``.
+    The host reads the kernel's memory through one memoryview (control block, block
+    headers, inputs, outputs); see the layout comment at the top of
+    ``extism_kernel.wat``. With wasmtime's default 4 GiB reservation a 32-bit memory
+    never moves, so the view is rebuilt only when the memory has grown (``fixed``);
+    with a smaller reservation (``limits.process_memory``) memory may move whenever
+    wasm runs, so it is rebuilt on every use.
     """
 
-    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, *, fixed: bool) -> None:
         ex = instance.exports(store)
         self.store = store
         self.instance = instance
@@ -85,6 +92,8 @@ class _Kernel:
         memref = ctypes.cast(ctypes.pointer(mem._memory), ctypes.c_void_p)
         self._mem_args = (ctx, memref)
         self._keep = (mem._memory,)
+        self._fixed = fixed
+        self._mv = memoryview(b"")
 
         def fast(name: str) -> Callable[..., Any]:
             f = ex[name]
@@ -93,32 +102,65 @@ class _Kernel:
 
         self.begin = fast("orchestra_begin")
         self.alloc = fast("alloc")
-        self.length = fast("length")
+        self.mem()
 
     def base(self) -> int:
-        # Re-read each time: memory may move when it grows.
         return int(_mem_data(*self._mem_args) or 0)
 
     def size(self) -> int:
         return int(_mem_size(*self._mem_args))
 
+    def mem(self, end: int = 0) -> memoryview:
+        """The kernel memory as bytes; covers at least ``[0, end)`` if memory does."""
+        mv = self._mv
+        if self._fixed and end <= len(mv):
+            return mv
+        size = self.size()
+        if size != len(mv) or not self._fixed:
+            array = (ctypes.c_ubyte * size).from_address(self.base())
+            mv = self._mv = memoryview(array).cast("B")
+        return mv
+
+    def _span(self, offset: int, length: int) -> memoryview:
+        mv = self.mem(offset + length)
+        if offset < 0 or offset + length > len(mv):
+            raise _host_error(f"kernel block [{offset}, +{length}) is out of bounds")
+        return mv
+
     def read(self, offset: int, length: int) -> bytes:
         if length <= 0:
             return b""
-        if offset < 0 or offset + length > self.size():
-            raise _host_error(f"kernel block [{offset}, +{length}) is out of bounds")
-        return ctypes.string_at(self.base() + offset, length)
+        return self._span(offset, length)[offset : offset + length].tobytes()
 
     def view(self, offset: int, length: int) -> memoryview:
         """A read-only view of a block, valid until the next call into the store."""
-        if offset < 0 or offset + length > self.size():
-            raise _host_error(f"kernel block [{offset}, +{length}) is out of bounds")
-        block = (ctypes.c_ubyte * length).from_address(self.base() + offset)
-        return memoryview(block).cast("B").toreadonly()
+        return self._span(offset, length)[offset : offset + length].toreadonly()
+
+    def put(self, handle: int, data: bytes | memoryview) -> None:
+        """Copy ``data`` into the block at ``handle`` (allocated for it)."""
+        n = len(data)
+        self._span(handle, n)[handle : handle + n] = data
 
     def control(self) -> tuple[int, int, int]:
         """(output offset, output length, error handle) of the call that just ran."""
-        return _CONTROL.unpack(ctypes.string_at(self.base() + 16, 24))
+        return _CONTROL.unpack_from(self.mem(64), 16)
+
+    def length(self, h: int) -> int:
+        """The kernel's ``length`` export, host-side: the block's length if ``h`` is a
+        live handle of this epoch, else 0 (same checks as ``$is_live``)."""
+        mv = self.mem(64)
+        (top,) = _U64.unpack_from(mv, 40)
+        if h & 7 or h < 80 or h >= top:
+            return 0
+        if top > len(mv):  # the memory grew since the view was made
+            mv = self.mem(top)
+            if top > len(mv):
+                return 0
+        length, cap, _, tag = _HEADER.unpack_from(mv, h - 16)
+        (epoch,) = _U32.unpack_from(mv, 60)
+        if tag != (_LIVE ^ epoch ^ (h & 0xFFFFFFFF)) or h + cap > top:
+            return 0
+        return int(length)
 
     def write(self, data: bytes) -> int:
         """A new block holding ``data``; its handle (0 for empty data).
@@ -127,12 +169,12 @@ class _Kernel:
         """
         if not data:
             return 0
-        handle = self.alloc(len(data))
+        handle = int(self.alloc(len(data)))
         if handle == 0:
             # Extism's words for the same failure.
             raise _host_error(f"failed to allocate extism memory ({len(data)} bytes)")
-        ctypes.memmove(self.base() + handle, data, len(data))
-        return int(handle)
+        self.put(handle, data)
+        return handle
 
 
 class ExtismAbi:
@@ -303,7 +345,9 @@ class ExtismAbi:
         store = owner.new_store()
         owner.arm(store)
         kernel_instance = wasmtime.Instance(store, self._kernel_module, [])
-        self.kernel = _Kernel(store, kernel_instance)
+        # Without a custom reservation wasmtime reserves 4 GiB: the memory never moves.
+        fixed = owner.settings.memory_reservation is None
+        self.kernel = _Kernel(store, kernel_instance, fixed=fixed)
         linker = wasmtime.Linker(owner.engine)
         linker.allow_shadowing = True
         if owner.uses_wasi:
@@ -389,13 +433,8 @@ class ExtismAbi:
                 f"failed to allocate extism memory for the input ({n} bytes): "
                 "the memory limit is reached"
             )
-        if n:
-            if isinstance(data, bytes):
-                ctypes.memmove(k.base() + handle, data, n)
-            else:  # a view of the shared payload ring: copy straight from it
-                src = (ctypes.c_char * n).from_buffer(data)
-                ctypes.memmove(k.base() + handle, src, n)
-                del src
+        if n:  # bytes, or a view of the shared payload ring: copied straight from it
+            k.put(handle, data)
         owner.input_consumed()
         self._running = True
         try:
