@@ -78,8 +78,12 @@ def memory_sizes(store: wasmtime.Store, *instances: wasmtime.Instance) -> list[i
 
 
 class _EpochTicker:
-    """Advances the engine's epoch while a call runs, so ``set_epoch_deadline`` can
-    interrupt it. Idle, the thread sleeps on an event (an idle worker costs no CPU).
+    """Advances the engine's epoch while calls run, so ``set_epoch_deadline`` can
+    interrupt them. Idle, the thread sleeps on an event (an idle worker costs no CPU).
+
+    Back-to-back calls cost one attribute write each: ``start_call`` wakes the thread
+    only when it has gone idle, and the thread goes idle by itself one tick after the
+    last call ended (clear, then re-check: a call that started meanwhile sets it again).
 
     ctypes releases the GIL while wasm runs, so the ticker runs during a call that
     never returns to Python.
@@ -89,18 +93,30 @@ class _EpochTicker:
         self._engine = engine
         self._busy = threading.Event()
         self._stopped = False
-        self.start_call = self._busy.set
-        self.end_call = self._busy.clear
+        self.active = False
         self._thread = threading.Thread(target=self._run, name="orchestra-epoch", daemon=True)
         self._thread.start()
 
+    def start_call(self) -> None:
+        self.active = True
+        if not self._busy.is_set():
+            self._busy.set()
+
+    def end_call(self) -> None:
+        self.active = False
+
     def _run(self) -> None:
+        busy = self._busy
         while True:
-            self._busy.wait()
+            busy.wait()
             if self._stopped:
                 return
             time.sleep(EPOCH_TICK)
             self._engine.increment_epoch()
+            if not self.active:
+                busy.clear()
+                if self.active:  # a call started between the check and the clear
+                    busy.set()
 
     def close(self) -> None:
         self._stopped = True

@@ -102,6 +102,26 @@ def test_timeout_by_epoch(wat_file: WatFile) -> None:
     assert inst.resets == 1
 
 
+def test_epoch_ticker_idles_between_calls_and_wakes_for_the_next(wat_file: WatFile) -> None:
+    """The ticker stops ticking once no call runs (an idle worker costs no CPU) and a
+    call after an idle spell is still interrupted at its deadline."""
+    import time
+
+    inst = make(wat_file("loop", LOOP), limits=Limits(timeout=0.05))  # type: ignore[arg-type]
+    ticker = inst._ticker
+    try:
+        for _ in range(3):
+            with pytest.raises(PluginTimeout):
+                inst.call("spin")
+            deadline = time.monotonic() + 2
+            while ticker._busy.is_set() and time.monotonic() < deadline:
+                time.sleep(0.002)
+            assert not ticker._busy.is_set(), "the ticker kept running with no call"
+        assert inst.resets == 3
+    finally:
+        inst.close()
+
+
 def test_memory_limit_fails_growth(wat_file: WatFile) -> None:
     """memory.grow past limits.memory returns -1 (the plug-in sees an allocation failure)."""
     inst = make(wat_file("grow", GROW), limits=Limits(memory=Size(4 * 65536)))
