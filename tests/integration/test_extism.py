@@ -32,6 +32,7 @@ from ..conftest import REPO
 
 pytestmark = pytest.mark.anyio
 WatFile = Callable[[str, str], Path]
+NewOrchestra = Callable[..., Orchestra]  # the new_orchestra fixture: local, then ray
 
 HOST_PLUGIN = '''
 """Test host plug-in: extism:host/user with bytes functions."""
@@ -60,14 +61,16 @@ def kitchen(wat_file: WatFile, **kw: object) -> PluginSpec:
     return PluginSpec(source=str(wat_file("kitchen", EXTISM_KITCHEN)), **kw)  # type: ignore[arg-type]
 
 
-async def test_calls_errors_and_return_codes(wat_file: WatFile, host_plugin_dir: Path) -> None:
+async def test_calls_errors_and_return_codes(
+    wat_file: WatFile, host_plugin_dir: Path, new_orchestra: NewOrchestra
+) -> None:
     """Output is the output_set block; error_set text and non-zero returns are
     PluginError with Extism's messages; the instance keeps serving."""
     cfg = Config(
         plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"])},
         host_plugins=HostPluginsSpec(paths=[str(host_plugin_dir)]),
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         assert await orch.call("k", "upper", b"hello, world") == b"HELLO, WORLD"
         assert await orch.call("k", "upper", b"") == b""
         with pytest.raises(PluginError) as info:
@@ -81,7 +84,7 @@ async def test_calls_errors_and_return_codes(wat_file: WatFile, host_plugin_dir:
 
 
 async def test_python_host_function_serves_extism_user_import(
-    wat_file: WatFile, host_plugin_dir: Path
+    wat_file: WatFile, host_plugin_dir: Path, new_orchestra: NewOrchestra
 ) -> None:
     """An extism:host/user import is served by a granted Python host plug-in, bytes in
     and out through kernel blocks; its exception becomes HostFunctionError."""
@@ -91,21 +94,23 @@ async def test_python_host_function_serves_extism_user_import(
         plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"])},
         host_plugins=HostPluginsSpec(paths=[str(host_plugin_dir)]),
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         assert await orch.call("k", "reverse_via_host", b"stressed") == b"desserts"
         with pytest.raises(HostFunctionError, match="raised ValueError: refusing to reverse that"):
             await orch.call("k", "reverse_via_host", b"explode")
         assert await orch.call("k", "reverse_via_host", b"ok") == b"ko"
 
 
-async def test_granted_module_without_plugin_is_mocked(wat_file: WatFile, tmp_path: Path) -> None:
+async def test_granted_module_without_plugin_is_mocked(
+    wat_file: WatFile, tmp_path: Path, new_orchestra: NewOrchestra
+) -> None:
     """A granted module no host plug-in provides instantiates with mocks; calling one
     fails with MissingHostPlugin naming the function and the paths searched."""
     cfg = Config(
         plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"])},
         host_plugins=HostPluginsSpec(paths=[str(tmp_path / "nothing-here")]),
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         assert await orch.call("k", "upper", b"still works") == b"STILL WORKS"
         with pytest.raises(MissingHostPlugin) as info:
             await orch.call("k", "reverse_via_host", b"x")
@@ -113,7 +118,9 @@ async def test_granted_module_without_plugin_is_mocked(wat_file: WatFile, tmp_pa
         assert str(tmp_path / "nothing-here") in info.value.message
 
 
-async def test_ungranted_import_is_a_load_error(wat_file: WatFile, host_plugin_dir: Path) -> None:
+async def test_ungranted_import_is_a_load_error(
+    wat_file: WatFile, host_plugin_dir: Path, new_orchestra: NewOrchestra
+) -> None:
     cfg = Config(
         plugins={"k": kitchen(wat_file)},
         host_plugins=HostPluginsSpec(paths=[str(host_plugin_dir)]),
@@ -122,11 +129,13 @@ async def test_ungranted_import_is_a_load_error(wat_file: WatFile, host_plugin_d
         PluginLoadError,
         match=r"import 'extism:host/user.reverse' is not provided; grant a host module \(host_modules: \[extism:host/user\]\)",
     ):
-        async with Orchestra(cfg):
+        async with new_orchestra(cfg):
             pass
 
 
-async def test_unknown_kernel_import_is_a_load_error(wat_file: WatFile) -> None:
+async def test_unknown_kernel_import_is_a_load_error(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
     src = wat_file(
         "odd",
         '(module (import "extism:host/env" "teleport" (func (param i64))) (func (export "run") (result i32) i32.const 0))',
@@ -134,31 +143,33 @@ async def test_unknown_kernel_import_is_a_load_error(wat_file: WatFile) -> None:
     with pytest.raises(
         PluginLoadError, match=r"invalid function import extism:host/env.teleport.*try updating"
     ):
-        async with Orchestra(Config(plugins={"odd": PluginSpec(source=str(src))})):
+        async with new_orchestra(Config(plugins={"odd": PluginSpec(source=str(src))})):
             pass
 
 
 async def test_timeout_stops_an_infinite_loop_and_instance_recovers(
-    wat_file: WatFile, tmp_path: Path
+    wat_file: WatFile, tmp_path: Path, new_orchestra: NewOrchestra
 ) -> None:
     cfg = Config(
         plugins={
             "k": kitchen(wat_file, host_modules=["extism:host/user"], limits=Limits(timeout=0.2))
         }
     )  # type: ignore[arg-type]
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         with anyio.fail_after(5), pytest.raises(PluginTimeout):
             await orch.call("k", "spin", b"")
         assert await orch.call("k", "upper", b"after") == b"AFTER"
 
 
-async def test_plugin_logs_become_structlog_events(wat_file: WatFile) -> None:
+async def test_plugin_logs_become_structlog_events(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
     """log_info lines arrive as 'plugin_log' events with plugin, instance and level;
     below the level they are filtered in the worker."""
     cfg = Config(plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"])})
     structlog.reset_defaults()  # an earlier Orchestra may have installed a level filter
     with structlog.testing.capture_logs() as logs:
-        async with Orchestra(cfg, log_level="info") as orch:
+        async with new_orchestra(cfg, log_level="info") as orch:
             await orch.call("k", "upper", b"shout me")
     events = [e for e in logs if e["event"] == "plugin_log"]
     assert events == [
@@ -172,7 +183,7 @@ async def test_plugin_logs_become_structlog_events(wat_file: WatFile) -> None:
         }
     ]
     with structlog.testing.capture_logs() as logs:
-        async with Orchestra(cfg, log_level="warning") as orch:
+        async with new_orchestra(cfg, log_level="warning") as orch:
             await orch.call("k", "upper", b"quiet")
     assert [e for e in logs if e["event"] == "plugin_log"] == []
 
@@ -183,7 +194,9 @@ def _manifest(tmp_path: Path, wasm_entries: list[dict[str, object]], **extra: ob
     return path
 
 
-async def test_manifest_path_data_and_hash(wat_file: WatFile, tmp_path: Path) -> None:
+async def test_manifest_path_data_and_hash(
+    wat_file: WatFile, tmp_path: Path, new_orchestra: NewOrchestra
+) -> None:
     """A manifest is a source: path or base64 data; a matching sha256 loads."""
     import wasmtime
 
@@ -191,20 +204,22 @@ async def test_manifest_path_data_and_hash(wat_file: WatFile, tmp_path: Path) ->
     (tmp_path / "k.wasm").write_bytes(wasm)
     digest = hashlib.sha256(wasm).hexdigest()
     by_path = _manifest(tmp_path, [{"path": "k.wasm", "hash": digest}], config={"a": "b"})
-    async with Orchestra(
+    async with new_orchestra(
         Config(plugins={"k": PluginSpec(source=str(by_path), host_modules=["extism:host/user"])})
     ) as orch:
         assert await orch.call("k", "upper", b"m") == b"M"
     data = tmp_path / "d"
     data.mkdir()
     by_data = _manifest(data, [{"data": base64.b64encode(wasm).decode()}])
-    async with Orchestra(
+    async with new_orchestra(
         Config(plugins={"k": PluginSpec(source=str(by_data), host_modules=["extism:host/user"])})
     ) as orch:
         assert await orch.call("k", "upper", b"d") == b"D"
 
 
-async def test_manifest_hash_mismatch_refuses_to_load(tmp_path: Path) -> None:
+async def test_manifest_hash_mismatch_refuses_to_load(
+    tmp_path: Path, new_orchestra: NewOrchestra
+) -> None:
     import wasmtime
 
     (tmp_path / "k.wasm").write_bytes(wasmtime.wat2wasm(EXTISM_KITCHEN))
@@ -212,23 +227,27 @@ async def test_manifest_hash_mismatch_refuses_to_load(tmp_path: Path) -> None:
     with pytest.raises(
         PluginLoadError, match=f"hash mismatch, found [0-9a-f]{{64}} expected {'0' * 64}"
     ):
-        async with Orchestra(Config(plugins={"k": PluginSpec(source=str(bad))})):
+        async with new_orchestra(Config(plugins={"k": PluginSpec(source=str(bad))})):
             pass
 
 
-async def test_manifest_unknown_key_is_a_config_error(tmp_path: Path) -> None:
+async def test_manifest_unknown_key_is_a_config_error(
+    tmp_path: Path, new_orchestra: NewOrchestra
+) -> None:
     bad = _manifest(tmp_path, [{"path": "k.wasm"}], memroy={"max_pages": 1})
     with pytest.raises(PluginLoadError, match="unknown field 'memroy'"):
-        async with Orchestra(Config(plugins={"k": PluginSpec(source=str(bad))})):
+        async with new_orchestra(Config(plugins={"k": PluginSpec(source=str(bad))})):
             pass
 
 
-async def test_manifest_timeout_ms_applies(wat_file: WatFile, tmp_path: Path) -> None:
+async def test_manifest_timeout_ms_applies(
+    wat_file: WatFile, tmp_path: Path, new_orchestra: NewOrchestra
+) -> None:
     import wasmtime
 
     (tmp_path / "k.wasm").write_bytes(wasmtime.wat2wasm(EXTISM_KITCHEN))
     m = _manifest(tmp_path, [{"path": "k.wasm"}], timeout_ms=150)
-    async with Orchestra(
+    async with new_orchestra(
         Config(plugins={"k": PluginSpec(source=str(m), host_modules=["extism:host/user"])})
     ) as orch:
         with anyio.fail_after(5), pytest.raises(PluginTimeout, match=r"timeout of 0\.15s"):
@@ -237,6 +256,7 @@ async def test_manifest_timeout_ms_applies(wat_file: WatFile, tmp_path: Path) ->
 
 def test_cli_call_with_manifest_and_host_plugin(tmp_path: Path, host_plugin_dir: Path) -> None:
     """`orchestra call manifest.json EXPORT --host-plugin DIR` like `extism call`."""
+    # Local only: the CLI in a subprocess, on its default backend.
     import wasmtime
 
     (tmp_path / "k.wasm").write_bytes(wasmtime.wat2wasm(EXTISM_KITCHEN))
@@ -277,7 +297,9 @@ MAIN = """(module
     (i32.const 0)))"""
 
 
-async def test_manifest_links_several_modules_by_name(tmp_path: Path) -> None:
+async def test_manifest_links_several_modules_by_name(
+    tmp_path: Path, new_orchestra: NewOrchestra
+) -> None:
     """A manifest's non-main modules are linked under their names for main's imports."""
     import wasmtime
 
@@ -286,27 +308,30 @@ async def test_manifest_links_several_modules_by_name(tmp_path: Path) -> None:
     m = _manifest(
         tmp_path, [{"path": "lib.wasm", "name": "mathlib"}, {"path": "main.wasm", "name": "main"}]
     )
-    async with Orchestra(Config(plugins={"m": PluginSpec(source=str(m))})) as orch:
+    async with new_orchestra(Config(plugins={"m": PluginSpec(source=str(m))})) as orch:
         assert await orch.call("m", "run", b"abc") == b"9"
     dup = _manifest(
         tmp_path, [{"path": "lib.wasm", "name": "x"}, {"path": "main.wasm", "name": "x"}]
     )
     with pytest.raises(PluginLoadError, match="duplicate module name 'x'"):
-        async with Orchestra(Config(plugins={"m": PluginSpec(source=str(dup))})):
+        async with new_orchestra(Config(plugins={"m": PluginSpec(source=str(dup))})):
             pass
 
 
-async def test_manifest_url_needs_an_allowed_host(tmp_path: Path) -> None:
+async def test_manifest_url_needs_an_allowed_host(
+    tmp_path: Path, new_orchestra: NewOrchestra
+) -> None:
     """A wasm url is fetched only from an allowed host (here: refused before any I/O)."""
     m = _manifest(tmp_path, [{"url": "http://example.invalid/plugin.wasm"}])
     with pytest.raises(PluginLoadError, match=r"host 'example\.invalid' is not in allowed_hosts"):
-        async with Orchestra(Config(plugins={"m": PluginSpec(source=str(m))})):
+        async with new_orchestra(Config(plugins={"m": PluginSpec(source=str(m))})):
             pass
 
 
 async def test_large_payloads_many_in_flight(wat_file: WatFile) -> None:
     """Large inputs and outputs go through the shared rings; when the rings are full
     the rest travel inline; every caller still gets exactly its own answer."""
+    # Local only: the shared-memory rings are the local backend's (test_ray.py has Ray's).
     cfg = Config(plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"], instances=2)})
     async with Orchestra(cfg) as orch:
         results: dict[int, bytes] = {}
@@ -322,7 +347,9 @@ async def test_large_payloads_many_in_flight(wat_file: WatFile) -> None:
         assert results[i] == bytes([65 + i % 26]) * (512 * 1024 + i)
 
 
-async def test_http_redirect_to_a_disallowed_host_is_refused(tmp_path: Path) -> None:
+async def test_http_redirect_to_a_disallowed_host_is_refused(
+    tmp_path: Path, new_orchestra: NewOrchestra
+) -> None:
     """allowed_hosts holds through redirects: 127.0.0.1 is allowed, the redirect
     target 'localhost' is not, so the request fails instead of leaking out."""
     import http.server
@@ -361,7 +388,7 @@ async def test_http_redirect_to_a_disallowed_host_is_refused(tmp_path: Path) -> 
                 "h": PluginSpec(source=str(plugins["kitchen_http"]), allowed_hosts=["127.0.0.1"])
             }
         )
-        async with Orchestra(cfg) as orch:
+        async with new_orchestra(cfg) as orch:
             assert await orch.call("h", "http_get", f"{base}/ok".encode()) == b"200\nok"
             with pytest.raises(
                 HostFunctionError, match=r"HTTP request to http://localhost:\d+/ok is not allowed"

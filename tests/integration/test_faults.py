@@ -42,6 +42,7 @@ from ..conftest import REPO
 
 pytestmark = pytest.mark.anyio
 WatFile = Callable[[str, str], Path]
+NewOrchestra = Callable[..., Orchestra]  # the new_orchestra fixture: local, then ray
 
 OOB = '(module (memory 1) (func (export "poke") (result i32) (i32.load (i32.const 70000))))'
 RECURSE = '(module (func $f (export "deep") (param i32) (result i32) (i32.add (call $f (local.get 0)) (i32.const 1))))'
@@ -106,7 +107,9 @@ async def wait_ready(orch: Orchestra, plugin: str, instances: int = 1) -> None:
             await anyio.sleep(0.02)
 
 
-async def test_traps_are_typed_and_the_instance_keeps_serving(wat_file: WatFile) -> None:
+async def test_traps_are_typed_and_the_instance_keeps_serving(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
     """Out-of-bounds access and stack overflow trap with their own codes and messages."""
     cfg = Config(
         plugins={
@@ -114,7 +117,7 @@ async def test_traps_are_typed_and_the_instance_keeps_serving(wat_file: WatFile)
             "deep": PluginSpec(source=str(wat_file("deep", RECURSE))),
         }
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         with pytest.raises(PluginTrap) as info:
             await orch.call("oob", "poke", [])
         assert info.value.trap_code == "memory_out_of_bounds"
@@ -128,7 +131,9 @@ async def test_traps_are_typed_and_the_instance_keeps_serving(wat_file: WatFile)
             await orch.call("oob", "poke", [])
 
 
-async def test_allocation_bomb_is_a_memory_limit(wat_file: WatFile) -> None:
+async def test_allocation_bomb_is_a_memory_limit(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
     """Growing memory until the limit refuses, then trapping, is PluginMemoryLimit;
     the worker's memory stays bounded and the instance is reset."""
     cfg = Config(
@@ -138,7 +143,7 @@ async def test_allocation_bomb_is_a_memory_limit(wat_file: WatFile) -> None:
             )
         }
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         for _ in range(3):
             with pytest.raises(PluginMemoryLimit, match=r"memory limit of 32MiB reached"):
                 await orch.call("bomb", "bomb", [])
@@ -147,13 +152,13 @@ async def test_allocation_bomb_is_a_memory_limit(wat_file: WatFile) -> None:
         assert orch.stats()["bomb"]["resets"] == 3
 
 
-async def test_fuel_exhaustion(wat_file: WatFile) -> None:
+async def test_fuel_exhaustion(wat_file: WatFile, new_orchestra: NewOrchestra) -> None:
     cfg = Config(
         plugins={
             "slow": PluginSpec(source=str(wat_file("slow", SLOW)), limits=Limits(fuel=100_000))
         }
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         assert await orch.call("slow", "work", [1]) == [1]
         with pytest.raises(PluginFuelExhausted, match=r"used up its fuel \(100000 units\)"):
             await orch.call("slow", "work", [10_000])
@@ -161,7 +166,9 @@ async def test_fuel_exhaustion(wat_file: WatFile) -> None:
 
 
 @pytest.mark.parametrize("fault", ["segfault", "abort"])
-async def test_native_crash_in_host_function(wat_file: WatFile, tmp_path: Path, fault: str) -> None:
+async def test_native_crash_in_host_function(
+    wat_file: WatFile, tmp_path: Path, fault: str, new_orchestra: NewOrchestra, backend_kind: str
+) -> None:
     """A host function that kills its worker: the call gets PluginCrashed, the worker
     is restarted, another plug-in never notices."""
     (tmp_path / "hp").mkdir()
@@ -173,9 +180,12 @@ async def test_native_crash_in_host_function(wat_file: WatFile, tmp_path: Path, 
         },
         host_plugins=HostPluginsSpec(paths=[str(tmp_path / "hp")]),
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         add_pid = orch.stats()["add"]["pids"][0]
-        with pytest.raises(PluginCrashed, match=r"killed by signal SIG(SEGV|ABRT)"):
+        death = (
+            r"died as a Ray actor" if backend_kind == "ray" else r"killed by signal SIG(SEGV|ABRT)"
+        )
+        with pytest.raises(PluginCrashed, match=death):
             await orch.call("host", fault, [])
         await wait_ready(orch, "host")
         assert await orch.call("host", "ok", []) == [1]
@@ -185,7 +195,7 @@ async def test_native_crash_in_host_function(wat_file: WatFile, tmp_path: Path, 
 
 
 async def test_hanging_host_function_is_killed_by_the_watchdog(
-    wat_file: WatFile, tmp_path: Path
+    wat_file: WatFile, tmp_path: Path, new_orchestra: NewOrchestra
 ) -> None:
     """Native code that never returns to wasm: epoch interruption cannot stop it, the
     supervisor's watchdog kills the worker after timeout + grace: PluginTimeout for the
@@ -202,7 +212,7 @@ async def test_hanging_host_function_is_killed_by_the_watchdog(
         },
         host_plugins=HostPluginsSpec(paths=[str(tmp_path / "hp")]),
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         results: dict[str, BaseException] = {}
 
         async def one(export: str) -> None:
@@ -228,6 +238,7 @@ async def test_hanging_host_function_is_killed_by_the_watchdog(
 async def test_process_memory_limit_contains_a_host_leak(wat_file: WatFile, tmp_path: Path) -> None:
     """limits.process_memory caps the worker's address space: a leaking host function
     gets MemoryError (a HostFunctionError) instead of taking the machine."""
+    # Local only: an address-space rlimit would cap a Ray worker itself (Ray drops it).
     from orchestra import HostFunctionError
 
     (tmp_path / "hp").mkdir()
@@ -249,7 +260,9 @@ async def test_process_memory_limit_contains_a_host_leak(wat_file: WatFile, tmp_
         assert await orch.call("host", "ok", []) == [1]
 
 
-async def test_restart_budget_spent_marks_plugin_failed(wat_file: WatFile) -> None:
+async def test_restart_budget_spent_marks_plugin_failed(
+    wat_file: WatFile, new_orchestra: NewOrchestra, backend_kind: str
+) -> None:
     """Past max_restarts within the window the plug-in fails fast with
     PluginUnavailable carrying the recent failures; other plug-ins are untouched."""
     cfg = Config(
@@ -258,7 +271,7 @@ async def test_restart_budget_spent_marks_plugin_failed(wat_file: WatFile) -> No
             "add": PluginSpec(source=str(wat_file("add", ADD))),
         }
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         for n in (1, 2):
             await wait_ready(orch, "victim")
             os.kill(orch.stats()["victim"]["pids"][0], signal.SIGKILL)
@@ -275,13 +288,16 @@ async def test_restart_budget_spent_marks_plugin_failed(wat_file: WatFile) -> No
             await orch.call("victim", "work", [1])
         assert time.monotonic() - started < 0.5
         assert "more than 1 restarts within 60s" in str(info.value)
-        assert any("SIGKILL" in f for f in info.value.failures)
+        death = "died as a Ray actor" if backend_kind == "ray" else "killed by signal SIGKILL"
+        assert any(death in f for f in info.value.failures)
         stats = orch.stats()
-        assert stats["victim"]["failed"] and "SIGKILL" in stats["victim"]["last_failure"]
+        assert stats["victim"]["failed"] and death in stats["victim"]["last_failure"]
         assert await orch.call("add", "add", [2, 2]) == [4]
 
 
-async def test_retry_serves_crashed_calls_on_another_instance(wat_file: WatFile) -> None:
+async def test_retry_serves_crashed_calls_on_another_instance(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
     """With retry.attempts the export is idempotent: calls lost with a killed worker
     are retried elsewhere, and every caller gets its result."""
     cfg = Config(
@@ -291,7 +307,7 @@ async def test_retry_serves_crashed_calls_on_another_instance(wat_file: WatFile)
             )
         }
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         results: list[object] = []
 
         async def one() -> None:
@@ -311,6 +327,7 @@ async def test_bad_frames_kill_and_restart_the_worker(
 ) -> None:
     """A worker that sends garbage or an oversize frame is killed; its call gets
     PluginCrashed naming the protocol error; the supervisor carries on."""
+    # Local only: the faulty worker is injected through LocalBackend(worker_module=...).
     monkeypatch.setenv("ORCHESTRA_FAULT", fault)
     cfg = Config(plugins={"bad": PluginSpec(source=str(wat_file("add", ADD)), restart=FAST_FAIL)})
     async with Orchestra(
@@ -325,6 +342,7 @@ async def test_bad_frames_kill_and_restart_the_worker(
 
 async def test_worker_hardening(wat_file: WatFile, monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers get a scrubbed environment, no core dumps, their own session."""
+    # Local only: how the local backend spawns a process (a Ray worker is Ray's).
     monkeypatch.setenv("SUPER_SECRET_TOKEN", "hunter2")
     async with Orchestra(
         Config(plugins={"add": PluginSpec(source=str(wat_file("add", ADD)))})
@@ -340,6 +358,7 @@ async def test_worker_hardening(wat_file: WatFile, monkeypatch: pytest.MonkeyPat
 
 def test_workers_die_with_a_sigkilled_supervisor(tmp_path: Path, wat_file: WatFile) -> None:
     """No orphans: SIGKILL the supervisor process and every worker goes too."""
+    # Local only: pdeathsig ties a local worker to its parent (Ray actors are the raylet's).
     src = wat_file("add", ADD)
     script = tmp_path / "sup.py"
     script.write_text(
@@ -378,6 +397,7 @@ def test_sigint_to_run_finishes_in_flight_and_keeps_order(
 ) -> None:
     """SIGINT mid-run: input stops, records in flight finish, the output is a prefix of
     the full output in order with nothing lost or duplicated, exit 130."""
+    # Local only: the CLI in a subprocess, on its default backend.
     slow = wat_file(
         "echo",
         """(module
@@ -434,11 +454,13 @@ def test_sigint_to_run_finishes_in_flight_and_keeps_order(
     assert stats["records_ok"] == len(lines) and stats["interrupted_by"] == "SIGINT"
 
 
-async def test_calls_made_during_a_restart_are_served(wat_file: WatFile) -> None:
+async def test_calls_made_during_a_restart_are_served(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
     """With the only instance SIGKILLed, calls made while it restarts wait for the new
     worker and are served (they used to wait forever: nothing woke them)."""
     cfg = Config(plugins={"add": PluginSpec(source=str(wat_file("add", ADD)))})
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         os.kill(orch.stats()["add"]["pids"][0], signal.SIGKILL)
         started = time.monotonic()
         with anyio.fail_after(5):
@@ -456,6 +478,7 @@ async def test_workers_outlive_the_spawning_thread(wat_file: WatFile, anyio_back
     """Under trio, processes are forked from a worker thread that exits after ~10 s
     idle; PR_SET_PDEATHSIG (which follows the forking *thread*) must not kill the
     workers then."""
+    # Local only: pdeathsig and the forking thread are the local backend's.
     cfg = Config(plugins={"add": PluginSpec(source=str(wat_file("add", ADD)))})
     async with Orchestra(cfg) as orch:
         pid = orch.stats()["add"]["pids"][0]

@@ -23,6 +23,7 @@ from ..conftest import REPO
 from ..conftest import run_orchestra as orchestra
 
 WatFile = Callable[[str, str], Path]
+NewOrchestra = Callable[..., Orchestra]  # the new_orchestra fixture: local, then ray
 PLUGINS = REPO / "examples" / "plugins"
 
 # extism: echo spins (last byte % 8) x 40000 iterations first, so records finish out
@@ -79,7 +80,7 @@ def plugins_yaml(spin: Path) -> str:
 
 @pytest.mark.anyio
 async def test_output_in_input_order_with_many_records_in_flight(
-    tmp_path: Path, wat_file: WatFile
+    tmp_path: Path, wat_file: WatFile, new_orchestra: NewOrchestra
 ) -> None:
     """Records finish out of order on 4 instances; ordered output is still in input
     order, and `ordered: false` loses and duplicates nothing."""
@@ -89,7 +90,7 @@ async def test_output_in_input_order_with_many_records_in_flight(
         + "pipelines:\n  p:\n    stages: [{plugin: spin, export: echo}]\n",
     )
     records = [f"record {i}".encode() for i in range(3000)]
-    async with Orchestra(load_config(cfg)) as orch:
+    async with new_orchestra(load_config(cfg)) as orch:
         run = orch.run_pipeline("p", records)
         got = [r async for r in run]
         assert [r.index for r in got] == list(range(3000))
@@ -103,7 +104,7 @@ async def test_output_in_input_order_with_many_records_in_flight(
 
 @pytest.mark.anyio
 async def test_parallel_joins_branches_into_an_object_in_branch_order(
-    tmp_path: Path, wat_file: WatFile
+    tmp_path: Path, wat_file: WatFile, new_orchestra: NewOrchestra
 ) -> None:
     """The first branch is the slowest; the keys still come in the config's order."""
     cfg = write_config(
@@ -113,7 +114,7 @@ async def test_parallel_joins_branches_into_an_object_in_branch_order(
         "          words: {plugin: text, export: words}\n"
         "          shout: {plugin: shout, export: _start}\n",
     )
-    async with Orchestra(load_config(cfg)) as orch:
+    async with new_orchestra(load_config(cfg)) as orch:
         got = [r async for r in orch.run_pipeline("p", [b"to be or not 7", b'{"a": [1]}'])]
     assert got[0].output == b'{"slow":"to be or not 7","words":5,"shout":"TO BE OR NOT 7"}'
     # a branch output that is JSON is embedded as JSON
@@ -122,7 +123,7 @@ async def test_parallel_joins_branches_into_an_object_in_branch_order(
 
 @pytest.mark.anyio
 async def test_a_failed_branch_fails_the_record_and_nothing_else(
-    tmp_path: Path, wat_file: WatFile
+    tmp_path: Path, wat_file: WatFile, new_orchestra: NewOrchestra
 ) -> None:
     """One branch failing fails that record (the stage is the parallel one, the error
     the branch's); the other records and the run go on under on_error: skip."""
@@ -133,7 +134,7 @@ async def test_a_failed_branch_fails_the_record_and_nothing_else(
         "          check: {plugin: spin, export: check}\n"
         "          words: {plugin: text, export: words}\n",
     )
-    async with Orchestra(load_config(cfg)) as orch:
+    async with new_orchestra(load_config(cfg)) as orch:
         got = [r async for r in orch.run_pipeline("p", [b"ok", b"x bad", b"fine"])]
     assert [r.output for r in got] == [
         b'{"check":"ok","words":1}',
@@ -145,7 +146,9 @@ async def test_a_failed_branch_fails_the_record_and_nothing_else(
 
 
 @pytest.mark.anyio
-async def test_filters_drop_records_by_verdict_and_by_field(tmp_path: Path) -> None:
+async def test_filters_drop_records_by_verdict_and_by_field(
+    tmp_path: Path, new_orchestra: NewOrchestra
+) -> None:
     """A plug-in verdict and a field condition drop records: they come out as
     ok + dropped, with no output, and are counted apart."""
     cfg = write_config(
@@ -157,7 +160,7 @@ async def test_filters_drop_records_by_verdict_and_by_field(tmp_path: Path) -> N
         "      - {name: many, filter: {field: words, not_equals: 1}}\n",
     )
     records = [b"two words", b"---", b"one", b"", b"three more words"]
-    async with Orchestra(load_config(cfg)) as orch:
+    async with new_orchestra(load_config(cfg)) as orch:
         run = orch.run_pipeline("p", records)
         got = [r async for r in run]
     assert [(r.ok, r.dropped, r.stage) for r in got] == [
@@ -173,7 +176,9 @@ async def test_filters_drop_records_by_verdict_and_by_field(tmp_path: Path) -> N
 
 
 @pytest.mark.anyio
-async def test_when_skips_a_stage_for_records_that_fail_the_condition(tmp_path: Path) -> None:
+async def test_when_skips_a_stage_for_records_that_fail_the_condition(
+    tmp_path: Path, new_orchestra: NewOrchestra
+) -> None:
     cfg = write_config(
         tmp_path,
         f"plugins:\n  shout: {{source: {PLUGINS / 'shout.wat'}}}\n"
@@ -181,13 +186,15 @@ async def test_when_skips_a_stage_for_records_that_fail_the_condition(tmp_path: 
         "      - {plugin: shout, export: _start, when: {field: kind, in: [loud]}}\n",
     )
     records = [b'{"kind":"loud","t":"hi"}', b'{"kind":"soft","t":"hi"}', b"not json"]
-    async with Orchestra(load_config(cfg)) as orch:
+    async with new_orchestra(load_config(cfg)) as orch:
         got = [r.output async for r in orch.run_pipeline("p", records)]
         assert orch.stats()["shout"]["calls"] == 1
     assert got == [b'{"KIND":"LOUD","T":"HI"}', b'{"kind":"soft","t":"hi"}', b"not json"]
 
 
 # -- error policies (through the CLI) ---------------------------------------------------
+# Local only, from here on: the CLI in a subprocess, on its default backend (the Python
+# API tests above run on both).
 
 
 def policy_config(tmp_path: Path, spin: Path, on_error: str) -> Path:
