@@ -14,6 +14,7 @@ from orchestra.config import PluginSpec
 
 pytestmark = pytest.mark.anyio
 WatFile = Callable[[str, str], Path]
+NewOrchestra = Callable[..., Orchestra]  # the new_orchestra fixture: local, then ray
 
 # extism: run = next(input); echo = input; shout = input with a '!' appended
 FORWARD = """(module
@@ -56,7 +57,9 @@ def spec(path: Path, **kw: object) -> PluginSpec:
     return PluginSpec(source=str(path), **kw)  # type: ignore[arg-type]
 
 
-async def test_extism_route_bytes_in_and_out(wat_file: WatFile) -> None:
+async def test_extism_route_bytes_in_and_out(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
     """A's import is served by B's export: the call leaves A's worker as a message,
     runs on B, and the bytes come back into A's kernel memory."""
     fwd = wat_file("fwd", FORWARD)
@@ -66,7 +69,7 @@ async def test_extism_route_bytes_in_and_out(wat_file: WatFile) -> None:
             "b": spec(fwd, instances=2, imports={"extism:host/user.next": "b.echo"}),
         }
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         assert await orch.call("a", "run", b"hello") == b"hello!"
         results: dict[int, bytes] = {}
 
@@ -80,18 +83,20 @@ async def test_extism_route_bytes_in_and_out(wat_file: WatFile) -> None:
         assert orch.stats()["b"]["calls"] == 201
 
 
-async def test_core_route_numbers(wat_file: WatFile) -> None:
+async def test_core_route_numbers(wat_file: WatFile, new_orchestra: NewOrchestra) -> None:
     cfg = Config(
         plugins={
             "quad": spec(wat_file("quad", QUAD), imports={"env.twice": "math.twice"}),
             "math": spec(wat_file("twice", TWICE)),
         }
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         assert await orch.call("quad", "quad", [5]) == [20]
 
 
-async def test_route_error_surfaces_as_host_function_error(wat_file: WatFile) -> None:
+async def test_route_error_surfaces_as_host_function_error(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
     """A failure on the far side comes back to A as HostFunctionError with the cause."""
     fwd = wat_file("fwd", FORWARD)
     cfg = Config(
@@ -100,7 +105,7 @@ async def test_route_error_surfaces_as_host_function_error(wat_file: WatFile) ->
             "b": spec(fwd, imports={"extism:host/user.next": "b.echo"}),
         }
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         with pytest.raises(
             HostFunctionError,
             match=r"route to b\.nosuch failed: CallError: .*Function not found: nosuch",
@@ -109,7 +114,9 @@ async def test_route_error_surfaces_as_host_function_error(wat_file: WatFile) ->
         assert await orch.call("a", "echo", b"still ok") == b"still ok"
 
 
-async def test_cycle_without_a_free_instance_is_refused_at_once(wat_file: WatFile) -> None:
+async def test_cycle_without_a_free_instance_is_refused_at_once(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
     """a.run -> b.run -> a.echo with one instance of a: a#0 waits on the chain, so the
     call back into a is refused with a clear error instead of deadlocking."""
     fwd = wat_file("fwd", FORWARD)
@@ -119,7 +126,7 @@ async def test_cycle_without_a_free_instance_is_refused_at_once(wat_file: WatFil
             "b": spec(fwd, imports={"extism:host/user.next": "a.echo"}),
         }
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         with anyio.fail_after(10), pytest.raises(CallError) as info:
             await orch.call("a", "run", b"loop")
         assert (
@@ -128,7 +135,9 @@ async def test_cycle_without_a_free_instance_is_refused_at_once(wat_file: WatFil
         )
 
 
-async def test_cycle_with_a_free_instance_is_served(wat_file: WatFile) -> None:
+async def test_cycle_with_a_free_instance_is_served(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
     """The same cycle with two instances of a: the call back runs on the free one."""
     fwd = wat_file("fwd", FORWARD)
     cfg = Config(
@@ -137,6 +146,6 @@ async def test_cycle_with_a_free_instance_is_served(wat_file: WatFile) -> None:
             "b": spec(fwd, imports={"extism:host/user.next": "a.echo"}),
         }
     )
-    async with Orchestra(cfg) as orch:
+    async with new_orchestra(cfg) as orch:
         with anyio.fail_after(10):
             assert await orch.call("a", "run", b"round trip") == b"round trip"
