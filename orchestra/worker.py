@@ -37,7 +37,9 @@ from .wire import (
     InitFailed,
     Log,
     Message,
+    PayloadStore,
     Ready,
+    Release,
     Result,
     RouteCall,
     RouteResult,
@@ -104,11 +106,14 @@ def _recv_messages(sock: socket.socket, decoder: FrameDecoder) -> list[Message] 
             return msgs
 
 
-def serve(sock: socket.socket, *, shm_fd: int | None = None) -> int:
+def serve(
+    sock: socket.socket, *, shm_fd: int | None = None, store: PayloadStore | None = None
+) -> int:
     """Run the worker protocol on a connected socket until Shutdown or EOF.
 
     ``shm_fd``: the payload rings shared with the supervisor (large inputs and
-    outputs travel there instead of through the socket).
+    outputs travel there instead of through the socket). ``store``: payloads by
+    reference instead (the Ray actor's object store).
 
     :returns: the process exit code.
     """
@@ -124,7 +129,11 @@ def serve(sock: socket.socket, *, shm_fd: int | None = None) -> int:
         """A routed import: ask the supervisor for ``plugin.export`` and wait, queueing
         whatever else arrives meanwhile (this instance serves one call at a time)."""
         rid = next(route_ids)
-        encode_into(RouteCall(id=rid, plugin=plugin, export=export, data=data, args=args), out)
+        ref = store.put(data) if store is not None and len(data) >= store.threshold else None
+        if ref is not None:
+            data = b""  # the target reads it from the store; we hold it until the answer
+        call = RouteCall(id=rid, plugin=plugin, export=export, data=data, args=args, ref=ref)
+        encode_into(call, out)
         sock.sendall(out)
         out.clear()
         sock.settimeout(timeout)
@@ -145,10 +154,18 @@ def serve(sock: socket.socket, *, shm_fd: int | None = None) -> int:
                             raise HostFunctionError(
                                 f"route to {plugin}.{export} failed: {m.kind}: {m.message}"
                             )
+                        if m.ref is not None and store is not None:
+                            try:
+                                return bytes(store.get(m.ref)), m.values
+                            except CallError as exc:  # the answer was lost
+                                where = f"{plugin}.{export}"
+                                raise HostFunctionError(f"route to {where}: {exc}") from None
                         return m.data, m.values
                     queue.append(m)
         finally:
             sock.settimeout(None)
+            if ref is not None:
+                store.release([ref])  # type: ignore[union-attr]
 
     first = _recv_messages(sock, decoder)
     if not first:
@@ -218,7 +235,7 @@ def serve(sock: socket.socket, *, shm_fd: int | None = None) -> int:
                 last_flush = time.perf_counter()
             msg = queue.popleft()
             if isinstance(msg, Call):
-                _serve_call(instance, msg, out, rings)
+                _serve_call(instance, msg, out, rings, store)
                 # Answer early and take in new calls while working through a long
                 # batch: the supervisor refills the pipeline instead of waiting for the
                 # whole batch (measured: it halves throughput otherwise).
@@ -230,6 +247,8 @@ def serve(sock: socket.socket, *, shm_fd: int | None = None) -> int:
                     queue.extend(_recv_nowait(sock, decoder))
             elif isinstance(msg, Heartbeat):
                 encode_into(msg, out)
+            elif isinstance(msg, Release) and store is not None:
+                store.release(msg.refs)
             elif isinstance(msg, Shutdown):
                 if out:
                     sock.sendall(out)
@@ -241,7 +260,11 @@ def serve(sock: socket.socket, *, shm_fd: int | None = None) -> int:
 
 
 def _serve_call(
-    instance: PluginInstance, msg: Call, out: bytearray, rings: ShmRings | None
+    instance: PluginInstance,
+    msg: Call,
+    out: bytearray,
+    rings: ShmRings | None,
+    store: PayloadStore | None = None,
 ) -> None:
     resets = instance.resets
     payload: bytes | memoryview = msg.data
@@ -257,6 +280,8 @@ def _serve_call(
             rings.input_done(msg.shm_pos, msg.shm_len)
 
     try:
+        if msg.ref is not None and store is not None:
+            payload = store.get(msg.ref)
         data, values = instance.call(
             msg.export, payload, msg.args, release_input=release, view_output=rings is not None
         )
@@ -264,6 +289,11 @@ def _serve_call(
             pos = rings.put_output(data)
             if pos is not None:
                 encode_into(Result(id=msg.id, values=values, shm_pos=pos, shm_len=len(data)), out)
+                return
+        if store is not None and len(data) >= store.threshold:
+            ref = store.put(data)
+            if ref is not None:
+                encode_into(Result(id=msg.id, values=values, ref=ref), out)
                 return
         encode_into(Result(id=msg.id, data=data, values=values), out)
     except CallError as exc:

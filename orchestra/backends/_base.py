@@ -14,7 +14,15 @@ from typing import Any, Protocol
 from ..config import PluginSpec
 from ..errors import ConfigError
 
-__all__ = ("Backend", "FastIO", "WorkerChannel", "get_backend")
+__all__ = (
+    "Backend",
+    "ByRef",
+    "FastIO",
+    "ObjectStore",
+    "PayloadLost",
+    "WorkerChannel",
+    "get_backend",
+)
 
 
 class WorkerChannel(ABC):
@@ -73,10 +81,49 @@ class FastIO(Protocol):
     def new_waiter(self) -> Any: ...
 
 
+class PayloadLost(Exception):
+    """A by-reference payload cannot be read any more (e.g. its owner died)."""
+
+
+class ByRef:
+    """A payload in a backend's object store, as the supervisor passes it around:
+    its wire ``ref``, its size, and ``keep`` (whatever keeps the object alive: it is
+    freed once the last ByRef holding it is dropped)."""
+
+    __slots__ = ("keep", "ref", "size")
+
+    def __init__(self, ref: bytes, size: int, keep: Any = None) -> None:
+        self.ref = ref
+        self.size = size
+        self.keep = keep
+
+    def __len__(self) -> int:
+        return self.size
+
+
+class ObjectStore(ABC):
+    """The supervisor's side of passing large payloads by reference (a backend whose
+    workers share an object store, like Ray's). Workers get a ``ref`` on the wire
+    instead of the bytes; see ``wire.PayloadStore`` for their side."""
+
+    threshold: int
+    """Payloads from this many bytes go by reference."""
+
+    @abstractmethod
+    async def put(self, data: bytes) -> ByRef | None:
+        """Store ``data`` (None: it could not be stored; send it inline)."""
+
+    @abstractmethod
+    async def get(self, ref: bytes) -> bytes:
+        """Read a payload a worker put. :raises PayloadLost: it is gone."""
+
+
 class Backend(ABC):
     """Starts workers."""
 
     name: str
+    payloads: ObjectStore | None = None
+    """Set when large payloads travel by reference between this backend's workers."""
 
     @abstractmethod
     async def spawn(self, plugin: str, instance: int) -> WorkerChannel:

@@ -63,12 +63,16 @@ class _Protocol(asyncio.Protocol):
 class _AsyncioIO:
     """FastIO over an asyncio transport."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, transport: asyncio.Transport) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, transport: asyncio.Transport, owner: SocketChannel
+    ) -> None:
         self._loop = loop
         self._transport = transport
+        self._owner = owner
 
     def write(self, data: bytes | bytearray) -> None:
         if not self._transport.is_closing():
+            self._owner.bytes_sent += len(data)
             self._transport.write(data)
 
     def call_soon(self, fn: Callable[[], None]) -> None:
@@ -89,6 +93,9 @@ class SocketChannel(WorkerChannel):
         sock.setblocking(False)
         self._sock = sock
         self._io: _AsyncioIO | None = None
+        self.bytes_sent = 0
+        """Bytes written to the worker so far (frames, and payloads sent inline)."""
+        self.bytes_received = 0
 
     async def send(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data)
@@ -99,15 +106,19 @@ class SocketChannel(WorkerChannel):
                 await anyio.wait_writable(self._sock)
                 continue
             view = view[sent:]
+            self.bytes_sent += sent
 
     async def receive(self) -> bytes:
         while True:
             try:
-                return self._sock.recv(_RECV)
+                data = self._sock.recv(_RECV)
             except BlockingIOError:
                 await anyio.wait_readable(self._sock)
+                continue
             except OSError:
                 return b""
+            self.bytes_received += len(data)
+            return data
 
     async def attach(
         self, on_data: Callable[[bytes], None], on_eof: Callable[[], None]
@@ -118,10 +129,15 @@ class SocketChannel(WorkerChannel):
         except sniffio.AsyncLibraryNotFoundError:
             return None
         loop = asyncio.get_running_loop()
+
+        def counted(data: bytes) -> None:
+            self.bytes_received += len(data)
+            on_data(data)
+
         transport, _ = await loop.connect_accepted_socket(
-            lambda: _Protocol(on_data, on_eof), sock=self._sock
+            lambda: _Protocol(counted, on_eof), sock=self._sock
         )
-        self._io = _AsyncioIO(loop, transport)
+        self._io = _AsyncioIO(loop, transport, self)
         return self._io
 
     def close_socket(self) -> None:

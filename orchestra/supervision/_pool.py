@@ -10,7 +10,7 @@ import anyio
 import anyio.abc
 import structlog
 
-from ..backends import Backend
+from ..backends import Backend, ByRef
 from ..config import PluginSpec
 from ..errors import CallError, PluginCrashed, PluginLoadError, PluginUnavailable
 from ..wire import Result
@@ -32,7 +32,7 @@ class _Admission:
     def __init__(
         self,
         export: str,
-        data: bytes,
+        data: bytes | ByRef,
         args: list[Any] | None,
         exclude: frozenset[int],
         chain: tuple[tuple[str, int], ...],
@@ -256,17 +256,23 @@ class PluginPool:
     async def call(
         self,
         export: str,
-        data: bytes = b"",
+        data: bytes | ByRef = b"",
         args: list[Any] | None = None,
         *,
         chain: tuple[tuple[str, int], ...] = (),
     ) -> Result:
         """Send one call to the least-loaded ready instance and wait for its answer.
 
+        A large ``data`` goes into the backend's object store first, when it has one
+        (held until this call ends, retries included); a :class:`ByRef` is sent as is.
+
         :raises CallError: a typed subclass.
         """
         attempts = self.spec.retry.attempts if self.spec.retry else 1
         started = time.perf_counter()
+        store = self._backend.payloads
+        if store is not None and isinstance(data, bytes) and len(data) >= store.threshold:
+            data = await store.put(data) or data
         for attempt in range(1, attempts + 1):
             pending = await self._admit(export, data, args, chain)
             await pending.wait()
@@ -280,13 +286,16 @@ class PluginPool:
                 continue
             self.calls += 1
             self.errors += 1
+            # The error's traceback keeps this frame alive: drop a by-reference input
+            # now rather than whenever the cycle is collected.
+            data = b""
             raise outcome
         raise AssertionError("unreachable")
 
     async def _admit(
         self,
         export: str,
-        data: bytes,
+        data: bytes | ByRef,
         args: list[Any] | None,
         chain: tuple[tuple[str, int], ...] = (),
     ) -> _Pending:

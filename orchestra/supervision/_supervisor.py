@@ -10,7 +10,7 @@ import anyio.abc
 import structlog
 
 from .._paths import host_plugin_search_paths
-from ..backends import Backend
+from ..backends import Backend, ByRef
 from ..config import Config
 from ..errors import PluginUnavailable
 from ..wire import Result
@@ -130,7 +130,7 @@ class Supervisor:
         self,
         plugin: str,
         export: str,
-        data: bytes,
+        data: bytes | ByRef,
         args: list[Any] | None,
         chain: tuple[tuple[str, int], ...],
     ) -> Result:

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import structlog
 
-from ..backends import Backend, FastIO, WorkerChannel
+from ..backends import Backend, ByRef, FastIO, PayloadLost, WorkerChannel
 from ..config import PluginSpec, encode_spec
 from ..errors import (
     CallError,
@@ -37,6 +37,7 @@ from ..wire import (
     InitFailed,
     Log,
     Ready,
+    Release,
     Result,
     RouteCall,
     RouteResult,
@@ -49,11 +50,14 @@ from ..wire import (
 __all__ = ("Router", "WorkerHandle", "WorkerState")
 
 Router = Callable[
-    [str, str, bytes, "list[Any] | None", "tuple[tuple[str, int], ...]"], Awaitable[Result]
+    [str, str, "bytes | ByRef", "list[Any] | None", "tuple[tuple[str, int], ...]"],
+    Awaitable[Result],
 ]
 """Serves a routed call: (plugin, export, data, args, chain) -> Result."""
 
 log = structlog.get_logger("orchestra.supervisor")
+
+_FETCH_GRACE = 10.0  # seconds a stopped worker is kept for outputs still being read
 
 
 class WorkerState(enum.Enum):
@@ -67,13 +71,14 @@ class _Pending:
     """One call waiting for its answer: an asyncio future on the fast path (no Event
     object per call), an anyio Event otherwise."""
 
-    __slots__ = ("_event", "_fut", "chain", "export", "outcome", "sent_at")
+    __slots__ = ("_event", "_fut", "chain", "export", "keep", "outcome", "sent_at")
 
     def __init__(
         self, export: str, fut: Any = None, chain: tuple[tuple[str, int], ...] = ()
     ) -> None:
         self.export = export
         self.chain = chain  # (plugin, instance) pairs blocked upstream in routed calls
+        self.keep: Any = None  # by-reference payloads the worker may still read
         self.outcome: Result | CallError | None = None
         self.sent_at = time.monotonic()
         self._fut = fut
@@ -81,6 +86,7 @@ class _Pending:
 
     def set(self, outcome: Result | CallError) -> None:
         self.outcome = outcome
+        self.keep = None
         if self._fut is not None:
             if not self._fut.done():  # a cancelled caller left a cancelled future
                 self._fut.set_result(None)
@@ -151,6 +157,7 @@ class WorkerHandle:
         self._route_tg: anyio.abc.TaskGroup | None = None
         self._channel: WorkerChannel | None = None
         self._pending: dict[int, _Pending] = {}
+        self._fetching: dict[int, _Pending] = {}  # answered by reference, being read
         self._next_id = 1
         self._outbox = bytearray()
         self._wake_writer = anyio.Event()
@@ -252,6 +259,13 @@ class WorkerHandle:
                 else:
                     tg.start_soon(self._write_loop, channel)
                     reason = await self._read_loop(channel, decoder)
+                # Outputs still being read by reference live in the worker: it is
+                # killed only once they are read (or lost, if it died).
+                if self._fetching and self.state is WorkerState.READY:
+                    self.state = WorkerState.DRAINING  # gone: no new calls meanwhile
+                with anyio.move_on_after(_FETCH_GRACE):
+                    while self._fetching:
+                        await anyio.sleep(0.01)
                 tg.cancel_scope.cancel("worker gone")
         finally:
             self._route_tg = None
@@ -330,6 +344,10 @@ class WorkerHandle:
                     if msg.shm_pos >= 0 and self._rings is not None:
                         # Copy out now: the worker reuses the span once we say so.
                         msg.data = self._rings.take_output(msg.shm_pos, msg.shm_len)
+                    elif msg.ref is not None and self._route_tg is not None:
+                        self._fetching[msg.id] = waiter
+                        self._route_tg.start_soon(self._fetch, msg)
+                        continue
                     waiter.set(msg)
                     continue
                 self.errors += 1
@@ -358,6 +376,30 @@ class WorkerHandle:
         self._on_change()
         return None
 
+    async def _fetch(self, msg: Result) -> None:
+        """Read an output the worker left in the object store, then let it go."""
+        store = self._backend.payloads
+        assert store is not None and msg.ref is not None
+        ref, outcome = msg.ref, msg
+        try:
+            msg.data, msg.ref = await store.get(ref), None
+        except PayloadLost as exc:
+            held = self._fetching.get(msg.id)
+            outcome = PluginCrashed(  # type: ignore[assignment]
+                f"worker (pid {self.pid}) lost this call's output before it was read ({exc})",
+                plugin=self.plugin,
+                instance=self.index,
+                export=held.export if held else None,
+            )
+        finally:  # read, lost or cancelled: the worker may drop it
+            if self.state is not WorkerState.STOPPED:
+                encode_into(Release(refs=[ref]), self._outbox)
+                self._kick()
+        waiter = self._fetching.pop(msg.id, None)
+        if waiter is not None:
+            waiter.set(outcome)
+            self._on_change()
+
     def _start_route(self, msg: RouteCall) -> None:
         # The running call is the oldest one this worker holds (one call at a time).
         running = next(iter(self._pending.values()), None)
@@ -365,16 +407,27 @@ class WorkerHandle:
         if self._route_tg is None or self._router is None:
             self._answer_route(msg.id, None, CallError("routing is not available"))
             return
-        self._route_tg.start_soon(self._serve_route, msg, chain)
+        self._route_tg.start_soon(self._serve_route, msg, chain, running)
 
-    async def _serve_route(self, msg: RouteCall, chain: tuple[tuple[str, int], ...]) -> None:
+    async def _serve_route(
+        self, msg: RouteCall, chain: tuple[tuple[str, int], ...], running: _Pending | None
+    ) -> None:
         assert self._router is not None
+        # A by-reference input is forwarded as is (the calling worker holds it until
+        # it gets the answer): the supervisor never reads it.
+        data = msg.data if msg.ref is None else ByRef(msg.ref, 0)
         try:
-            result = await self._router(msg.plugin, msg.export, msg.data, msg.args, chain)
+            result = await self._router(msg.plugin, msg.export, data, msg.args, chain)
         except CallError as exc:
             self._answer_route(msg.id, None, exc)
-        else:
-            self._answer_route(msg.id, result, None)
+            return
+        store = self._backend.payloads
+        if store is not None and running is not None and len(result.data) >= store.threshold:
+            held = await store.put(result.data)
+            if held is not None:  # kept until the calling worker's running call ends
+                running.keep = (running.keep, held)
+                result = Result(id=result.id, values=result.values, ref=held.ref)
+        self._answer_route(msg.id, result, None)
 
     def _answer_route(self, rid: int, result: Result | None, error: CallError | None) -> None:
         if self.state is WorkerState.STOPPED:
@@ -383,7 +436,7 @@ class WorkerHandle:
             answer = RouteResult(id=rid, kind=type(error).__name__, message=str(error))
         else:
             assert result is not None
-            answer = RouteResult(id=rid, data=result.data, values=result.values)
+            answer = RouteResult(id=rid, data=result.data, values=result.values, ref=result.ref)
         encode_into(answer, self._outbox)
         self._kick()
 
@@ -409,6 +462,8 @@ class WorkerHandle:
         elif self.exit_reason is None:
             self.exit_reason = exit_text
         stuck, self._pending = self._pending, {}
+        stuck.update(self._fetching)  # answered by reference, never read: lost with it
+        self._fetching = {}
         for n, waiter in enumerate(stuck.values()):
             if n == 0 and self._killed_for_timeout:
                 # The oldest call is the one that was running: it timed out.
@@ -483,7 +538,7 @@ class WorkerHandle:
     def submit(
         self,
         export: str,
-        data: bytes,
+        data: bytes | ByRef,
         args: list[Any] | None,
         chain: tuple[tuple[str, int], ...] = (),
     ) -> _Pending:
@@ -495,6 +550,12 @@ class WorkerHandle:
         if not self._pending:
             self.last_progress = waiter.sent_at
         self._pending[call_id] = waiter
+        if isinstance(data, ByRef):  # the worker reads it from the object store
+            waiter.keep = data
+            encode_into(Call(id=call_id, export=export, args=args, ref=data.ref), self._outbox)
+            self._kick()
+            self.calls += 1
+            return waiter
         rings = self._rings
         if rings is not None and len(data) >= SHM_THRESHOLD:
             pos = rings.put_input(data)

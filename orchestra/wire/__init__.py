@@ -1,5 +1,6 @@
 """Wire protocol between supervisor and workers: messages and framing."""
 
+from ._byref import PayloadStore as PayloadStore
 from ._framing import DEFAULT_MAX_FRAME as DEFAULT_MAX_FRAME
 from ._framing import FrameDecoder as FrameDecoder
 from ._framing import encode as encode
@@ -13,6 +14,7 @@ from ._messages import InitFailed as InitFailed
 from ._messages import Log as Log
 from ._messages import Message as Message
 from ._messages import Ready as Ready
+from ._messages import Release as Release
 from ._messages import Result as Result
 from ._messages import RouteCall as RouteCall
 from ._messages import RouteResult as RouteResult
@@ -32,7 +34,9 @@ __all__ = (
     "InitFailed",
     "Log",
     "Message",
+    "PayloadStore",
     "Ready",
+    "Release",
     "Result",
     "RouteCall",
     "RouteResult",

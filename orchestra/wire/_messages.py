@@ -20,13 +20,14 @@ __all__ = (
     "Message",
     "PROTOCOL_VERSION",
     "Ready",
+    "Release",
     "Result",
     "RouteCall",
     "RouteResult",
     "Shutdown",
 )
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: payloads by reference (``ref``, Release)
 
 Number = int | float
 
@@ -76,6 +77,7 @@ class Call(_Msg):
     args: list[Number] | None = None
     shm_pos: int = -1  # >= 0: the payload is in the worker's input ring at this position
     shm_len: int = 0
+    ref: bytes | None = None  # set: the payload is in an object store (Ray), by reference
 
 
 class Result(_Msg):
@@ -86,6 +88,7 @@ class Result(_Msg):
     values: list[Number] | None = None
     shm_pos: int = -1  # >= 0: the output is in the worker's output ring at this position
     shm_len: int = 0
+    ref: bytes | None = None  # set: the output is in an object store; Release it once read
 
 
 class CallFailed(_Msg):
@@ -108,6 +111,7 @@ class RouteCall(_Msg):
     export: str
     data: bytes = b""
     args: list[Number] | None = None
+    ref: bytes | None = None  # by reference; the worker holds it until the RouteResult
 
 
 class RouteResult(_Msg):
@@ -118,6 +122,14 @@ class RouteResult(_Msg):
     values: list[Number] | None = None
     kind: str | None = None
     message: str | None = None
+    ref: bytes | None = None  # by reference; held by the supervisor until the call ends
+
+
+class Release(_Msg):
+    """Supervisor → worker: it has read these by-reference outputs (their ``ref``s);
+    the worker may drop its hold on them."""
+
+    refs: list[bytes]
 
 
 class Shutdown(_Msg):
@@ -149,6 +161,7 @@ Message = (
     | CallFailed
     | RouteCall
     | RouteResult
+    | Release
     | Shutdown
     | Log
     | Heartbeat

@@ -299,7 +299,7 @@ def test_load_config_text_needs_no_file(tmp_path: Path) -> None:
         pytest.param(
             "backend: local",
             "backend: {kind: ray, adress: auto}",
-            "config/demo.yaml:2:22: backend.adress: unknown field 'adress' (expected one of: kind, address, num_cpus, num_gpus, memory, resources, placement, plugins, namespace, runtime_env, driver_address)",
+            "config/demo.yaml:2:22: backend.adress: unknown field 'adress' (expected one of: kind, address, num_cpus, num_gpus, memory, resources, placement, plugins, namespace, runtime_env, driver_address, by_reference)",
             id="backend-unknown-field",
         ),
         pytest.param(

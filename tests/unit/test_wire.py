@@ -22,7 +22,10 @@ from orchestra.wire import (
     Log,
     Message,
     Ready,
+    Release,
     Result,
+    RouteCall,
+    RouteResult,
     Shutdown,
     encode,
     encode_into,
@@ -37,6 +40,14 @@ numbers = st.lists(
     ),
     max_size=6,
 )
+refs = st.none() | st.binary(min_size=1, max_size=200)  # by reference (Ray's object store)
+payload = {  # Call and Result: inline, in the shm rings, or by reference
+    "id": ids,
+    "data": st.binary(max_size=256),
+    "shm_pos": st.integers(-1, 2**62),
+    "shm_len": st.integers(0, 2**40),
+    "ref": refs,
+}
 
 messages: st.SearchStrategy[Message] = st.one_of(
     st.builds(
@@ -56,8 +67,27 @@ messages: st.SearchStrategy[Message] = st.one_of(
         cached=st.booleans(),
     ),
     st.builds(InitFailed, kind=text, message=text),
-    st.builds(Call, id=ids, export=text, data=st.binary(max_size=256), args=st.none() | numbers),
-    st.builds(Result, id=ids, data=st.binary(max_size=256), values=st.none() | numbers),
+    st.builds(Call, export=text, args=st.none() | numbers, **payload),
+    st.builds(Result, values=st.none() | numbers, **payload),
+    st.builds(
+        RouteCall,
+        id=ids,
+        plugin=text,
+        export=text,
+        data=st.binary(max_size=256),
+        args=st.none() | numbers,
+        ref=refs,
+    ),
+    st.builds(
+        RouteResult,
+        id=ids,
+        data=st.binary(max_size=256),
+        values=st.none() | numbers,
+        kind=st.none() | text,
+        message=st.none() | text,
+        ref=refs,
+    ),
+    st.builds(Release, refs=st.lists(st.binary(min_size=1, max_size=200), max_size=4)),
     st.builds(
         CallFailed,
         id=ids,

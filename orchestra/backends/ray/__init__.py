@@ -11,6 +11,8 @@ General layout:
   shared with the local backend plus ``ray.kill``/actor death).
 - ``_actor``: the actor (runs inside a Ray worker process): connects back and runs
   the shared worker serve loop.
+- ``_objects``: large payloads by reference through Ray's object store (the
+  driver's ``RayObjectStore``, the actor's ``ActorPayloads``, ObjectRefs as bytes).
 """
 
 from ._backend import RayBackend as RayBackend

@@ -5,8 +5,9 @@ This module's actor code runs inside a Ray worker process, never in the driver:
 like ``orchestra.zygote`` it is the worker side of its backend, so it (alone in
 ``backends``) imports ``orchestra.worker``, lazily, inside the actor. Everything
 the protocol does (Init/Ready, calls, routes, logs, epoch timeouts, traps, resets)
-is that one shared serve loop; the actor adds only the connection and the module
-file.
+is that one shared serve loop; the actor adds only the connection, the module
+file, and the serve loop's payload store (``ActorPayloads``: large payloads by
+reference through Ray's object store, see ``_objects``).
 
 The hello line the actor sends first, before the worker protocol starts::
 
@@ -25,6 +26,7 @@ from pathlib import Path
 import ray
 
 from .._socket import tune_socket
+from ._objects import ActorPayloads
 
 __all__ = ("WorkerActor", "module_path", "remote_actor_class")
 
@@ -73,6 +75,7 @@ class WorkerActor:
             os.dup2(2, 1)
         except OSError:
             pass
+        self.payloads: ActorPayloads | None = None
 
     def serve(
         self,
@@ -82,9 +85,11 @@ class WorkerActor:
         module: bytes | None,
         path: str | None,
         connect_timeout: float,
+        by_reference: int | None = None,
     ) -> int:
         """Write the shipped module (if any) to ``path``, connect to the driver, send
-        the hello, then serve the worker protocol until Shutdown or EOF.
+        the hello, then serve the worker protocol until Shutdown or EOF. Payloads of
+        ``by_reference`` bytes or more go through Ray's object store.
 
         :returns: the serve loop's exit code (0 after a Shutdown).
         :raises OSError: the driver cannot be reached (the actor then ends).
@@ -105,7 +110,11 @@ class WorkerActor:
             }
             sock.sendall(json.dumps(hello).encode() + b"\n")
             sock.settimeout(None)
-            return worker.serve(sock)
+            if by_reference is not None:
+                # Kept on the actor past serve's return: outputs it holds stay readable
+                # until the driver has read them (the driver kills the actor after).
+                self.payloads = ActorPayloads(by_reference)
+            return worker.serve(sock, store=self.payloads)
         finally:
             sock.close()
 

@@ -22,7 +22,6 @@ are: their paths must exist on every node (or use ``data:``/``url`` entries).
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import hashlib
 import json
@@ -37,7 +36,6 @@ from typing import Any
 import anyio
 import msgspec
 import ray
-import sniffio
 import structlog
 
 from ...config import PluginSpec, RayActorOptions, RayBackendSpec, is_manifest
@@ -45,6 +43,7 @@ from ...errors import ConfigError, PluginLoadError
 from .._base import Backend
 from .._socket import SocketChannel, tune_socket
 from ._actor import HELLO_MAX, module_path, remote_actor_class
+from ._objects import RayObjectStore, wait_future
 
 __all__ = ("RayBackend", "RayChannel")
 
@@ -62,36 +61,6 @@ class _Module:
     key: tuple[str, int, int]  # source path, mtime_ns, size: re-put when the file changes
     ref: Any  # ray.ObjectRef[bytes]
     path: str  # where actors write it (same on every node)
-
-
-async def _wait_future(fut: concurrent.futures.Future[Any]) -> None:
-    """Wait for a future completed by one of Ray's threads, under asyncio or trio,
-    without holding a worker thread per waiter."""
-    if fut.done():
-        return
-    event = anyio.Event()
-    if sniffio.current_async_library() == "asyncio":
-        loop = asyncio.get_running_loop()
-
-        def wake(_: object) -> None:
-            try:
-                loop.call_soon_threadsafe(event.set)
-            except RuntimeError:
-                pass  # the loop is closed: nobody waits any more
-
-    else:
-        import trio
-
-        token = trio.lowlevel.current_trio_token()
-
-        def wake(_: object) -> None:
-            try:
-                token.run_sync_soon(event.set)
-            except trio.RunFinishedError:
-                pass
-
-    fut.add_done_callback(wake)
-    await event.wait()
 
 
 def _describe_death(exc: BaseException, *, killed: bool) -> str:
@@ -163,7 +132,7 @@ class RayChannel(SocketChannel):
             pass
 
     async def wait(self) -> int | None:
-        await _wait_future(self._done)
+        await wait_future(self._done)
         exc = self._done.exception()
         if exc is None:
             code: int = self._done.result()
@@ -215,6 +184,10 @@ class RayBackend(Backend):
         self._expected: set[str] = set()
         self._channels: set[RayChannel] = set()
         self._groups: dict[str, Any] = {}
+        threshold = spec.by_reference
+        self.payloads: RayObjectStore | None = (
+            RayObjectStore(int(threshold)) if threshold is not None else None
+        )
 
     @staticmethod
     def _parse_driver_address(value: str | None) -> tuple[str | None, int]:
@@ -411,6 +384,7 @@ class RayBackend(Backend):
             module.ref if module is not None else None,
             module.path if module is not None else None,
             timeout,
+            int(self.spec.by_reference) if self.spec.by_reference is not None else None,
         )
         done: concurrent.futures.Future[Any] = ref.future()
         self._expected.add(token)
