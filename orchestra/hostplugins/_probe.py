@@ -147,7 +147,7 @@ def _run(
     """One probe process over ``files``: (events, stderr tail, how it ended badly)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, "-m", "orchestra.hostplugins._probe"]
+    cmd = [sys.executable, "-P", "-m", "orchestra.hostplugins._probe"]
     if options:
         cmd += ["--options", json.dumps(options)]
     proc = subprocess.Popen(

@@ -129,6 +129,24 @@ async def test_shutdown_leaves_no_child_process(wat_file: WatFile) -> None:
     assert [c.pid for c in psutil.Process().children(recursive=True) if c.pid in pids] == []
 
 
+@pytest.mark.parametrize("start_method", ["zygote", "spawn"])
+async def test_workers_never_import_from_the_current_directory(
+    wat_file: WatFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_method: str
+) -> None:
+    """A directory holding another ``orchestra`` package (an old checkout, or
+    something planted) must not shadow the supervisor's own: workers run with
+    ``python -P``, so their code is the supervisor's, whatever the working directory."""
+    # Local only: this is about how a local worker process is started.
+    fake = tmp_path / "orchestra"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise SystemExit(99)  # the wrong orchestra\n")
+    src = wat_file("add", ADD)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ORCHESTRA_START_METHOD", start_method)
+    async with Orchestra(plugins(add=PluginSpec(source=str(src)))) as orch:
+        assert await orch.call("add", "add", [2, 3]) == [5]
+
+
 async def test_trap_is_typed_and_instance_keeps_serving(
     wat_file: WatFile, new_orchestra: NewOrchestra
 ) -> None:

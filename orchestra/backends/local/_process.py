@@ -146,6 +146,7 @@ class _Zygote:
             process = await anyio.open_process(
                 [
                     python,
+                    "-P",  # never import from the current directory: PYTHONPATH decides
                     "-m",
                     "orchestra.zygote",
                     "--fd",
@@ -290,6 +291,7 @@ class LocalBackend(Backend):
             process = await anyio.open_process(
                 [
                     self._python,
+                    "-P",
                     "-m",
                     self._worker_module,
                     "--fd",
