@@ -572,11 +572,17 @@ class WorkerHandle:
 
     def _kick(self) -> None:
         """Get the outbox written: once per loop iteration on the fast path (every call
-        queued meanwhile goes in the same write), else by waking the writer task."""
+        queued meanwhile goes in the same write; at once when the worker was idle),
+        else by waking the writer task."""
         io = self._io
         if io is None:
             self._wake_writer.set()
         elif not self._flush_scheduled:
+            if len(self._pending) == 1:
+                # The worker was idle: nothing to batch with, so write now and save
+                # the single call a trip round the event loop (its latency).
+                self._flush()
+                return
             self._flush_scheduled = True
             io.call_soon(self._flush)
 
