@@ -338,10 +338,11 @@ class RayBackendSpec(_Spec, tag="ray", tag_field="kind"):
     driver_address: str | None = None
     """``HOST`` or ``HOST:PORT`` the actors connect back to (default: this node's Ray IP,
     a free port)."""
-    by_reference: Size | None = _default(Size(1024 * 1024))
+    by_reference: Size | None = _default(Size(8 * 1024 * 1024))
     """Call inputs and outputs (and routed payloads) of at least this size travel by
     reference through Ray's object store, not through the driver's TCP stream; null:
-    never."""
+    never. The default is where the object store starts to win on one node; lower it
+    when the driver's network is the bottleneck (see docs/scaling.md)."""
 
 
 class Config(_Spec, kw_only=True):

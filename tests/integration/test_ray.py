@@ -374,7 +374,7 @@ def by_ref_config(tmp_path: Path) -> Config:
     (tmp_path / "fwd.wat").write_text(FORWARD)
     big = Limits(memory=Size(256 << 20))
     return Config(
-        backend=RayBackendSpec(),
+        backend=RayBackendSpec(by_reference=Size(MIB)),  # the default is 8 MiB
         plugins={
             "echo": PluginSpec(source=str(tmp_path / "echo.wat"), limits=big),
             "a": PluginSpec(
