@@ -54,3 +54,10 @@ bench-hostcalls *ARGS:
 # call against a direct one, as a table (about 30 s; --quick: about 10 s).
 bench-pipeline *ARGS:
     {{python}} benchmarks/bench_pipeline.py {{ARGS}}
+
+# The Ray backend against the local one (on a local Ray cluster unless
+# --address): calls/s, pipeline records/s and 1 MiB echo at 1-4 instances with a scaling
+# model, then large payloads by reference against inline (about 10 min; --quick: about
+# 1 min, 1 and 2 instances). Needs the ray extra.
+bench-ray *ARGS:
+    {{python}} benchmarks/bench_ray.py {{ARGS}}

@@ -11,9 +11,16 @@ Workloads, each at every instance count, on both backends (same config, only
 * ``work`` calls/s: ``SLOW.work(300)`` (~0.3M wasm loop iterations per call), 32
   callers. Bound by the instances, so it shows how compute scales with them.
 * ``echo1m`` calls/s: an Extism ``echo`` of 1 MiB, 8 callers. Locally the payload
-  goes through the shared-memory rings; on Ray over the actor's TCP connection.
+  goes through the shared-memory rings; on Ray over the actor's TCP stream (below
+  ``by_reference``, 8 MiB by default).
 * ``demo`` records/s: the demo pipeline (redact -> shout -> vowels, wasi-command),
   N instances of each stage, over the demo input repeated.
+
+Then large payloads at one instance: ``echo`` of 1, 4 and 16 MiB (8 callers) locally,
+on Ray by reference through the object store (``by_reference: 64KiB``) and on Ray
+inline over the actor's TCP stream (``by_reference: null``), with the bytes each
+call put on the driver's TCP stream. Where the two Ray columns cross is where the
+``by_reference`` default comes from.
 
 Then a model per workload and backend: the Universal Scalability Law
 ``X(n) = X(1) * n / (1 + s*(n-1) + k*n*(n-1))`` fitted to the measured points by
@@ -37,6 +44,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -185,6 +193,97 @@ async def measure(
         return points
 
 
+PAYLOAD_SIZES = (1 << 20, 4 << 20, 16 << 20)
+PAYLOAD_VARIANTS = ("local", "ray by ref", "ray inline")
+
+
+@dataclass
+class PayloadPoint:
+    variant: str
+    size: int
+    count: int
+    seconds: float
+    tcp_bytes: int  # on the driver's TCP streams to the echo actor (Ray only)
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+
+def tcp_bytes(channels: list[Any]) -> int:
+    """Bytes both ways on these worker channels so far (0 for a local worker's)."""
+    return sum(getattr(c, "bytes_sent", 0) + getattr(c, "bytes_received", 0) for c in channels)
+
+
+async def measure_payloads(
+    variant: str, seconds: float, warmup: float, tmp: Path
+) -> list[PayloadPoint]:
+    """Echo of each payload size at one instance, on one backend variant."""
+    (tmp / "echo.wat").write_text(ECHO)
+    backend: Any = "local"
+    if variant != "local":
+        threshold = None if variant == "ray inline" else Size(64 << 10)  # every size by ref
+        backend = RayBackendSpec(by_reference=threshold)
+    cfg = Config(
+        backend=backend,
+        plugins={
+            "echo": PluginSpec(source=str(tmp / "echo.wat"), limits=Limits(memory=Size(512 << 20)))
+        },
+    )
+    out = []
+    async with Orchestra(cfg) as orch:
+        for size in PAYLOAD_SIZES:
+            data = os.urandom(size)
+            if await orch.call("echo", "echo", data) != data:
+                raise RuntimeError("echo returned a wrong result")
+            await calls_per_second(orch, "echo", "echo", data, 8, warmup)
+            channels = [w._channel for w in orch.supervisor.pools["echo"].workers if w]
+            before = tcp_bytes(channels)
+            n, elapsed = await calls_per_second(orch, "echo", "echo", data, 8, seconds)
+            out.append(
+                PayloadPoint(variant, size, n, elapsed, (tcp_bytes(channels) - before) // max(1, n))
+            )
+    return out
+
+
+def print_payloads(points: list[PayloadPoint]) -> None:
+    by = {(p.variant, p.size): p for p in points}
+    print()
+    print("Large payloads: echo, 1 instance, 8 callers (calls/s; TCP bytes per call on Ray)")
+    head = (
+        f"{'payload':<9}{'local':>9}{'ray by ref':>12}{'ray inline':>12}"
+        f"{'ref/inline':>12}{'ref B/call':>12}{'inline B/call':>15}"
+    )
+    print(head)
+    print("-" * len(head))
+    for size in PAYLOAD_SIZES:
+        loc, ref, inl = (by.get((v, size)) for v in PAYLOAD_VARIANTS)
+        ratio = f"{ref.rate / inl.rate:.2f}x" if ref and inl and inl.rate else "-"
+        print(
+            f"{f'{size >> 20} MiB':<9}"
+            + "".join(
+                f"{p.rate:>{w},.0f}" if p else f"{'-':>{w}}"
+                for p, w in ((loc, 9), (ref, 12), (inl, 12))
+            )
+            + f"{ratio:>12}"
+            + f"{(f'{ref.tcp_bytes:,}' if ref else '-'):>12}{(f'{inl.tcp_bytes:,}' if inl else '-'):>15}"
+        )
+
+
+async def run_payloads(rounds: int, seconds: float, warmup: float, tmp: Path) -> list[PayloadPoint]:
+    out = []
+    for r in range(rounds):
+        for variant in PAYLOAD_VARIANTS:
+            for p in await measure_payloads(variant, seconds, warmup, tmp):
+                print(
+                    f"  round {r + 1}  {variant:<11}{p.size >> 20:>3} MiB{p.rate:>10,.0f} calls/s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                out.append(p)
+    return medians(out, key=lambda p: (p.variant, p.size))
+
+
 def fit_usl(points: dict[int, float]) -> tuple[float, float]:
     """Least-squares (s, k) of the Universal Scalability Law, both clamped at >= 0.
 
@@ -321,11 +420,12 @@ async def run_all(
     return out
 
 
-def medians(points: list[Point]) -> list[Point]:
-    """One point per (workload, backend, instances): the median-rate round."""
-    groups: dict[tuple[str, str, int], list[Point]] = {}
+def medians(points: list[Any], key: Callable[[Any], tuple[Any, ...]] | None = None) -> list[Any]:
+    """One point per (workload, backend, instances), or per ``key``: the median-rate
+    round."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
     for p in points:
-        groups.setdefault((p.workload, p.backend, p.instances), []).append(p)
+        groups.setdefault(key(p) if key else (p.workload, p.backend, p.instances), []).append(p)
     out = []
     for group in groups.values():
         ordered = sorted(group, key=lambda p: p.rate)
@@ -342,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--address", default=None, help="a running Ray cluster to join")
     parser.add_argument("--num-cpus", type=int, default=None, help="local Ray cluster CPUs")
     parser.add_argument("--json", default=None, help="also write the figures here")
+    parser.add_argument("--no-payloads", action="store_true", help="skip the large-payload table")
     args = parser.parse_args(argv)
     seconds = args.seconds or (0.5 if args.quick else 2.0)
     warmup = 0.2 if args.quick else 0.5
@@ -369,6 +470,11 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as tmp:
             every = anyio.run(run_all, counts, rounds, seconds, warmup, Path(tmp), lines)
             points = medians(every)
+            payloads = (
+                []
+                if args.no_payloads
+                else anyio.run(run_payloads, rounds, seconds, warmup, Path(tmp))
+            )
         cluster = ray.cluster_resources()
     finally:
         ray.shutdown()
@@ -381,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
         f"median of {rounds} round(s)"
     )
     models = print_tables(points, counts)
+    if payloads:
+        print_payloads(payloads)
     if args.json:
         Path(args.json).write_text(
             json.dumps(
@@ -388,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
                     "points": [asdict(p) | {"rate": p.rate} for p in points],
                     "every_round": [asdict(p) | {"rate": p.rate} for p in every],
                     "models": models,
+                    "payloads": [asdict(p) | {"rate": p.rate} for p in payloads],
                     "cluster": cluster,
                 },
                 indent=2,
