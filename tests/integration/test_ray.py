@@ -184,6 +184,9 @@ async def main():
         assert await orch.call("a", "run", b"hi") == b"hi!"
         out = [r async for r in orch.run_pipeline("p", [f"x{i}".encode() for i in range(200)])]
         assert [r.output for r in out] == [f"x{i}!".encode() for i in range(200)], out[:3]
+        big = bytes(range(256)) * 8192  # 2 MiB, by reference: node_a's store <-> node_b's
+        store = orch.supervisor.backend.payloads
+        assert await orch.call("b", "echo", big) == big and store.gets == 1, store.gets
         print("NODES", len({n for v in nodes.values() for n in v}))
 
 try:
@@ -197,12 +200,14 @@ finally:
 @pytest.mark.slow
 def test_routes_and_pipelines_across_nodes(plugin_dir: Path, tmp_path: Path) -> None:
     """A two-node Ray cluster (ray.cluster_utils, in its own process): plug-in a's actor
-    on one node, b's on the other; a route and a pipeline cross between them."""
+    on one node, b's on the other; a route and a pipeline cross between them, and a
+    2 MiB payload goes by reference between the driver's node and b's."""
     cfg = tmp_path / "multi.yaml"
     cfg.write_text(
         textwrap.dedent(f"""
         backend:
           kind: ray
+          by_reference: 1MiB
           plugins:
             a: {{num_cpus: 0, resources: {{node_a: 1}}}}
             b: {{num_cpus: 0, resources: {{node_b: 1}}}}
