@@ -70,12 +70,17 @@ class ShmRings:
         if n > ring:
             return None
         pos = self._get(produced_at)
-        if pos % ring and (pos % ring + n > ring or pos == self._get(consumed_at)):
+        consumed = self._get(consumed_at)  # may be stale: then the ring looks fuller
+        empty = pos == consumed
+        if pos % ring and (pos % ring + n > ring or empty):
             # Skip the tail: spans never wrap. And when the ring is empty, start over
             # at its beginning: already-touched pages are reused, fresh ones cost
             # ~0.7 ms per MiB to fault in (../shared/BASELINES.md).
             pos += ring - pos % ring
-        if pos + n - self._get(consumed_at) > ring:
+        # Nothing unconsumed may be overwritten. An empty ring holds nothing, so any
+        # span fits (counting the skipped tail as used refused a payload larger than
+        # the previous one for ever after: it then went inline through the socket).
+        if not empty and pos + n - consumed > ring:
             return None
         self._set(produced_at, pos + n)
         return pos

@@ -43,6 +43,21 @@ def test_full_ring_refuses_and_consumption_frees() -> None:
     assert sup.put_input(b"c" * 5000) is None  # larger than the ring
 
 
+def test_an_empty_ring_takes_any_payload_that_fits_whatever_came_before() -> None:
+    """A small payload leaves the positions mid-ring; once it is consumed, a larger
+    one (up to the whole ring) must still be placed, at the start. (It was refused
+    for ever: every larger payload then travelled inline through the socket.)"""
+    sup, wrk = rings(4096)
+    for n in (100, 1000, 3000, 4096, 10, 4096):
+        pos = sup.put_input(b"p" * n)
+        assert pos is not None, n
+        assert pos % 4096 == 0
+        wrk.input_done(pos, n)
+        out = wrk.put_output(b"q" * n)
+        assert out is not None, n
+        assert sup.take_output(out, n) == b"q" * n
+
+
 @settings(max_examples=50)
 @given(sizes=st.lists(st.integers(1, 1500), min_size=1, max_size=40))
 def test_spans_never_overlap_live_data(sizes: list[int]) -> None:
@@ -62,6 +77,8 @@ def test_spans_never_overlap_live_data(sizes: list[int]) -> None:
                 view.release()
                 wrk.input_done(old_pos, len(old))
             pos = sup.put_input(data)
+        if pos is None and not live:
+            raise AssertionError(f"an empty ring refused {n} bytes")
         if pos is not None:
             assert pos % 4096 + n <= 4096  # contiguous
             live.append((pos, data))
