@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import signal
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -158,6 +159,9 @@ class WorkerHandle:
         self._channel: WorkerChannel | None = None
         self._pending: dict[int, _Pending] = {}
         self._fetching: dict[int, _Pending] = {}  # answered by reference, being read
+        # Submitted, not yet sent: a large input waiting for the worker to free ring
+        # space, the calls behind it, and None for a Shutdown queued after them.
+        self._held: deque[tuple[int, str, bytes, list[Any] | None] | None] = deque()
         self._next_id = 1
         self._outbox = bytearray()
         self._wake_writer = anyio.Event()
@@ -373,6 +377,8 @@ class WorkerHandle:
                 self._start_route(msg)
             elif isinstance(msg, Log):
                 self._emit_log(msg)
+        if self._held:  # answers mean the worker consumed inputs: ring space is back
+            self._send_held()
         self._on_change()
         return None
 
@@ -462,6 +468,7 @@ class WorkerHandle:
         elif self.exit_reason is None:
             self.exit_reason = exit_text
         stuck, self._pending = self._pending, {}
+        self._held.clear()  # never sent: failed below with the rest
         stuck.update(self._fetching)  # answered by reference, never read: lost with it
         self._fetching = {}
         for n, waiter in enumerate(stuck.values()):
@@ -500,6 +507,9 @@ class WorkerHandle:
         """Stop taking calls; the worker finishes what it holds, then exits."""
         if self.state is WorkerState.READY:
             self.state = WorkerState.DRAINING
+            if self._held:
+                self._held.append(None)  # after the calls that wait for ring space
+                return
             encode_into(Shutdown(), self._outbox)
             self._kick()
 
@@ -550,25 +560,45 @@ class WorkerHandle:
         if not self._pending:
             self.last_progress = waiter.sent_at
         self._pending[call_id] = waiter
+        self.calls += 1
         if isinstance(data, ByRef):  # the worker reads it from the object store
             waiter.keep = data
             encode_into(Call(id=call_id, export=export, args=args, ref=data.ref), self._outbox)
             self._kick()
-            self.calls += 1
-            return waiter
-        rings = self._rings
-        if rings is not None and len(data) >= SHM_THRESHOLD:
-            pos = rings.put_input(data)
-            if pos is not None:
-                call = Call(id=call_id, export=export, args=args, shm_pos=pos, shm_len=len(data))
-                encode_into(call, self._outbox)
-                self._kick()
-                self.calls += 1
-                return waiter
-        encode_into(Call(id=call_id, export=export, data=data, args=args), self._outbox)
-        self._kick()
-        self.calls += 1
+        elif self._held or not self._send(call_id, export, data, args):
+            # Behind a payload that waits for ring space: calls go out in the order
+            # they were submitted (the oldest pending call is the one running).
+            self._held.append((call_id, export, data, args))
         return waiter
+
+    def _send(self, call_id: int, export: str, data: bytes, args: list[Any] | None) -> bool:
+        """Put one call in the outbox. False: its payload needs ring space that the
+        worker has not freed yet (sent by :meth:`_send_held` once it has)."""
+        rings = self._rings
+        if rings is not None and SHM_THRESHOLD <= len(data) <= rings.ring:
+            pos = rings.put_input(data)
+            if pos is None:
+                # Waiting beats the inline fallback: a large frame through the socket
+                # costs several copies on both sides (measured 3x slower at 4 MiB).
+                return False
+            call = Call(id=call_id, export=export, args=args, shm_pos=pos, shm_len=len(data))
+        else:
+            call = Call(id=call_id, export=export, data=data, args=args)
+        encode_into(call, self._outbox)
+        self._kick()
+        return True
+
+    def _send_held(self) -> None:
+        """Send what waited for ring space, in order, as far as the space goes."""
+        held = self._held
+        while held:
+            item = held[0]
+            if item is None:  # a Shutdown asked for while calls were held
+                encode_into(Shutdown(), self._outbox)
+                self._kick()
+            elif item[0] in self._pending and not self._send(*item):
+                return
+            held.popleft()
 
     def _kick(self) -> None:
         """Get the outbox written: once per loop iteration on the fast path (every call

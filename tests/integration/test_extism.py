@@ -329,11 +329,14 @@ async def test_manifest_url_needs_an_allowed_host(
 
 
 async def test_large_payloads_many_in_flight(wat_file: WatFile) -> None:
-    """Large inputs and outputs go through the shared rings; when the rings are full
-    the rest travel inline; every caller still gets exactly its own answer."""
+    """Large inputs and outputs go through the shared rings; more than the rings hold
+    wait for space instead of going through the socket; every caller still gets
+    exactly its own answer."""
     # Local only: the shared-memory rings are the local backend's (test_ray.py has Ray's).
     cfg = Config(plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"], instances=2)})
     async with Orchestra(cfg) as orch:
+        channels = [w._channel for w in orch.supervisor.pools["k"].workers if w is not None]
+        sent = sum(c.bytes_sent for c in channels)
         results: dict[int, bytes] = {}
 
         async def one(i: int) -> None:
@@ -343,8 +346,44 @@ async def test_large_payloads_many_in_flight(wat_file: WatFile) -> None:
         async with anyio.create_task_group() as tg:
             for i in range(96):
                 tg.start_soon(one, i)
+        # 48 MiB in, 48 MiB out, more than the rings (32 MiB each way) hold at once:
+        # yet the sockets carried frames only.
+        assert sum(c.bytes_sent for c in channels) - sent < 96 * 1024
     for i in range(96):
         assert results[i] == bytes([65 + i % 26]) * (512 * 1024 + i)
+
+
+async def test_growing_payloads_keep_using_the_rings(wat_file: WatFile) -> None:
+    """Payloads larger than the ones before still go through the rings (a small one
+    used to leave the ring refusing every larger payload for ever after), and calls
+    that wait for ring space are finished before a shutdown."""
+    # Local only: the shared-memory rings are the local backend's.
+    cfg = Config(plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"])})
+    orch = Orchestra(cfg)
+    async with orch:
+        worker = orch.supervisor.pools["k"].workers[0]
+        assert worker is not None
+        channel = worker._channel
+        for size in (64 * 1024, 1 << 20, 3 << 20, 9 << 20, 20 << 20):
+            sent = channel.bytes_sent
+            data = b"q" * size
+            assert await orch.call("k", "upper", data) == b"Q" * size
+            assert channel.bytes_sent - sent < 1024, f"{size} bytes went through the socket"
+        # 4 x 20 MiB: the input ring (32 MiB) holds one at a time; stop the worker
+        # while the others wait for space: it finishes all of them, then exits.
+        results: list[bytes] = []
+
+        async def one() -> None:
+            results.append(await orch.call("k", "upper", b"z" * (20 << 20)))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(one)
+            while worker.in_flight < 4:
+                await anyio.sleep(0.001)
+            assert len(worker._held) >= 2
+            worker.request_stop()
+        assert results == [b"Z" * (20 << 20)] * 4
 
 
 async def test_http_redirect_to_a_disallowed_host_is_refused(
