@@ -87,21 +87,26 @@ async def test_sigkill_mid_call_fails_exactly_the_held_calls(
 
         async def one(i: int) -> None:
             try:
-                outcomes.append(await orch.call("slow", "work", [150_000]))
+                outcomes.append(await orch.call("slow", "work", [400_000]))
             except PluginCrashed as exc:
                 outcomes.append(exc)
 
         async with anyio.create_task_group() as tg:
             for i in range(16):
                 tg.start_soon(one, i)
-            await anyio.sleep(0.05)
+            # Kill mid-call: once the victim holds its 8 calls, well before the first
+            # (about 110 ms of wasm) can finish, so no answer is on its way back.
+            with anyio.fail_after(10):
+                while victim.in_flight < 8:
+                    await anyio.sleep(0.001)
+            await anyio.sleep(0.01)
             held = victim.in_flight
-            assert held > 0
+            assert held == 8
             os.kill(victim.pid, signal.SIGKILL)
         crashed = [o for o in outcomes if isinstance(o, PluginCrashed)]
         assert len(outcomes) == 16
         assert len(crashed) == held
-        assert all(o == [150_000] for o in outcomes if not isinstance(o, PluginCrashed))
+        assert all(o == [400_000] for o in outcomes if not isinstance(o, PluginCrashed))
         assert all(e.plugin == "slow" and e.instance == 0 and e.export == "work" for e in crashed)
         death = "died as a Ray actor" if backend_kind == "ray" else "killed by signal SIGKILL"
         assert death in str(crashed[0])
