@@ -59,6 +59,19 @@ Router = Callable[
 log = structlog.get_logger("orchestra.supervisor")
 
 _FETCH_GRACE = 10.0  # seconds a stopped worker is kept for outputs still being read
+SPIN_MAX = 200e-6  # seconds: lone calls answered faster than this are waited for busily
+
+
+def spin_window(rtt: float) -> float:
+    """How long the event loop stays busy after sending a lone call (one to an idle
+    worker) instead of sleeping until its answer: twice the recent round trip, for
+    calls answered within ``SPIN_MAX``; none for slower ones or before any is known.
+
+    Sleeping costs the supervisor a wake-up of about 45 µs of CPU on these VMs (one
+    call at a time it spent 49 µs per call against 9.7 µs batched), so spinning about
+    as long as the answer takes costs no more CPU than the wake-up it replaces, and
+    halves the latency of a call made one at a time (16 B p50 100 -> 53 µs)."""
+    return 2 * rtt if 0 < rtt < SPIN_MAX else 0.0
 
 
 class WorkerState(enum.Enum):
@@ -168,6 +181,9 @@ class WorkerHandle:
         self._killed_for_timeout = False
         self._io: FastIO | None = None
         self._flush_scheduled = False
+        self._rtt = 0.0  # moving average round trip of lone calls, seconds
+        self._lone: tuple[int, float] | None = None  # (call id, sent at) of a lone call
+        self._spin_until = 0.0
         self._gone = anyio.Event()
         self._gone_reason = "exited"
         self._decoder = FrameDecoder()
@@ -341,6 +357,11 @@ class WorkerHandle:
         pending = self._pending
         for msg in msgs:
             if isinstance(msg, Result | CallFailed):
+                lone = self._lone
+                if lone is not None and lone[0] == msg.id:
+                    rtt = time.perf_counter() - lone[1]
+                    self._rtt = rtt if not self._rtt else 0.75 * self._rtt + 0.25 * rtt
+                    self._lone = None
                 waiter = pending.pop(msg.id, None)
                 if waiter is None:
                     continue
@@ -469,6 +490,7 @@ class WorkerHandle:
             self.exit_reason = exit_text
         stuck, self._pending = self._pending, {}
         self._held.clear()  # never sent: failed below with the rest
+        self._lone = None  # stops a spin
         stuck.update(self._fetching)  # answered by reference, never read: lost with it
         self._fetching = {}
         for n, waiter in enumerate(stuck.values()):
@@ -612,9 +634,22 @@ class WorkerHandle:
                 # The worker was idle: nothing to batch with, so write now and save
                 # the single call a trip round the event loop (its latency).
                 self._flush()
+                now = time.perf_counter()
+                self._lone = (next(iter(self._pending)), now)
+                window = spin_window(self._rtt)
+                if window:
+                    self._spin_until = now + window
+                    io.call_soon(self._spin)
                 return
             self._flush_scheduled = True
             io.call_soon(self._flush)
+
+    def _spin(self) -> None:
+        """Keep the loop busy (no sleep, so no wake-up) until the lone call is
+        answered or its window has passed."""
+        lone, io = self._lone, self._io
+        if lone is not None and io is not None and time.perf_counter() < self._spin_until:
+            io.call_soon(self._spin)
 
     def _flush(self) -> None:
         self._flush_scheduled = False

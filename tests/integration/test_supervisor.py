@@ -152,6 +152,39 @@ async def test_workers_never_import_from_the_current_directory(
         assert await orch.call("add", "add", [2, 3]) == [5]
 
 
+async def test_lone_calls_spin_only_while_answers_are_quick(
+    wat_file: WatFile, anyio_backend: str
+) -> None:
+    """One call at a time, the supervisor waits busily for a quick answer instead of
+    sleeping (the wake-up costs about as much CPU and doubles the latency), but only
+    for plug-ins that answer within SPIN_MAX: a slow one must never keep it spinning."""
+    # Local only: the spin is the asyncio fast path's, the same on every backend.
+    from orchestra.supervision._worker import SPIN_MAX, spin_window
+
+    assert spin_window(0.0) == 0.0  # nothing measured yet
+    assert spin_window(50e-6) == 100e-6
+    assert spin_window(SPIN_MAX) == 0.0
+    cfg = plugins(
+        add=PluginSpec(source=str(wat_file("add", ADD))),
+        slow=PluginSpec(source=str(wat_file("slow", SLOW))),
+    )
+    async with Orchestra(cfg) as orch:
+        for _ in range(20):
+            assert await orch.call("add", "add", [1, 2]) == [3]
+        for _ in range(3):
+            assert await orch.call("slow", "work", [150_000]) == [150_000]
+        quick = orch.supervisor.pools["add"].workers[0]
+        slow = orch.supervisor.pools["slow"].workers[0]
+        assert quick is not None and slow is not None
+        if anyio_backend == "asyncio":
+            # (Whether the quick one spins depends on the machine's load: its round
+            # trip is ~50-100 us, SPIN_MAX 200 us. The slow one must never spin.)
+            assert 0 < quick._rtt < slow._rtt / 10
+            assert slow._rtt > 0.01 and spin_window(slow._rtt) == 0.0
+        else:  # trio has no fast path: it never spins
+            assert quick._rtt == slow._rtt == 0.0
+
+
 async def test_trap_is_typed_and_instance_keeps_serving(
     wat_file: WatFile, new_orchestra: NewOrchestra
 ) -> None:
