@@ -579,21 +579,26 @@ class WorkerHandle:
         self._next_id = call_id + 1
         io = self._io
         waiter = _Pending(export, io.new_waiter() if io is not None else None, chain)
-        if not self._pending:
+        idle = not self._pending
+        if idle:
             self.last_progress = waiter.sent_at
         self._pending[call_id] = waiter
         self.calls += 1
         if isinstance(data, ByRef):  # the worker reads it from the object store
             waiter.keep = data
             encode_into(Call(id=call_id, export=export, args=args, ref=data.ref), self._outbox)
-            self._kick()
-        elif self._held or not self._send(call_id, export, data, args):
+        elif self._held or not self._encode(call_id, export, data, args):
             # Behind a payload that waits for ring space: calls go out in the order
             # they were submitted (the oldest pending call is the one running).
             self._held.append((call_id, export, data, args))
+            return waiter
+        if idle and self._io is not None:
+            self._send_lone(call_id)
+        else:
+            self._kick()
         return waiter
 
-    def _send(self, call_id: int, export: str, data: bytes, args: list[Any] | None) -> bool:
+    def _encode(self, call_id: int, export: str, data: bytes, args: list[Any] | None) -> bool:
         """Put one call in the outbox. False: its payload needs ring space that the
         worker has not freed yet (sent by :meth:`_send_held` once it has)."""
         rings = self._rings
@@ -607,40 +612,43 @@ class WorkerHandle:
         else:
             call = Call(id=call_id, export=export, data=data, args=args)
         encode_into(call, self._outbox)
-        self._kick()
         return True
 
     def _send_held(self) -> None:
         """Send what waited for ring space, in order, as far as the space goes."""
         held = self._held
+        sent = False
         while held:
             item = held[0]
             if item is None:  # a Shutdown asked for while calls were held
                 encode_into(Shutdown(), self._outbox)
-                self._kick()
-            elif item[0] in self._pending and not self._send(*item):
-                return
+            elif not self._encode(*item):
+                break
             held.popleft()
+            sent = True
+        if sent:
+            self._kick()
+
+    def _send_lone(self, call_id: int) -> None:
+        """A call to an idle worker: nothing to batch it with, so write it now (saving
+        it a trip round the event loop) and, if the worker's answers come back
+        quickly, keep the loop busy until this one does (see :func:`spin_window`)."""
+        assert self._io is not None
+        self._flush()
+        now = time.perf_counter()
+        self._lone = (call_id, now)
+        window = spin_window(self._rtt)
+        if window:
+            self._spin_until = now + window
+            self._io.call_soon(self._spin)
 
     def _kick(self) -> None:
         """Get the outbox written: once per loop iteration on the fast path (every call
-        queued meanwhile goes in the same write; at once when the worker was idle),
-        else by waking the writer task."""
+        queued meanwhile goes in the same write), else by waking the writer task."""
         io = self._io
         if io is None:
             self._wake_writer.set()
         elif not self._flush_scheduled:
-            if len(self._pending) == 1:
-                # The worker was idle: nothing to batch with, so write now and save
-                # the single call a trip round the event loop (its latency).
-                self._flush()
-                now = time.perf_counter()
-                self._lone = (next(iter(self._pending)), now)
-                window = spin_window(self._rtt)
-                if window:
-                    self._spin_until = now + window
-                    io.call_soon(self._spin)
-                return
             self._flush_scheduled = True
             io.call_soon(self._flush)
 
