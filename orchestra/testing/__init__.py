@@ -6,7 +6,7 @@ runtime (assemble it with ``wasmtime.wat2wasm``, or pass it wherever a
 
 * core ABI: ADD, TRAP, LOOP, SLOW, GROW, COUNTER
 * wasi-command ABI: ECHO_WASI, EXIT_CODE
-* extism ABI: EXTISM_KITCHEN
+* extism ABI: EXTISM_KITCHEN, FORWARD
 
 See :mod:`orchestra.testing._wat` for what each one exports and does.
 """
@@ -16,6 +16,7 @@ from ._wat import COUNTER as COUNTER
 from ._wat import ECHO_WASI as ECHO_WASI
 from ._wat import EXIT_CODE as EXIT_CODE
 from ._wat import EXTISM_KITCHEN as EXTISM_KITCHEN
+from ._wat import FORWARD as FORWARD
 from ._wat import GROW as GROW
 from ._wat import LOOP as LOOP
 from ._wat import SLOW as SLOW
@@ -27,6 +28,7 @@ __all__ = (
     "ECHO_WASI",
     "EXIT_CODE",
     "EXTISM_KITCHEN",
+    "FORWARD",
     "GROW",
     "LOOP",
     "SLOW",

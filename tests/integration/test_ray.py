@@ -30,10 +30,9 @@ from orchestra.config import (
     Size,
     load_config_text,
 )
-from orchestra.testing import ADD
+from orchestra.testing import ADD, FORWARD
 
 from ..conftest import REPO
-from .test_routes import FORWARD
 
 pytestmark = [pytest.mark.anyio, pytest.mark.ray]
 

@@ -11,40 +11,11 @@ import pytest
 
 from orchestra import CallError, Config, HostFunctionError, Orchestra
 from orchestra.config import PluginSpec
+from orchestra.testing import FORWARD
 
 pytestmark = pytest.mark.anyio
 WatFile = Callable[[str, str], Path]
 NewOrchestra = Callable[..., Orchestra]  # the new_orchestra fixture: local, then ray
-
-# extism: run = next(input); echo = input; shout = input with a '!' appended
-FORWARD = """(module
-  (import "extism:host/env" "input_offset" (func $in (result i64)))
-  (import "extism:host/env" "input_length" (func $inlen (result i64)))
-  (import "extism:host/env" "length" (func $len (param i64) (result i64)))
-  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
-  (import "extism:host/env" "load_u8" (func $load (param i64) (result i32)))
-  (import "extism:host/env" "store_u8" (func $store (param i64 i32)))
-  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
-  (import "extism:host/user" "next" (func $next (param i64) (result i64)))
-  (func (export "run") (result i32) (local $r i64)
-    (local.set $r (call $next (call $in)))
-    (call $out (local.get $r) (call $len (local.get $r)))
-    (i32.const 0))
-  (func (export "echo") (result i32)
-    (call $out (call $in) (call $inlen))
-    (i32.const 0))
-  (func (export "shout") (result i32) (local $n i64) (local $h i64) (local $i i64)
-    (local.set $n (call $inlen))
-    (local.set $h (call $alloc (i64.add (local.get $n) (i64.const 1))))
-    (block $d (loop $l
-      (br_if $d (i64.ge_u (local.get $i) (local.get $n)))
-      (call $store (i64.add (local.get $h) (local.get $i))
-                   (call $load (i64.add (call $in) (local.get $i))))
-      (local.set $i (i64.add (local.get $i) (i64.const 1)))
-      (br $l)))
-    (call $store (i64.add (local.get $h) (local.get $n)) (i32.const 33))
-    (call $out (local.get $h) (i64.add (local.get $n) (i64.const 1)))
-    (i32.const 0)))"""
 
 # core: quad(x) = twice(twice(x)) with twice imported
 QUAD = """(module

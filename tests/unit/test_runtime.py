@@ -12,7 +12,7 @@ import wasmtime
 from orchestra.config import Limits, PluginSpec, Size, WasiSpec
 from orchestra.errors import CallError, PluginLoadError, PluginTimeout, PluginTrap
 from orchestra.runtime import FastFunc, PluginInstance
-from orchestra.testing import ADD, COUNTER, ECHO_WASI, GROW, LOOP, TRAP
+from orchestra.testing import ADD, COUNTER, ECHO_WASI, FORWARD, GROW, LOOP, TRAP
 
 WatFile = Callable[[str, str], Path]
 
@@ -189,23 +189,6 @@ def test_corrupt_cache_entry_is_recompiled(wat_file: WatFile, tmp_path: Path) ->
     assert again.cached is False and again.call("add", args=[2, 2])[1] == [4]
 
 
-# An Extism plug-in whose "run" calls a routed import (served here by a Python router)
-# and whose "echo" returns its input.
-ROUTED = """(module
-  (import "extism:host/env" "input_offset" (func $in (result i64)))
-  (import "extism:host/env" "input_length" (func $inlen (result i64)))
-  (import "extism:host/env" "length" (func $len (param i64) (result i64)))
-  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
-  (import "extism:host/user" "next" (func $next (param i64) (result i64)))
-  (func (export "run") (result i32) (local $r i64)
-    (local.set $r (call $next (call $in)))
-    (call $out (local.get $r) (call $len (local.get $r)))
-    (i32.const 0))
-  (func (export "echo") (result i32)
-    (call $out (call $in) (call $inlen))
-    (i32.const 0)))"""
-
-
 def test_input_is_released_before_the_export_runs(wat_file: WatFile) -> None:
     """The worker frees a call's shared-memory input span as soon as the ABI has
     copied it: while the plug-in runs, the span is already released (the next large
@@ -218,7 +201,7 @@ def test_input_is_released_before_the_export_runs(wat_file: WatFile) -> None:
 
     inst = PluginInstance(
         PluginSpec(
-            source=str(wat_file("routed", ROUTED)), imports={"extism:host/user.next": "x.y"}
+            source=str(wat_file("forward", FORWARD)), imports={"extism:host/user.next": "x.y"}
         ),
         plugin="p",
         router=router,
@@ -242,7 +225,7 @@ def test_large_output_as_a_view_of_linear_memory(wat_file: WatFile) -> None:
     """With view_output a large output is a read-only view of linear memory (the
     worker copies it straight into its output ring); small ones and the default
     stay bytes."""
-    inst = make(wat_file("routed", ROUTED), imports={"extism:host/user.next": "x.y"})
+    inst = make(wat_file("forward", FORWARD), imports={"extism:host/user.next": "x.y"})
     try:
         big = bytes(range(256)) * 1024  # 256 KiB
         out, _ = inst.call("echo", big, view_output=True)
