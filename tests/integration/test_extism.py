@@ -359,8 +359,7 @@ async def test_growing_payloads_keep_using_the_rings(wat_file: WatFile) -> None:
     that wait for ring space are finished before a shutdown."""
     # Local only: the shared-memory rings are the local backend's.
     cfg = Config(plugins={"k": kitchen(wat_file, host_modules=["extism:host/user"])})
-    orch = Orchestra(cfg)
-    async with orch:
+    async with Orchestra(cfg) as orch:
         worker = orch.supervisor.pools["k"].workers[0]
         assert worker is not None
         channel = worker._channel
