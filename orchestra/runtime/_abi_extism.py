@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import struct
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -63,11 +65,34 @@ _mem_data = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
 _mem_size = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p)(
     ("wasmtime_memory_data_size", _ffi.dll)
 )
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = (
+    ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long,
+)  # fmt: skip
+_PROT_RW, _MAP_SHARED_FIXED = 0x3, 0x01 | 0x10  # PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED
+_4G = 1 << 32  # a 32-bit memory's address space; the kernel's "no ring"
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 _VIEW_MIN = 64 * 1024  # outputs from this size may be returned as views (view_output)
 _CONTROL = struct.Struct("<QQQ")  # output offset, output length, error handle (at 16)
 _HEADER = struct.Struct("<IIII")  # block header: length, cap, prev, tag
 _U64, _U32 = struct.Struct("<Q"), struct.Struct("<I")
 _LIVE = 0x4C495645  # "LIVE", the kernel's live-block magic
+
+
+def _reserved(base: int, start: int, end: int) -> bool:
+    """True if ``[start, end)`` lies inside one inaccessible private mapping that
+    starts at or above ``base``: the unused tail of a wasmtime memory reservation."""
+    try:
+        with open("/proc/self/maps", "rb") as maps:
+            for line in maps:
+                span, perms = line.split(None, 2)[:2]
+                lo, hi = (int(x, 16) for x in span.split(b"-"))
+                if lo <= start < hi:
+                    return perms == b"---p" and base <= lo and end <= hi
+    except OSError:
+        pass
+    return False
 
 
 class _Kernel:
@@ -94,6 +119,8 @@ class _Kernel:
         self._keep = (mem._memory,)
         self._fixed = fixed
         self._mv = memoryview(b"")
+        self.ring_at = _4G  # where the worker's input ring is mapped (see map_ring)
+        self._ring = memoryview(b"")
 
         def fast(name: str) -> Callable[..., Any]:
             f = ex[name]
@@ -101,8 +128,32 @@ class _Kernel:
             return FastFunc(store, f, name).bind()
 
         self.begin = fast("orchestra_begin")
+        self.begin_ring = fast("orchestra_begin_ring")
+        self._set_ring = fast("orchestra_ring")
         self.alloc = fast("alloc")
         self.mem()
+
+    def map_ring(self, fd: int, offset: int, size: int, view: memoryview) -> bool:
+        """Map ``size`` bytes of ``fd`` from ``offset`` (the worker's input ring, also
+        seen by the host as ``view``) at the top of this memory's 4 GiB reservation,
+        above its accessible size, so the plug-in reads ring inputs in place (the
+        layout comment in ``extism_kernel.wat``). Only where that reservation is
+        certain: a memory that never moves (``fixed``), on a 64-bit host, and the
+        target range inside one inaccessible mapping starting at or above the
+        memory's base (/proc/self/maps); otherwise False and inputs are copied.
+        """
+        if not self._fixed or sys.maxsize <= _4G or size % _PAGE or not 0 < size <= _4G // 2:
+            return False
+        base, at = self.base(), _4G - size
+        if not base or self.size() > at or not _reserved(base, base + at, base + _4G):
+            return False
+        got = _libc.mmap(base + at, size, _PROT_RW, _MAP_SHARED_FIXED, fd, offset)
+        if got != base + at:  # MAP_FIXED either replaces exactly there or fails
+            return False
+        if not self._set_ring(at):  # memory grew past it meanwhile: cannot happen here
+            return False
+        self.ring_at, self._ring = at, view
+        return True
 
     def base(self) -> int:
         return int(_mem_data(*self._mem_args) or 0)
@@ -127,14 +178,22 @@ class _Kernel:
             raise _host_error(f"kernel block [{offset}, +{length}) is out of bounds")
         return mv
 
+    def _slice(self, offset: int, length: int) -> memoryview:
+        at = self.ring_at
+        if offset >= at:  # the input, in the ring
+            if offset + length > _4G:
+                raise _host_error(f"kernel block [{offset}, +{length}) is out of bounds")
+            return self._ring[offset - at : offset - at + length]
+        return self._span(offset, length)[offset : offset + length]
+
     def read(self, offset: int, length: int) -> bytes:
         if length <= 0:
             return b""
-        return self._span(offset, length)[offset : offset + length].tobytes()
+        return self._slice(offset, length).tobytes()
 
     def view(self, offset: int, length: int) -> memoryview:
         """A read-only view of a block, valid until the next call into the store."""
-        return self._span(offset, length)[offset : offset + length].toreadonly()
+        return self._slice(offset, length).toreadonly()
 
     def put(self, handle: int, data: bytes | memoryview) -> None:
         """Copy ``data`` into the block at ``handle`` (allocated for it)."""
@@ -149,6 +208,9 @@ class _Kernel:
         """The kernel's ``length`` export, host-side: the block's length if ``h`` is a
         live handle of this epoch, else 0 (same checks as ``$is_live``)."""
         mv = self.mem(64)
+        if h >= self.ring_at:  # only the input lives there
+            offset, length = _U64.unpack_from(mv, 0)[0], _U64.unpack_from(mv, 8)[0]
+            return int(length) if h == offset else 0
         (top,) = _U64.unpack_from(mv, 40)
         if h & 7 or h < 80 or h >= top:
             return 0
@@ -214,6 +276,11 @@ class ExtismAbi:
         self._running = False
         self._exports: dict[str, Callable[[], Any]] = {}
         self.kernel: _Kernel | None = None
+        self._ring: tuple[int, int, int, memoryview] | None = None
+        # Inputs read in place still count against the memory limit, as a copy would
+        # (Extism's "failed to allocate extism memory" when one cannot fit).
+        limit = spec.limits.memory
+        self._in_place_max = int(limit) - 80 if limit is not None else _4G
         self._env_host = env_host
         self.reset()
 
@@ -348,6 +415,8 @@ class ExtismAbi:
         # Without a custom reservation wasmtime reserves 4 GiB: the memory never moves.
         fixed = owner.settings.memory_reservation is None
         self.kernel = _Kernel(store, kernel_instance, fixed=fixed)
+        if self._ring is not None:
+            self.kernel.map_ring(*self._ring)
         linker = wasmtime.Linker(owner.engine)
         linker.allow_shadowing = True
         if owner.uses_wasi:
@@ -389,6 +458,14 @@ class ExtismAbi:
     def memory_sizes(self) -> list[int]:
         return memory_sizes(self._store, self._instance, self.blocks.instance)
 
+    def map_input_ring(self, fd: int, offset: int, size: int, view: memoryview) -> bool:
+        """Read large inputs in place from the worker's input ring (``fd`` from
+        ``offset``, ``size`` bytes; ``view`` is the worker's own mapping of it), in this
+        store and every later one. False when this store cannot (see
+        ``_Kernel.map_ring``): inputs are then copied as before."""
+        self._ring = (fd, offset, size, view)
+        return self.blocks.map_ring(fd, offset, size, view)
+
     def exports(self) -> list[str]:
         return [
             name
@@ -427,15 +504,19 @@ class ExtismAbi:
         self._deadline = time.monotonic() + owner.timeout if owner.timeout else None
         k = self.blocks
         n = len(data)
-        handle = k.begin(n)  # reset + alloc + input_set, in the kernel
-        if handle < 0:  # no host function ran: the input does not fit
-            raise PluginMemoryLimit(
-                f"failed to allocate extism memory for the input ({n} bytes): "
-                "the memory limit is reached"
-            )
-        if n:  # bytes, or a view of the shared payload ring: copied straight from it
-            k.put(handle, data)
-        owner.input_consumed()
+        at = owner.input_at
+        if at is not None and n <= self._in_place_max and k.begin_ring(k.ring_at + at, n):
+            pass  # the input stays in the ring: released when the call ends
+        else:
+            handle = k.begin(n)  # reset + alloc + input_set, in the kernel
+            if handle < 0:  # no host function ran: the input does not fit
+                raise PluginMemoryLimit(
+                    f"failed to allocate extism memory for the input ({n} bytes): "
+                    "the memory limit is reached"
+                )
+            if n:  # bytes, or a view of the shared payload ring: copied straight from it
+                k.put(handle, data)
+            owner.input_consumed()
         self._running = True
         try:
             rc = fn()
@@ -447,8 +528,8 @@ class ExtismAbi:
             raise PluginError(self._read(int(err)).decode("utf-8", "replace"))
         if rc:
             raise PluginError(f"returned non-zero exit code {rc}")
-        if owner.view_output and length >= _VIEW_MIN:
-            return k.view(offset, length), None
+        if owner.view_output and length >= _VIEW_MIN and offset < k.ring_at:
+            return k.view(offset, length), None  # (an output in the ring is freed soon)
         return k.read(offset, length), None
 
 

@@ -90,6 +90,8 @@ class ImportPlan:
     raw_wrappers: dict[tuple[str, str], Wrapper] = field(default_factory=dict)
     registry: HostPluginRegistry | None = None
     """Where the host modules came from; :meth:`close` releases what it loaded."""
+    native_kernel: bool = False
+    """A native host function reads Extism kernel blocks by pointer (FN_KERNEL)."""
 
     def close(self) -> None:
         """The instance is done: native host plug-ins nobody else in this process uses
@@ -212,6 +214,7 @@ def plan_imports(
                 plugin=plugin,
             )
         plan.host[key] = fn
+        plan.native_kernel |= kernel
     return plan
 
 

@@ -53,6 +53,25 @@
 ;;   * Block data is not zeroed by alloc.
 ;;   * Memory never shrinks; reset only moves `top` back to 64.
 ;;
+;; ----------------------------------------------------------------------------
+;; The input ring (workers with shared-memory payload rings only)
+;; ----------------------------------------------------------------------------
+;;
+;;   [ring_at, 4 GiB)  the worker's input ring, mapped by the host into this
+;;              memory's reservation *above* its current size (so it counts
+;;              against no memory limit and `memory_bytes` does not see it).
+;;              A large input stays where the supervisor wrote it: the host
+;;              starts the call with orchestra_begin_ring and the input's
+;;              offset lies in the ring; nothing is copied. wasm loads there
+;;              work because wasmtime compiles a 32-bit memory with a 4 GiB
+;;              reservation without bounds checks (the host maps the ring only
+;;              then, and tests pin it). The plug-in reaches the ring only
+;;              through its own input: input_load_*, and load_* / store_* /
+;;              length on addresses inside [input offset, + input length),
+;;              as with an input block (the span is this call's alone until it
+;;              ends). alloc never grows memory past ring_at. Without a ring,
+;;              ring_at is 4 GiB.
+;;
 ;; A plug-in can overwrite headers (they are in kernel memory). The allocator
 ;; then may hand out overlapping blocks, but it never traps and never loops
 ;; forever: every header read is bounds-checked against `top` (<= memory size)
@@ -62,6 +81,9 @@
 
   ;; heap top starts at 64 (the rest of the control block starts zeroed)
   (data (i32.const 40) "\40")
+
+  ;; the input ring's address (see the layout above); 4 GiB = no ring
+  (global $ring_at (mut i64) (i64.const 0x100000000))
 
   ;; LIVE_MAGIC = 0x4C495645 ("LIVE"), FREE_MAGIC = 0x46524545 ("FREE")
 
@@ -105,6 +127,19 @@
       (i64.add (local.get $h)
                (i64.load32_u offset=4 (i32.wrap_i64 (i64.sub (local.get $h) (i64.const 16)))))
       (local.get $top)))
+
+  ;; 1 if [p, p + n) lies inside the input (the raw loads' way into the ring)
+  (func $in_input (param $p i64) (param $n i64) (result i32)
+    (local $off i64) (local $len i64)
+    (local.set $off (i64.sub (local.get $p) (i64.load (i32.const 0))))
+    (local.set $len (i64.load (i32.const 8)))
+    (i32.and (i64.lt_u (local.get $off) (local.get $len))
+             (i64.ge_u (i64.sub (local.get $len) (local.get $off)) (local.get $n))))
+
+  ;; 1 if $h is the handle of an input that lies in the ring
+  (func $is_ring_input (param $h i64) (result i32)
+    (i32.and (i64.ge_u (local.get $h) (global.get $ring_at))
+             (i64.eq (local.get $h) (i64.load (i32.const 0)))))
 
   ;; add $d to the free count
   (func $free_count_add (param $d i32)
@@ -183,6 +218,7 @@
     (local.set $mem (call $mem_bytes))
     (if (i64.gt_u (local.get $end) (local.get $mem))
       (then
+        (if (i64.gt_u (local.get $end) (global.get $ring_at)) (then (return (i64.const 0))))
         (if (i32.eq
               (memory.grow
                 (i32.wrap_i64
@@ -262,6 +298,7 @@
 
   ;; length(h): used length of the live block h, else 0
   (func (export "length") (param $h i64) (result i64)
+    (if (call $is_ring_input (local.get $h)) (then (return (i64.load (i32.const 8)))))
     (if (result i64) (call $is_live (local.get $h))
       (then (i64.load32_u (i32.wrap_i64 (i64.sub (local.get $h) (i64.const 16)))))
       (else (i64.const 0))))
@@ -269,6 +306,7 @@
   ;; length_unsafe(h): the length field at h - 16 without checking the block
   ;; (only a bounds check so it cannot trap; 0 when h < 80 or h > memory size)
   (func (export "length_unsafe") (param $h i64) (result i64)
+    (if (call $is_ring_input (local.get $h)) (then (return (i64.load (i32.const 8)))))
     (if (result i64)
         (i64.le_u (i64.sub (local.get $h) (i64.const 80))
                   (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
@@ -307,7 +345,9 @@
                   (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
                            (i64.const 64)))
       (then (i32.load8_u (i32.wrap_i64 (local.get $p))))
-      (else (i32.const 0))))
+      (else (if (result i32) (call $in_input (local.get $p) (i64.const 1))
+        (then (i32.load8_u (i32.wrap_i64 (local.get $p))))
+        (else (i32.const 0))))))
 
   (func (export "load_u64") (param $p i64) (result i64)
     (if (result i64)
@@ -315,19 +355,25 @@
                   (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
                            (i64.const 72)))
       (then (i64.load (i32.wrap_i64 (local.get $p))))
-      (else (i64.const 0))))
+      (else (if (result i64) (call $in_input (local.get $p) (i64.const 8))
+        (then (i64.load (i32.wrap_i64 (local.get $p))))
+        (else (i64.const 0))))))
 
   (func (export "store_u8") (param $p i64) (param $v i32)
     (if (i64.lt_u (i64.sub (local.get $p) (i64.const 64))
                   (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
                            (i64.const 64)))
-      (then (i32.store8 (i32.wrap_i64 (local.get $p)) (local.get $v)))))
+      (then (i32.store8 (i32.wrap_i64 (local.get $p)) (local.get $v)))
+      (else (if (call $in_input (local.get $p) (i64.const 1))
+        (then (i32.store8 (i32.wrap_i64 (local.get $p)) (local.get $v)))))))
 
   (func (export "store_u64") (param $p i64) (param $v i64)
     (if (i64.le_u (i64.sub (local.get $p) (i64.const 64))
                   (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
                            (i64.const 72)))
-      (then (i64.store (i32.wrap_i64 (local.get $p)) (local.get $v)))))
+      (then (i64.store (i32.wrap_i64 (local.get $p)) (local.get $v)))
+      (else (if (call $in_input (local.get $p) (i64.const 8))
+        (then (i64.store (i32.wrap_i64 (local.get $p)) (local.get $v)))))))
 
   ;; ------------------------------------------------------------------------
   ;; input
@@ -410,4 +456,28 @@
     (if (i64.eqz (local.get $h)) (then (return (i64.const -1))))
     (call $input_set (local.get $h) (local.get $len))
     (local.get $h))
+
+  ;; orchestra_ring(at) -> 1: the host has mapped its input ring at [at, 4 GiB)
+  ;; (page-aligned, above the memory's current size); alloc will not grow memory
+  ;; into it. 0 (nothing changed) if memory already reaches past at.
+  (func (export "orchestra_ring") (param $at i64) (result i32)
+    (if (i32.or (i64.lt_u (local.get $at) (call $mem_bytes))
+                (i64.gt_u (local.get $at) (i64.const 0x100000000)))
+      (then (return (i32.const 0))))
+    (global.set $ring_at (local.get $at))
+    (i32.const 1))
+
+  ;; orchestra_begin_ring(offset, len) -> 1: the per-call prologue for an input
+  ;; already in the ring: reset, and the input is [offset, offset + len). 0 (and
+  ;; no input) when that range is not inside the ring.
+  (func (export "orchestra_begin_ring") (param $off i64) (param $len i64) (result i32)
+    (call $reset)
+    (if (i32.or (i32.or (i64.lt_u (local.get $off) (global.get $ring_at))
+                        (i64.ge_u (local.get $off) (i64.const 0x100000000)))
+                (i64.gt_u (local.get $len)
+                          (i64.sub (i64.const 0x100000000) (local.get $off))))
+      (then (return (i32.const 0))))
+    (i64.store (i32.const 0) (local.get $off))
+    (i64.store (i32.const 8) (local.get $len))
+    (i32.const 1))
 )

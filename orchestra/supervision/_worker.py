@@ -10,8 +10,10 @@ wait.
 from __future__ import annotations
 
 import enum
+import os
 import signal
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,6 +32,7 @@ from ..errors import (
     call_error_from_kind,
 )
 from ..wire import (
+    COPY_AFTER_SEND,
     SHM_THRESHOLD,
     Call,
     CallFailed,
@@ -60,18 +63,32 @@ log = structlog.get_logger("orchestra.supervisor")
 
 _FETCH_GRACE = 10.0  # seconds a stopped worker is kept for outputs still being read
 SPIN_MAX = 200e-6  # seconds: lone calls answered faster than this are waited for busily
+SPIN_LONG = 2e-3  # ... and up to this when a core is free for the spin
+CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_HANDLES: weakref.WeakSet[WorkerHandle] = weakref.WeakSet()  # for counting busy workers
 
 
-def spin_window(rtt: float) -> float:
+def spin_window(rtt: float, busy: int = 1) -> float:
     """How long the event loop stays busy after sending a lone call (one to an idle
-    worker) instead of sleeping until its answer: twice the recent round trip, for
-    calls answered within ``SPIN_MAX``; none for slower ones or before any is known.
+    worker) instead of sleeping until its answer. ``rtt`` is the worker's recent round
+    trip (0 before any is known: no spin); ``busy`` the number of workers with calls
+    in flight, this one included. Never when they and the supervisor need more cores
+    than there are (the spin would take a worker's CPU).
 
-    Sleeping costs the supervisor a wake-up of about 45 µs of CPU on these VMs (one
-    call at a time it spent 49 µs per call against 9.7 µs batched), so spinning about
-    as long as the answer takes costs no more CPU than the wake-up it replaces, and
-    halves the latency of a call made one at a time (16 B p50 100 -> 53 µs)."""
-    return 2 * rtt if 0 < rtt < SPIN_MAX else 0.0
+    * Answers within ``SPIN_MAX``: twice the round trip. Sleeping costs the
+      supervisor a wake-up of about 45 µs of CPU on these VMs (one call at a time it
+      spent 49 µs per call against 9.7 µs batched), so the spin costs about the CPU
+      it saves, and halves the latency (16 B p50 100 -> 53 µs).
+    * Up to ``SPIN_LONG`` (large payloads, ~1 MiB): the expected call and half again.
+      That is CPU spent on an otherwise idle core for latency: the wake-up is ~5 % of
+      a 1 MiB call (1 MiB p50 1.07 -> 1.01 ms). asyncio's timers round to 1 ms, too
+      coarse to sleep through the first part of such a call and spin only at its end.
+    * Slower answers: none (a wake-up is a small part of them)."""
+    if rtt <= 0 or busy >= CPUS:
+        return 0.0
+    if rtt < SPIN_MAX:
+        return 2 * rtt
+    return 1.5 * rtt if rtt < SPIN_LONG else 0.0
 
 
 class WorkerState(enum.Enum):
@@ -177,6 +194,9 @@ class WorkerHandle:
         self._held: deque[tuple[int, str, bytes, list[Any] | None] | None] = deque()
         self._next_id = 1
         self._outbox = bytearray()
+        # Large inputs whose calls are in the outbox, copied into the ring once it is
+        # written (ShmRings: COPY_AFTER_SEND).
+        self._copies: list[tuple[int, bytes]] = []
         self._wake_writer = anyio.Event()
         self._killed_for_timeout = False
         self._io: FastIO | None = None
@@ -191,6 +211,7 @@ class WorkerHandle:
         self._log = log.bind(plugin=plugin, instance=index)
         self.calls = 0
         self.errors = 0
+        _HANDLES.add(self)
 
     # -- introspection ----------------------------------------------------------
 
@@ -316,10 +337,12 @@ class WorkerHandle:
             if not self._outbox:
                 continue
             batch, self._outbox = self._outbox, bytearray()
+            copies = self._take_copies()
             try:
                 await channel.send(batch)
             except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
                 return  # the reader sees EOF and reports the death
+            self._copy_inputs(copies)
 
     async def _read_loop(self, channel: WorkerChannel, decoder: FrameDecoder) -> str:
         """Task-based reading (when the channel has no fast path). :returns: why the
@@ -490,6 +513,7 @@ class WorkerHandle:
             self.exit_reason = exit_text
         stuck, self._pending = self._pending, {}
         self._held.clear()  # never sent: failed below with the rest
+        self._copies = []
         self._lone = None  # stops a spin
         stuck.update(self._fetching)  # answered by reference, never read: lost with it
         self._fetching = {}
@@ -603,11 +627,15 @@ class WorkerHandle:
         worker has not freed yet (sent by :meth:`_send_held` once it has)."""
         rings = self._rings
         if rings is not None and SHM_THRESHOLD <= len(data) <= rings.ring:
-            pos = rings.put_input(data)
+            pos = rings.reserve_input(len(data))
             if pos is None:
                 # Waiting beats the inline fallback: a large frame through the socket
                 # costs several copies on both sides (measured 3x slower at 4 MiB).
                 return False
+            if COPY_AFTER_SEND:  # the worker wakes up while we copy (see _flush)
+                self._copies.append((pos, data))
+            else:
+                rings.write_input(pos, data)
             call = Call(id=call_id, export=export, args=args, shm_pos=pos, shm_len=len(data))
         else:
             call = Call(id=call_id, export=export, data=data, args=args)
@@ -637,7 +665,8 @@ class WorkerHandle:
         self._flush()
         now = time.perf_counter()
         self._lone = (call_id, now)
-        window = spin_window(self._rtt)
+        rtt = self._rtt
+        window = spin_window(rtt, sum(1 for h in _HANDLES if h._pending)) if rtt else 0.0
         if window:
             self._spin_until = now + window
             self._io.call_soon(self._spin)
@@ -664,6 +693,23 @@ class WorkerHandle:
         if self._outbox and self._io is not None:
             batch, self._outbox = self._outbox, bytearray()
             self._io.write(batch)
+            if self._copies:
+                self._copy_inputs(self._take_copies())
+
+    def _take_copies(self) -> list[tuple[int, bytes]]:
+        copies, self._copies = self._copies, []
+        return copies
+
+    def _copy_inputs(self, copies: list[tuple[int, bytes]]) -> None:
+        """Copy the large inputs of calls just written into the ring, in the order
+        their spans were reserved (the worker waits for each)."""
+        rings = self._rings
+        if rings is not None:
+            try:
+                for pos, data in copies:
+                    rings.write_input(pos, data)
+            except ValueError:  # the worker ended meanwhile and its rings are closed
+                pass
 
     def _emit_log(self, msg: Log) -> None:
         method = getattr(self._log, msg.level, self._log.info)

@@ -6,7 +6,7 @@ runtime (assemble it with ``wasmtime.wat2wasm``, or pass it wherever a
 
 * core ABI: ADD, TRAP, LOOP, SLOW, GROW, COUNTER
 * wasi-command ABI: ECHO_WASI, EXIT_CODE
-* extism ABI: EXTISM_KITCHEN, FORWARD
+* extism ABI: EXTISM_KITCHEN, FORWARD, RING_PROBE
 
 See :mod:`orchestra.testing._wat` for what each one exports and does.
 """
@@ -19,6 +19,7 @@ from ._wat import EXTISM_KITCHEN as EXTISM_KITCHEN
 from ._wat import FORWARD as FORWARD
 from ._wat import GROW as GROW
 from ._wat import LOOP as LOOP
+from ._wat import RING_PROBE as RING_PROBE
 from ._wat import SLOW as SLOW
 from ._wat import TRAP as TRAP
 
@@ -31,6 +32,7 @@ __all__ = (
     "FORWARD",
     "GROW",
     "LOOP",
+    "RING_PROBE",
     "SLOW",
     "TRAP",
 )

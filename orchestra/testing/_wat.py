@@ -202,6 +202,95 @@ FORWARD = """(module
     (call $out (local.get $h) (i64.add (local.get $n) (i64.const 1)))
     (i32.const 0)))"""
 
+#: extism, for inputs read in place from the worker's input ring: ``where``
+#: (24 bytes: input_offset, length and length_unsafe of that handle, as u64 LE),
+#: ``copy_loads`` / ``copy_input_loads`` (the input copied with load_u64/load_u8
+#: from input_offset, or with input_load_u64/u8), ``echo`` (output_set on the input
+#: handle itself), ``scribble`` (stores "XY" over the input's first two bytes with
+#: store_u8, then echoes it), ``stash`` (var_set "k" to the input handle) and
+#: ``unstash`` (outputs var "k"), ``beyond`` (8 bytes: load_u64 just past the
+#: input's end), ``trap`` (unreachable).
+RING_PROBE = """(module
+  (import "extism:host/env" "input_offset" (func $in (result i64)))
+  (import "extism:host/env" "input_length" (func $inlen (result i64)))
+  (import "extism:host/env" "input_load_u8" (func $iload8 (param i64) (result i32)))
+  (import "extism:host/env" "input_load_u64" (func $iload64 (param i64) (result i64)))
+  (import "extism:host/env" "length" (func $len (param i64) (result i64)))
+  (import "extism:host/env" "length_unsafe" (func $lenu (param i64) (result i64)))
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "load_u8" (func $load8 (param i64) (result i32)))
+  (import "extism:host/env" "load_u64" (func $load64 (param i64) (result i64)))
+  (import "extism:host/env" "store_u8" (func $store8 (param i64 i32)))
+  (import "extism:host/env" "store_u64" (func $store64 (param i64 i64)))
+  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+  (import "extism:host/env" "var_set" (func $var_set (param i64 i64)))
+  (import "extism:host/env" "var_get" (func $var_get (param i64) (result i64)))
+  (func $key (result i64) (local $k i64)
+    (local.set $k (call $alloc (i64.const 1)))
+    (call $store8 (local.get $k) (i32.const 107))
+    (local.get $k))
+  (func (export "where") (result i32) (local $h i64)
+    (local.set $h (call $alloc (i64.const 24)))
+    (call $store64 (local.get $h) (call $in))
+    (call $store64 (i64.add (local.get $h) (i64.const 8)) (call $len (call $in)))
+    (call $store64 (i64.add (local.get $h) (i64.const 16)) (call $lenu (call $in)))
+    (call $out (local.get $h) (i64.const 24))
+    (i32.const 0))
+  (func (export "copy_loads") (result i32) (local $n i64) (local $h i64) (local $i i64)
+    (local.set $n (call $inlen))
+    (local.set $h (call $alloc (local.get $n)))
+    (block $d (loop $l
+      (br_if $d (i64.gt_u (i64.add (local.get $i) (i64.const 8)) (local.get $n)))
+      (call $store64 (i64.add (local.get $h) (local.get $i))
+                     (call $load64 (i64.add (call $in) (local.get $i))))
+      (local.set $i (i64.add (local.get $i) (i64.const 8)))
+      (br $l)))
+    (block $d (loop $l
+      (br_if $d (i64.ge_u (local.get $i) (local.get $n)))
+      (call $store8 (i64.add (local.get $h) (local.get $i))
+                    (call $load8 (i64.add (call $in) (local.get $i))))
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br $l)))
+    (call $out (local.get $h) (local.get $n))
+    (i32.const 0))
+  (func (export "copy_input_loads") (result i32) (local $n i64) (local $h i64) (local $i i64)
+    (local.set $n (call $inlen))
+    (local.set $h (call $alloc (local.get $n)))
+    (block $d (loop $l
+      (br_if $d (i64.gt_u (i64.add (local.get $i) (i64.const 8)) (local.get $n)))
+      (call $store64 (i64.add (local.get $h) (local.get $i)) (call $iload64 (local.get $i)))
+      (local.set $i (i64.add (local.get $i) (i64.const 8)))
+      (br $l)))
+    (block $d (loop $l
+      (br_if $d (i64.ge_u (local.get $i) (local.get $n)))
+      (call $store8 (i64.add (local.get $h) (local.get $i)) (call $iload8 (local.get $i)))
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br $l)))
+    (call $out (local.get $h) (local.get $n))
+    (i32.const 0))
+  (func (export "echo") (result i32)
+    (call $out (call $in) (call $len (call $in)))
+    (i32.const 0))
+  (func (export "scribble") (result i32)
+    (call $store8 (call $in) (i32.const 88))
+    (call $store8 (i64.add (call $in) (i64.const 1)) (i32.const 89))
+    (call $out (call $in) (call $inlen))
+    (i32.const 0))
+  (func (export "stash") (result i32)
+    (call $var_set (call $key) (call $in))
+    (i32.const 0))
+  (func (export "unstash") (result i32) (local $v i64)
+    (local.set $v (call $var_get (call $key)))
+    (call $out (local.get $v) (call $len (local.get $v)))
+    (i32.const 0))
+  (func (export "beyond") (result i32) (local $h i64)
+    (local.set $h (call $alloc (i64.const 8)))
+    (call $store64 (local.get $h) (call $load64 (i64.add (call $in) (call $inlen))))
+    (call $out (local.get $h) (i64.const 8))
+    (i32.const 0))
+  (func (export "trap") (result i32) unreachable))
+"""
+
 ALL: dict[str, str] = {
     "ADD": ADD,
     "ECHO_WASI": ECHO_WASI,
@@ -213,5 +302,6 @@ ALL: dict[str, str] = {
     "COUNTER": COUNTER,
     "EXTISM_KITCHEN": EXTISM_KITCHEN,
     "FORWARD": FORWARD,
+    "RING_PROBE": RING_PROBE,
 }
 """Every plug-in above, by constant name."""

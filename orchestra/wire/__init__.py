@@ -19,11 +19,13 @@ from ._messages import Result as Result
 from ._messages import RouteCall as RouteCall
 from ._messages import RouteResult as RouteResult
 from ._messages import Shutdown as Shutdown
+from ._shm import COPY_AFTER_SEND as COPY_AFTER_SEND
 from ._shm import SHM_THRESHOLD as SHM_THRESHOLD
 from ._shm import ShmRings as ShmRings
 from ._shm import create_shm as create_shm
 
 __all__ = (
+    "COPY_AFTER_SEND",
     "DEFAULT_MAX_FRAME",
     "PROTOCOL_VERSION",
     "Call",

@@ -2,9 +2,10 @@
 
 One memfd per worker, mapped by both sides::
 
-    [0, 4096)            header: four monotonic u64 positions
+    [0, 4096)            header: five monotonic u64 positions
                            0  in_produced   (supervisor)   8  in_consumed   (worker)
                           16  out_produced  (worker)      24  out_consumed  (supervisor)
+                          32  in_written    (supervisor: inputs up to here are copied)
     [4096, 4096 + R)      input ring  (call payloads, written by the supervisor)
     [4096 + R, 4096 + 2R) output ring (results, written by the worker)
 
@@ -13,6 +14,11 @@ ring's start. Messages carry the span's monotonic start position and length; the
 consumer publishes ``position + length`` once done with it. Calls are served in
 order, so consumption is in order and two counters suffice: no locks, no extra
 messages. When a ring is full the payload simply travels inline in the frame.
+
+An input span may be announced before its bytes are in it: on x86 (stores are seen
+in order) the supervisor writes the call's frame first and copies the payload while
+the worker wakes up, then publishes ``in_written``; the worker waits for it before
+reading the span (:meth:`ShmRings.wait_written`). Elsewhere it copies first.
 
 A crash loses nothing: the memfd disappears with the last process holding it, and
 the calls the dead worker held are answered with PluginCrashed as usual.
@@ -23,15 +29,18 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
+import platform
 import struct
 
-__all__ = ("SHM_THRESHOLD", "ShmRings", "create_shm")
+__all__ = ("COPY_AFTER_SEND", "SHM_THRESHOLD", "ShmRings", "create_shm")
 
 SHM_THRESHOLD = 64 * 1024  # payloads from this size go through shared memory
 DEFAULT_RING = 32 * 1024 * 1024
 _HEADER = 4096
 _U64 = struct.Struct("<Q")
-_IN_PRODUCED, _IN_CONSUMED, _OUT_PRODUCED, _OUT_CONSUMED = 0, 8, 16, 24
+_IN_PRODUCED, _IN_CONSUMED, _OUT_PRODUCED, _OUT_CONSUMED, _IN_WRITTEN = 0, 8, 16, 24, 32
+#: Total store order: a reader that sees ``in_written`` sees the bytes before it.
+COPY_AFTER_SEND = platform.machine().lower() in {"x86_64", "amd64", "i386", "i686"}
 
 
 def create_shm(ring_size: int = DEFAULT_RING) -> int:
@@ -87,12 +96,22 @@ class ShmRings:
 
     # -- supervisor side --------------------------------------------------------------
 
-    def put_input(self, data: bytes | bytearray | memoryview) -> int | None:
+    def reserve_input(self, n: int) -> int | None:
+        """Room for an ``n``-byte input: its position (fill it with :meth:`write_input`,
+        in the order reserved), or None while the ring is too full."""
+        return self._place(_IN_PRODUCED, _IN_CONSUMED, n)
+
+    def write_input(self, pos: int, data: bytes | bytearray | memoryview) -> None:
+        """Copy a reserved input into the ring and publish it to the worker."""
         n = len(data)
-        pos = self._place(_IN_PRODUCED, _IN_CONSUMED, n)
+        start = _HEADER + pos % self.ring
+        self._view[start : start + n] = data
+        self._set(_IN_WRITTEN, pos + n)
+
+    def put_input(self, data: bytes | bytearray | memoryview) -> int | None:
+        pos = self.reserve_input(len(data))
         if pos is not None:
-            start = _HEADER + pos % self.ring
-            self._view[start : start + n] = data
+            self.write_input(pos, data)
         return pos
 
     def take_output(self, pos: int, n: int) -> bytes:
@@ -102,6 +121,20 @@ class ShmRings:
         return data
 
     # -- worker side ----------------------------------------------------------------------
+
+    def input_ring(self) -> tuple[int, int, memoryview]:
+        """(file offset, size, view) of the input ring, for mapping it elsewhere."""
+        return _HEADER, self.ring, self._view[_HEADER : _HEADER + self.ring]
+
+    def input_offset(self, pos: int) -> int:
+        """Where the span at monotonic ``pos`` starts within the input ring."""
+        return pos % self.ring
+
+    def wait_written(self, end: int) -> None:
+        """Return once the supervisor has copied every input up to ``end`` (it does so
+        right after sending the call: microseconds). Yields the CPU while waiting."""
+        while self._get(_IN_WRITTEN) < end:
+            os.sched_yield()
 
     def input_view(self, pos: int, n: int) -> memoryview:
         start = _HEADER + pos % self.ring

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 from collections.abc import Callable
@@ -26,7 +27,8 @@ from orchestra import (
     PluginTimeout,
 )
 from orchestra.config import HostPluginsSpec, Limits, PluginSpec
-from orchestra.testing import EXTISM_KITCHEN
+from orchestra.testing import EXTISM_KITCHEN, RING_PROBE
+from orchestra.wire._shm import DEFAULT_RING
 
 from ..conftest import REPO
 
@@ -383,6 +385,41 @@ async def test_growing_payloads_keep_using_the_rings(wat_file: WatFile) -> None:
             assert len(worker._held) >= 2
             worker.request_stop()
         assert results == [b"Z" * (20 << 20)] * 4
+
+
+async def test_large_inputs_are_read_in_place_from_the_ring(wat_file: WatFile) -> None:
+    """A large input reaches the plug-in where the supervisor wrote it (the worker
+    maps its input ring into the kernel's memory): no copy into the store. With
+    limits.process_memory the worker cannot map it and copies, with the same answers."""
+    # Local only: the shared-memory rings are the local backend's.
+    probe = str(wat_file("probe", RING_PROBE))
+    cfg = Config(
+        plugins={
+            "mapped": PluginSpec(source=probe),
+            "copied": PluginSpec(source=probe, limits=Limits(process_memory="2GiB")),
+        }
+    )
+    async with Orchestra(cfg) as orch:
+        for size in (64 * 1024, 1 << 20, 5 << 20):
+            data = os.urandom(size)
+            for name in ("mapped", "copied"):
+                offset, length, _ = struct.unpack("<QQQ", await orch.call(name, "where", data))
+                assert length == size
+                in_ring = (1 << 32) - DEFAULT_RING <= offset < 1 << 32
+                assert in_ring == (name == "mapped"), (name, size, offset)
+                for export in ("copy_loads", "copy_input_loads", "echo"):
+                    assert await orch.call(name, export, data) == data
+        # Many in flight: each call reads its own span of the ring.
+        datas = [os.urandom((1 << 20) + i) for i in range(24)]
+        got: dict[int, bytes] = {}
+
+        async def one(i: int) -> None:
+            got[i] = await orch.call("mapped", "copy_input_loads", datas[i])
+
+        async with anyio.create_task_group() as tg:
+            for i in range(len(datas)):
+                tg.start_soon(one, i)
+        assert [got[i] for i in range(len(datas))] == datas
 
 
 async def test_http_redirect_to_a_disallowed_host_is_refused(

@@ -54,7 +54,10 @@ EXPECTED_EXPORTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "error_get": ((), (I64,)),
     "memory_bytes": ((), (I64,)),
     "reset": ((), ()),
-    "orchestra_begin": ((I64,), (I64,)),  # host-only prologue, never linked into plug-ins
+    # host-only, never linked into plug-ins: the prologue, and the input ring's two
+    "orchestra_begin": ((I64,), (I64,)),
+    "orchestra_ring": ((I64,), (I32,)),
+    "orchestra_begin_ring": ((I64, I64), (I32,)),
 }
 
 # Addresses no load may read and no store may write, whatever the memory size.
@@ -816,3 +819,31 @@ def test_orchestra_begin_is_reset_alloc_input_set() -> None:
     assert begin(store, 0) == 0 and ex["input_length"](store) == 0  # type: ignore[operator]
     store.set_limits(memory_size=65536)
     assert begin(store, 1 << 20) == -1
+
+
+def test_input_ring_bounds(k: Kernel) -> None:
+    """orchestra_ring reserves [at, 4 GiB) for the host's ring mapping: alloc never
+    grows memory into it, and orchestra_begin_ring accepts inputs only inside it.
+    (Nothing is mapped here, so nothing reads there: test_input_ring.py does.)"""
+    four_g = 1 << 32
+    assert k.orchestra_begin_ring(four_g - 16, 8) == 0  # no ring yet
+    assert k.orchestra_ring(0) == 0  # below the memory's size
+    assert k.orchestra_ring(four_g + PAGE) == 0
+    at = 3 * PAGE
+    assert k.orchestra_ring(at) == 1
+    assert k.alloc(2 * PAGE) != 0  # ends below at
+    assert k.alloc(PAGE) == 0  # would grow memory past at
+    assert k.size() == at
+
+    assert k.orchestra_begin_ring(at + 8, 100) == 1
+    assert (k.input_offset(), k.input_length()) == (at + 8, 100)
+    assert k.length(at + 8) == k.length_unsafe(at + 8) == 100
+    assert k.length(at + 16) == 0  # only the input's own handle
+    k.free(at + 8)  # not a heap block: nothing happens
+    assert k.input_length() == 100
+    assert k.alloc(8) == 80  # begin_ring reset the heap
+
+    for off, n in ((at - 8, 16), (four_g - 10, 11), (four_g, 0), (2**64 - 8, 16)):
+        assert k.orchestra_begin_ring(off, n) == 0
+        assert (k.input_offset(), k.input_length()) == (0, 0)
+    assert k.orchestra_begin_ring(four_g - 10, 10) == 1

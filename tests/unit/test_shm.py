@@ -4,6 +4,8 @@ falls back to inline frames), consumption frees space, an empty ring restarts at
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -87,3 +89,23 @@ def test_spans_never_overlap_live_data(sizes: list[int]) -> None:
         assert bytes(view) == data
         view.release()
         wrk.input_done(pos, len(data))
+
+
+def test_the_worker_waits_for_a_reserved_input_to_be_written() -> None:
+    """A span may be announced before it is filled (the supervisor copies after
+    sending the call): the worker's wait_written returns only once it is published,
+    and spans are published in the order reserved."""
+    sup, wrk = rings(8192)
+    a, b = sup.reserve_input(1000), sup.reserve_input(2000)
+    assert a is not None and b is not None
+    done: list[float] = []
+    waiter = threading.Thread(target=lambda: (wrk.wait_written(b + 2000), done.append(1)))
+    waiter.start()
+    sup.write_input(a, b"a" * 1000)
+    time.sleep(0.05)
+    assert not done  # a is written, b is not yet
+    wrk.wait_written(a + 1000)  # returns at once
+    assert bytes(wrk.input_view(a, 1000)) == b"a" * 1000
+    sup.write_input(b, b"b" * 2000)
+    waiter.join(timeout=5)
+    assert done and bytes(wrk.input_view(b, 2000)) == b"b" * 2000

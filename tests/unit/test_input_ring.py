@@ -1,0 +1,156 @@
+"""Large Extism inputs read in place from the worker's input ring (no copy into the
+store): the ring mapped into the kernel's memory reservation, in-process.
+
+These drive ``PluginInstance`` exactly as the worker does (a real memfd ring, the
+supervisor's ``put_input``); tests/integration/test_extism.py checks the same
+through worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestra.config import PluginSpec
+from orchestra.config._spec import Limits
+from orchestra.errors import PluginTrap
+from orchestra.runtime import PluginInstance
+from orchestra.testing import RING_PROBE
+from orchestra.wire._shm import ShmRings, create_shm
+
+WatFile = Callable[[str, str], Path]
+RING = 1 << 20
+FOUR_GIB = 1 << 32
+
+
+class Ringed:
+    """An instance with a ring, and the supervisor's side of that ring."""
+
+    def __init__(self, inst: PluginInstance, ring_size: int = RING) -> None:
+        self.fd = create_shm(ring_size)
+        self.rings = ShmRings(self.fd)
+        self.inst = inst
+        self.mapped = inst.map_input_ring(self.fd, *self.rings.input_ring())
+
+    def call(self, export: str, data: bytes) -> bytes:
+        """One call whose input went through the ring, as the worker makes it."""
+        pos = self.rings.put_input(data)
+        assert pos is not None
+        view = self.rings.input_view(pos, len(data))
+        released: list[bool] = []
+
+        def release() -> None:
+            released.append(True)
+            self.rings.input_done(pos, len(data))
+
+        try:
+            out, _ = self.inst.call(
+                export,
+                view,
+                release_input=release,
+                view_output=True,
+                ring_offset=self.rings.input_offset(pos),
+            )
+            return bytes(out)
+        finally:
+            assert released == [True]  # the span is handed back exactly once
+            view.release()
+
+    def where(self, data: bytes) -> tuple[int, int, int]:
+        offset, length, length_unsafe = struct.unpack("<QQQ", self.call("where", data))
+        return offset, length, length_unsafe
+
+    def close(self) -> None:
+        self.inst.close()
+        self.rings.close()
+        os.close(self.fd)
+
+
+@pytest.fixture
+def ringed(wat_file: WatFile) -> Iterator[Ringed]:
+    r = Ringed(PluginInstance(PluginSpec(source=str(wat_file("probe", RING_PROBE))), plugin="p"))
+    yield r
+    r.close()
+
+
+def payload(n: int, seed: int = 0) -> bytes:
+    return bytes((i * 7 + seed) % 251 for i in range(n))
+
+
+def test_a_large_input_is_read_where_the_supervisor_wrote_it(ringed: Ringed) -> None:
+    assert ringed.mapped
+    data = payload(200_000)
+    offset, length, length_unsafe = ringed.where(data)
+    # The input handle lies in the ring at the top of the 4 GiB space, not in the heap.
+    assert FOUR_GIB - RING <= offset < FOUR_GIB
+    assert length == length_unsafe == len(data)
+    # A second input lands behind the first (both spans in use at once is fine).
+    assert ringed.where(data)[0] >= FOUR_GIB - RING
+
+
+@pytest.mark.parametrize("export", ["copy_loads", "copy_input_loads", "echo"])
+@pytest.mark.parametrize("n", [65_536, 65_541, 300_007])
+def test_every_way_of_reading_the_input_sees_its_bytes(ringed: Ringed, export: str, n: int) -> None:
+    for seed in range(3):  # the ring moves on between calls
+        data = payload(n, seed)
+        assert ringed.call(export, data) == data
+
+
+def test_writes_to_the_input_stay_in_its_own_span(ringed: Ringed) -> None:
+    data = payload(100_000)
+    assert ringed.call("scribble", data) == b"XY" + data[2:]
+    # The next input (right behind it in the ring) is untouched; bytes past the
+    # input's end read as 0, as out-of-range loads do.
+    assert ringed.call("copy_loads", data) == data
+    assert ringed.call("beyond", data) == bytes(8)
+
+
+def test_host_functions_read_the_input_handle(ringed: Ringed) -> None:
+    data = payload(70_000)
+    ringed.call("stash", data)  # var_set with the ring input's handle
+    assert ringed.call("unstash", b"x" * 65_536) == data
+
+
+def test_a_store_reset_maps_the_ring_again(ringed: Ringed) -> None:
+    data = payload(90_000)
+    with pytest.raises(PluginTrap):
+        ringed.call("trap", data)
+    assert ringed.inst.resets == 1
+    assert ringed.where(data)[0] >= FOUR_GIB - RING
+    assert ringed.call("copy_input_loads", data) == data
+
+
+def test_alloc_never_grows_memory_into_the_ring(wat_file: WatFile) -> None:
+    # No memory limit: only the ring stops a block that would reach into it.
+    spec = PluginSpec(source=str(wat_file("probe", RING_PROBE)), limits=Limits(memory=None))
+    r = Ringed(PluginInstance(spec, plugin="p"))
+    try:
+        kernel = r.inst.abi.blocks  # type: ignore[attr-defined]
+        assert kernel.ring_at == FOUR_GIB - RING
+        assert kernel.alloc(FOUR_GIB - RING) == 0  # would need memory past ring_at
+        assert kernel.alloc(FOUR_GIB - 2 * RING) != 0  # just fits below it (untouched)
+        data = payload(65_536)
+        assert r.call("copy_loads", data) == data
+    finally:
+        r.close()
+
+
+def test_process_memory_keeps_the_copy(wat_file: WatFile) -> None:
+    """With limits.process_memory wasmtime reserves less than 4 GiB and memory may
+    move: no mapping, and inputs are copied into the store as before."""
+    spec = PluginSpec(
+        source=str(wat_file("probe", RING_PROBE)), limits=Limits(process_memory="512MiB")
+    )
+    r = Ringed(PluginInstance(spec, plugin="p"))
+    try:
+        assert not r.mapped
+        data = payload(80_000)
+        offset, length, _ = r.where(data)
+        assert offset < 1 << 24 and length == len(data)  # a heap block
+        assert r.call("copy_input_loads", data) == data
+    finally:
+        r.close()
