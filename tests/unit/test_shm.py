@@ -109,3 +109,28 @@ def test_the_worker_waits_for_a_reserved_input_to_be_written() -> None:
     sup.write_input(b, b"b" * 2000)
     waiter.join(timeout=5)
     assert done and bytes(wrk.input_view(b, 2000)) == b"b" * 2000
+
+
+def test_a_restart_on_an_empty_ring_leaves_the_whole_ring_usable() -> None:
+    """After the producer restarts an empty ring at its beginning, later spans fit
+    while the first is still unconsumed (the skipped tail is not in use): large
+    calls are not held back one at a time."""
+    sup, wrk = rings(4096)
+    a = sup.put_input(b"a" * 1000)
+    assert a is not None
+    wrk.input_done(a, 1000)  # empty, the producer 1000 bytes into the lap
+    b = sup.put_input(b"b" * 1000)
+    assert b is not None and b % 4096 == 0  # restarted at the beginning
+    c = sup.put_input(b"c" * 1000)  # fits behind b, though b is not consumed
+    d = sup.put_input(b"d" * 2000)
+    assert c == b + 1000 and d == c + 1000
+    assert sup.put_input(b"e" * 200) is None  # now the ring is really full
+    wrk.input_done(b, 1000)
+    assert sup.put_input(b"e" * 200) is not None
+    # The same for the output ring, produced by the worker.
+    o = wrk.put_output(b"x" * 3000)
+    assert o is not None
+    sup.take_output(o, 3000)
+    p = wrk.put_output(b"y" * 3000)
+    assert p is not None and p % 4096 == 0
+    assert wrk.put_output(b"z" * 1000) == p + 3000
