@@ -240,12 +240,7 @@ def serve(
                 last_flush = time.perf_counter()
             msg = queue.popleft()
             if isinstance(msg, Call):
-                # In place only for a call with nothing queued behind it: its input was
-                # just written and is cache-warm. Behind a queue the input was written
-                # a while ago; copying it (memcpy) and running the plug-in on the copy
-                # measured faster (1 instance, 8 callers, 1 MiB: 905-941 calls/s
-                # against 732-750 in place).
-                _serve_call(instance, msg, out, rings, store, in_place and not queue)
+                _serve_call(instance, msg, out, rings, store, in_place)
                 # Answer early and take in new calls while working through a long
                 # batch: the supervisor refills the pipeline instead of waiting for the
                 # whole batch (measured: it halves throughput otherwise).
