@@ -283,12 +283,14 @@ def _serve_call(
             ring_offset = rings.input_offset(msg.shm_pos)
 
         def release() -> None:
-            # Runs as soon as the ABI has copied the input into the store: the ring
-            # space is free again while the plug-in computes (the next large input
-            # reuses the same, cache-warm pages). Read in place: when the call ends.
             view.release()
             rings.input_done(msg.shm_pos, msg.shm_len)
 
+    # A copied input's span goes back as soon as the ABI has copied it: free again
+    # while the plug-in computes (the next large input reuses the same, cache-warm
+    # pages). One read in place goes back once its output, which may be a view of
+    # that very span (an echo), has been sent on.
+    early = release if ring_offset is None else None
     try:
         if msg.ref is not None and store is not None:
             payload = store.get(msg.ref)
@@ -296,7 +298,7 @@ def _serve_call(
             msg.export,
             payload,
             msg.args,
-            release_input=release,
+            release_input=early,
             view_output=rings is not None,
             ring_offset=ring_offset,
         )
@@ -323,6 +325,9 @@ def _serve_call(
             ),
             out,
         )
+    finally:
+        if release is not None and early is None:
+            release()
 
 
 def _recv_nowait(sock: socket.socket, decoder: FrameDecoder) -> list[Message]:

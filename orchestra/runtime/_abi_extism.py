@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import struct
 import sys
 import time
@@ -72,7 +71,7 @@ _libc.mmap.argtypes = (
 )  # fmt: skip
 _PROT_RW, _MAP_SHARED_FIXED = 0x3, 0x01 | 0x10  # PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED
 _4G = 1 << 32  # a 32-bit memory's address space; the kernel's "no ring"
-_PAGE = os.sysconf("SC_PAGE_SIZE")
+_WASM_PAGE = 65536  # a multiple of the OS page size
 _VIEW_MIN = 64 * 1024  # outputs from this size may be returned as views (view_output)
 _CONTROL = struct.Struct("<QQQ")  # output offset, output length, error handle (at 16)
 _HEADER = struct.Struct("<IIII")  # block header: length, cap, prev, tag
@@ -142,7 +141,8 @@ class _Kernel:
         target range inside one inaccessible mapping starting at or above the
         memory's base (/proc/self/maps); otherwise False and inputs are copied.
         """
-        if not self._fixed or sys.maxsize <= _4G or size % _PAGE or not 0 < size <= _4G // 2:
+        # Whole wasm pages: memory.grow must not be able to reach past ring_at.
+        if not self._fixed or sys.maxsize <= _4G or size % _WASM_PAGE or not 0 < size <= _4G // 2:
             return False
         base, at = self.base(), _4G - size
         if not base or self.size() > at or not _reserved(base, base + at, base + _4G):
@@ -180,8 +180,10 @@ class _Kernel:
 
     def _slice(self, offset: int, length: int) -> memoryview:
         at = self.ring_at
-        if offset >= at:  # the input, in the ring
-            if offset + length > _4G:
+        if offset >= at:  # only the input is there: the rest of the ring is not ours
+            mv = self.mem(64)
+            start, size = _U64.unpack_from(mv, 0)[0], _U64.unpack_from(mv, 8)[0]
+            if not start <= offset <= offset + length <= start + size:
                 raise _host_error(f"kernel block [{offset}, +{length}) is out of bounds")
             return self._ring[offset - at : offset - at + length]
         return self._span(offset, length)[offset : offset + length]
@@ -528,8 +530,8 @@ class ExtismAbi:
             raise PluginError(self._read(int(err)).decode("utf-8", "replace"))
         if rc:
             raise PluginError(f"returned non-zero exit code {rc}")
-        if owner.view_output and length >= _VIEW_MIN and offset < k.ring_at:
-            return k.view(offset, length), None  # (an output in the ring is freed soon)
+        if owner.view_output and length >= _VIEW_MIN:
+            return k.view(offset, length), None  # (in the ring: valid until released)
         return k.read(offset, length), None
 
 

@@ -326,7 +326,9 @@ class PluginInstance:
         has copied it, at the latest when the call ends). With ``view_output`` a large
         output may be a memoryview of linear memory, valid until the next call.
         ``ring_offset``: ``data`` is the view of the mapped input ring at this offset
-        (see :meth:`map_input_ring`); the ABI may read it there without a copy.
+        (see :meth:`map_input_ring`); the ABI may read it there without a copy, and a
+        view output may then lie in that span: the caller hands the span back only
+        once done with the output (so it passes no ``release_input``).
 
         :raises CallError: a typed subclass naming plug-in, instance and export.
         """

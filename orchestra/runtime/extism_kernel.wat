@@ -458,11 +458,13 @@
     (local.get $h))
 
   ;; orchestra_ring(at) -> 1: the host has mapped its input ring at [at, 4 GiB)
-  ;; (page-aligned, above the memory's current size); alloc will not grow memory
-  ;; into it. 0 (nothing changed) if memory already reaches past at.
+  ;; (above the memory's current size); alloc will not grow memory into it. 0
+  ;; (nothing changed) if memory already reaches past at, or at is not on a
+  ;; 64 KiB wasm page boundary (memory.grow would round up across it).
   (func (export "orchestra_ring") (param $at i64) (result i32)
-    (if (i32.or (i64.lt_u (local.get $at) (call $mem_bytes))
-                (i64.gt_u (local.get $at) (i64.const 0x100000000)))
+    (if (i32.or (i32.or (i64.lt_u (local.get $at) (call $mem_bytes))
+                        (i64.gt_u (local.get $at) (i64.const 0x100000000)))
+                (i64.ne (i64.and (local.get $at) (i64.const 0xFFFF)) (i64.const 0)))
       (then (return (i32.const 0))))
     (global.set $ring_at (local.get $at))
     (i32.const 1))

@@ -337,12 +337,10 @@ class WorkerHandle:
             if not self._outbox:
                 continue
             batch, self._outbox = self._outbox, bytearray()
-            copies = self._take_copies()
             try:
                 await channel.send(batch)
             except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
                 return  # the reader sees EOF and reports the death
-            self._copy_inputs(copies)
 
     async def _read_loop(self, channel: WorkerChannel, decoder: FrameDecoder) -> str:
         """Task-based reading (when the channel has no fast path). :returns: why the
@@ -632,7 +630,10 @@ class WorkerHandle:
                 # Waiting beats the inline fallback: a large frame through the socket
                 # costs several copies on both sides (measured 3x slower at 4 MiB).
                 return False
-            if COPY_AFTER_SEND:  # the worker wakes up while we copy (see _flush)
+            if COPY_AFTER_SEND and self._io is not None:
+                # The worker wakes up while we copy (see _flush). Only where writes
+                # never wait: a writer task awaiting a full socket while the worker
+                # waits for this copy (and so reads nothing) would never get here.
                 self._copies.append((pos, data))
             else:
                 rings.write_input(pos, data)

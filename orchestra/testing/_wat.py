@@ -209,7 +209,9 @@ FORWARD = """(module
 #: handle itself), ``scribble`` (stores "XY" over the input's first two bytes with
 #: store_u8, then echoes it), ``stash`` (var_set "k" to the input handle) and
 #: ``unstash`` (outputs var "k"), ``beyond`` (8 bytes: load_u64 just past the
-#: input's end), ``trap`` (unreachable).
+#: input's end), ``scribble_around`` (store_u8 just before and just after the input,
+#: store_u64 over its last 4 bytes and 4 past them; outputs nothing), ``past`` (an
+#: output of 16 bytes right after the input's end), ``trap`` (unreachable).
 RING_PROBE = """(module
   (import "extism:host/env" "input_offset" (func $in (result i64)))
   (import "extism:host/env" "input_length" (func $inlen (result i64)))
@@ -287,6 +289,14 @@ RING_PROBE = """(module
     (local.set $h (call $alloc (i64.const 8)))
     (call $store64 (local.get $h) (call $load64 (i64.add (call $in) (call $inlen))))
     (call $out (local.get $h) (i64.const 8))
+    (i32.const 0))
+  (func (export "scribble_around") (result i32)
+    (call $store8 (i64.sub (call $in) (i64.const 1)) (i32.const 90))
+    (call $store8 (i64.add (call $in) (call $inlen)) (i32.const 90))
+    (call $store64 (i64.sub (i64.add (call $in) (call $inlen)) (i64.const 4)) (i64.const -1))
+    (i32.const 0))
+  (func (export "past") (result i32)
+    (call $out (i64.add (call $in) (call $inlen)) (i64.const 16))
     (i32.const 0))
   (func (export "trap") (result i32) unreachable))
 """

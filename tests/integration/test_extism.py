@@ -422,6 +422,33 @@ async def test_large_inputs_are_read_in_place_from_the_ring(wat_file: WatFile) -
         assert [got[i] for i in range(len(datas))] == datas
 
 
+async def test_ring_inputs_behind_a_full_socket_still_arrive(
+    wat_file: WatFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large inputs mixed with many inline ones, through small socket buffers (the
+    stock 212,992 bytes): every call is answered. A ring input copied only after its
+    frame was written deadlocked the writer task (trio): the worker waited for the
+    copy and stopped reading, the write waited for the worker to read."""
+    # Local only: the rings and the socket buffers are the local backend's.
+    import orchestra.backends._socket as sockets
+
+    monkeypatch.setattr(sockets, "SOCK_BUF", 212_992)
+    probe = str(wat_file("probe", RING_PROBE))
+    cfg = Config(plugins={"p": PluginSpec(source=probe, limits=Limits(timeout="5s"))})
+    async with Orchestra(cfg) as orch:
+        results: dict[int, bool] = {}
+
+        async def one(i: int) -> None:
+            data = bytes([i % 251]) * (100_000 if i % 10 == 0 else 60_000)
+            results[i] = await orch.call("p", "echo", data) == data
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                for i in range(200):
+                    tg.start_soon(one, i)
+    assert results == dict.fromkeys(range(200), True)
+
+
 async def test_http_redirect_to_a_disallowed_host_is_refused(
     tmp_path: Path, new_orchestra: NewOrchestra
 ) -> None:

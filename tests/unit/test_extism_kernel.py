@@ -829,6 +829,7 @@ def test_input_ring_bounds(k: Kernel) -> None:
     assert k.orchestra_begin_ring(four_g - 16, 8) == 0  # no ring yet
     assert k.orchestra_ring(0) == 0  # below the memory's size
     assert k.orchestra_ring(four_g + PAGE) == 0
+    assert k.orchestra_ring(3 * PAGE + 4096) == 0  # not on a wasm page boundary
     at = 3 * PAGE
     assert k.orchestra_ring(at) == 1
     assert k.alloc(2 * PAGE) != 0  # ends below at

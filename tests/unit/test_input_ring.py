@@ -17,7 +17,7 @@ import pytest
 
 from orchestra.config import PluginSpec
 from orchestra.config._spec import Limits
-from orchestra.errors import PluginTrap
+from orchestra.errors import CallError, PluginTrap
 from orchestra.runtime import PluginInstance
 from orchestra.testing import RING_PROBE
 from orchestra.wire._shm import ShmRings, create_shm
@@ -37,28 +37,22 @@ class Ringed:
         self.mapped = inst.map_input_ring(self.fd, *self.rings.input_ring())
 
     def call(self, export: str, data: bytes) -> bytes:
-        """One call whose input went through the ring, as the worker makes it."""
+        """One call whose input went through the ring, as the worker makes it: the
+        span is handed back once the output (maybe a view of it) has been read."""
         pos = self.rings.put_input(data)
         assert pos is not None
         view = self.rings.input_view(pos, len(data))
-        released: list[bool] = []
-
-        def release() -> None:
-            released.append(True)
-            self.rings.input_done(pos, len(data))
-
         try:
             out, _ = self.inst.call(
                 export,
                 view,
-                release_input=release,
                 view_output=True,
-                ring_offset=self.rings.input_offset(pos),
+                ring_offset=self.rings.input_offset(pos) if self.mapped else None,
             )
             return bytes(out)
         finally:
-            assert released == [True]  # the span is handed back exactly once
             view.release()
+            self.rings.input_done(pos, len(data))
 
     def where(self, data: bytes) -> tuple[int, int, int]:
         offset, length, length_unsafe = struct.unpack("<QQQ", self.call("where", data))
@@ -107,6 +101,45 @@ def test_writes_to_the_input_stay_in_its_own_span(ringed: Ringed) -> None:
     # input's end read as 0, as out-of-range loads do.
     assert ringed.call("copy_loads", data) == data
     assert ringed.call("beyond", data) == bytes(8)
+
+
+def test_stores_outside_the_input_are_ignored(ringed: Ringed) -> None:
+    """The plug-in cannot write next to its input: those bytes belong to other
+    calls' inputs. The ring is checked directly."""
+    data = payload(100_000)
+    before = bytes(ringed.rings._view)  # header and both rings
+    pos = ringed.rings.reserve_input(0)  # where the next input will start
+    assert pos is not None
+    assert ringed.call("scribble_around", data) == b""
+    after = bytes(ringed.rings._view)
+    start = 4096 + ringed.rings.input_offset(pos)  # the span just used
+    assert after[start - 1] == before[start - 1]
+    assert after[start + len(data) :][:64] == before[start + len(data) :][:64]
+    assert after[start : start + len(data)] == data  # unchanged, store_u64 included
+
+
+def test_outputs_elsewhere_in_the_ring_are_refused(ringed: Ringed) -> None:
+    """An output handle in the ring but outside the input (the next caller's input
+    may be there) is out of bounds, not a way to read other calls' inputs."""
+    data = payload(70_000)
+    with pytest.raises(CallError, match="out of bounds"):
+        ringed.call("past", data)
+    assert ringed.call("copy_loads", data) == data
+
+
+def test_a_ring_of_partial_wasm_pages_is_not_mapped(wat_file: WatFile) -> None:
+    # memory.grow works in 64 KiB pages: a ring starting mid-page could be grown into.
+    r = Ringed(
+        PluginInstance(PluginSpec(source=str(wat_file("probe", RING_PROBE))), plugin="p"),
+        ring_size=RING + 4096,
+    )
+    try:
+        assert not r.mapped
+        data = payload(70_000)
+        assert r.where(data)[0] < 1 << 24  # copied into a heap block
+        assert r.call("copy_loads", data) == data
+    finally:
+        r.close()
 
 
 def test_host_functions_read_the_input_handle(ringed: Ringed) -> None:
