@@ -47,6 +47,7 @@ from .wire import (
     Shutdown,
     encode,
     encode_into,
+    tune_malloc,
 )
 
 __all__ = ("main", "serve")
@@ -118,6 +119,8 @@ def serve(
     :returns: the process exit code.
     """
     rings = ShmRings(shm_fd) if shm_fd is not None else None
+    if rings is not None or store is not None:
+        tune_malloc()  # large payloads come and go here (wire/_malloc.py)
     decoder = FrameDecoder()
     out = bytearray()  # answers (and plug-in logs) of the current batch
     queue: deque[Message] = deque()  # received, not yet served

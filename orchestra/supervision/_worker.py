@@ -49,6 +49,7 @@ from ..wire import (
     Shutdown,
     encode,
     encode_into,
+    tune_malloc,
 )
 
 __all__ = ("Router", "WorkerHandle", "WorkerState")
@@ -388,6 +389,7 @@ class WorkerHandle:
                     continue
                 if isinstance(msg, Result):
                     if msg.shm_pos >= 0 and self._rings is not None:
+                        tune_malloc()  # once: outputs into warm heap pages
                         # Copy out now: the worker reuses the span once we say so.
                         msg.data = self._rings.take_output(msg.shm_pos, msg.shm_len)
                     elif msg.ref is not None and self._route_tg is not None:

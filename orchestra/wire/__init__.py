@@ -5,6 +5,7 @@ from ._framing import DEFAULT_MAX_FRAME as DEFAULT_MAX_FRAME
 from ._framing import FrameDecoder as FrameDecoder
 from ._framing import encode as encode
 from ._framing import encode_into as encode_into
+from ._malloc import tune_malloc as tune_malloc
 from ._messages import PROTOCOL_VERSION as PROTOCOL_VERSION
 from ._messages import Call as Call
 from ._messages import CallFailed as CallFailed
@@ -48,4 +49,5 @@ __all__ = (
     "create_shm",
     "encode",
     "encode_into",
+    "tune_malloc",
 )
