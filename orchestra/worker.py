@@ -278,12 +278,13 @@ def _serve_call(
     resets = instance.resets
     payload: bytes | memoryview = msg.data
     release = None
-    ring_offset = None
+    ring_pos = None
     if msg.shm_pos >= 0 and rings is not None:
-        rings.wait_written(msg.shm_pos + msg.shm_len)
+        if in_place:  # the ABI waits for the bytes it reads (they may still arrive)
+            ring_pos = msg.shm_pos
+        else:
+            rings.wait_written(msg.shm_pos + msg.shm_len)
         view = payload = rings.input_view(msg.shm_pos, msg.shm_len)
-        if in_place:
-            ring_offset = rings.input_offset(msg.shm_pos)
 
         def release() -> None:
             view.release()
@@ -293,7 +294,7 @@ def _serve_call(
     # while the plug-in computes (the next large input reuses the same, cache-warm
     # pages). One read in place goes back once its output, which may be a view of
     # that very span (an echo), has been sent on.
-    early = release if ring_offset is None else None
+    early = release if ring_pos is None else None
     try:
         if msg.ref is not None and store is not None:
             payload = store.get(msg.ref)
@@ -303,7 +304,7 @@ def _serve_call(
             msg.args,
             release_input=early,
             view_output=rings is not None,
-            ring_offset=ring_offset,
+            ring_pos=ring_pos,
         )
         if rings is not None and len(data) >= SHM_THRESHOLD:
             pos = rings.put_output(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import struct
 import sys
 import time
@@ -70,8 +71,10 @@ _libc.mmap.argtypes = (
     ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long,
 )  # fmt: skip
 _PROT_RW, _MAP_SHARED_FIXED = 0x3, 0x01 | 0x10  # PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED
+_MAP_NONE = 0x02 | 0x10 | 0x20 | 0x4000  # MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS|MAP_NORESERVE
 _4G = 1 << 32  # a 32-bit memory's address space; the kernel's "no ring"
 _WASM_PAGE = 65536  # a multiple of the OS page size
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 _VIEW_MIN = 64 * 1024  # outputs from this size may be returned as views (view_output)
 _CONTROL = struct.Struct("<QQQ")  # output offset, output length, error handle (at 16)
 _HEADER = struct.Struct("<IIII")  # block header: length, cap, prev, tag
@@ -118,8 +121,13 @@ class _Kernel:
         self._keep = (mem._memory,)
         self._fixed = fixed
         self._mv = memoryview(b"")
-        self.ring_at = _4G  # where the worker's input ring is mapped (see map_ring)
+        self.ring_at = _4G  # the kernel's no-grow line: ring header page, then ring
+        self._ring_base = _4G  # where the ring's first byte is
         self._ring = memoryview(b"")
+        self._ring_size = 0
+        self._wait: Callable[[int], None] = lambda end: None
+        self._in_end = 0  # ring position just past the current ring input
+        self._in_start = self._in_len = 0  # its kernel address and length
 
         def fast(name: str) -> Callable[..., Any]:
             f = ex[name]
@@ -132,28 +140,65 @@ class _Kernel:
         self.alloc = fast("alloc")
         self.mem()
 
-    def map_ring(self, fd: int, offset: int, size: int, view: memoryview) -> bool:
+    def map_ring(
+        self,
+        fd: int,
+        offset: int,
+        size: int,
+        view: memoryview,
+        written: int,
+        wait: Callable[[int], None],
+    ) -> bool:
         """Map ``size`` bytes of ``fd`` from ``offset`` (the worker's input ring, also
         seen by the host as ``view``) at the top of this memory's 4 GiB reservation,
-        above its accessible size, so the plug-in reads ring inputs in place (the
-        layout comment in ``extism_kernel.wat``). Only where that reservation is
-        certain: a memory that never moves (``fixed``), on a 64-bit host, and the
-        target range inside one inaccessible mapping starting at or above the
-        memory's base (/proc/self/maps); otherwise False and inputs are copied.
+        above its accessible size, and the file's first page (the ring header, where
+        the supervisor publishes at ``written`` how far the ring is written) just
+        below it, so the plug-in reads ring inputs in place, even while they arrive
+        (the layout comment in ``extism_kernel.wat``). ``wait(end)`` returns once
+        the ring is written up to position ``end``. Only where that reservation is
+        certain: a memory that never moves (``fixed``), on a 64-bit host, whole wasm
+        pages, and the target range inside one inaccessible mapping starting at or
+        above the memory's base (/proc/self/maps); otherwise False, inputs copied.
         """
         # Whole wasm pages: memory.grow must not be able to reach past ring_at.
         if not self._fixed or sys.maxsize <= _4G or size % _WASM_PAGE or not 0 < size <= _4G // 2:
             return False
-        base, at = self.base(), _4G - size
+        if offset < _PAGE or not 0 <= written <= _PAGE - 8:
+            return False
+        base, ring, at = self.base(), _4G - size, _4G - size - _WASM_PAGE
         if not base or self.size() > at or not _reserved(base, base + at, base + _4G):
             return False
-        got = _libc.mmap(base + at, size, _PROT_RW, _MAP_SHARED_FIXED, fd, offset)
-        if got != base + at:  # MAP_FIXED either replaces exactly there or fails
+        for addr, length, file_offset in ((ring - _PAGE, _PAGE, 0), (ring, size, offset)):
+            got = _libc.mmap(base + addr, length, _PROT_RW, _MAP_SHARED_FIXED, fd, file_offset)
+            if got != base + addr:  # MAP_FIXED either replaces exactly there or fails
+                break
+        else:
+            if self._set_ring(at, ring - _PAGE + written):
+                self.ring_at, self._ring_base, self._ring = at, ring, view
+                self._ring_size, self._wait = size, wait
+                return True
+        # Give the range back to the reservation: memory that later grew into a
+        # shared page would share the kernel's heap with the ring's header.
+        _libc.mmap(base + ring - _PAGE, size + _PAGE, 0, _MAP_NONE, -1, 0)
+        return False
+
+    def begin_ring_input(self, pos: int, n: int) -> bool:
+        """Start a call on the ``n``-byte input at ring position ``pos``, in place."""
+        if not self._ring_size:
             return False
-        if not self._set_ring(at):  # memory grew past it meanwhile: cannot happen here
-            return False
-        self.ring_at, self._ring = at, view
-        return True
+        start = self._ring_base + pos % self._ring_size
+        self._in_end, self._in_start, self._in_len = pos + n, start, n
+        return bool(self.begin_ring(start, n, pos))
+
+    def _ring_input(self) -> tuple[int, int]:
+        """(start, length) of the input if it is in the ring, else (0, 0). (The
+        control block's length word counts only what has arrived of such an input.)"""
+        (start,) = _U64.unpack_from(self.mem(64), 0)
+        return (start, self._in_len) if start and start == self._in_start else (0, 0)
+
+    def wait_input(self, end: int) -> None:
+        """Return once the ring is written up to position ``end``."""
+        self._wait(end)
 
     def base(self) -> int:
         return int(_mem_data(*self._mem_args) or 0)
@@ -181,11 +226,12 @@ class _Kernel:
     def _slice(self, offset: int, length: int) -> memoryview:
         at = self.ring_at
         if offset >= at:  # only the input is there: the rest of the ring is not ours
-            mv = self.mem(64)
-            start, size = _U64.unpack_from(mv, 0)[0], _U64.unpack_from(mv, 8)[0]
-            if not start <= offset <= offset + length <= start + size:
+            start, size = self._ring_input()
+            if not start or not start <= offset <= offset + length <= start + size:
                 raise _host_error(f"kernel block [{offset}, +{length}) is out of bounds")
-            return self._ring[offset - at : offset - at + length]
+            self._wait(self._in_end)  # all of it has arrived
+            base = self._ring_base
+            return self._ring[offset - base : offset - base + length]
         return self._span(offset, length)[offset : offset + length]
 
     def read(self, offset: int, length: int) -> bytes:
@@ -211,8 +257,8 @@ class _Kernel:
         live handle of this epoch, else 0 (same checks as ``$is_live``)."""
         mv = self.mem(64)
         if h >= self.ring_at:  # only the input lives there
-            offset, length = _U64.unpack_from(mv, 0)[0], _U64.unpack_from(mv, 8)[0]
-            return int(length) if h == offset else 0
+            start, size = self._ring_input()
+            return size if h == start else 0
         (top,) = _U64.unpack_from(mv, 40)
         if h & 7 or h < 80 or h >= top:
             return 0
@@ -278,7 +324,7 @@ class ExtismAbi:
         self._running = False
         self._exports: dict[str, Callable[[], Any]] = {}
         self.kernel: _Kernel | None = None
-        self._ring: tuple[int, int, int, memoryview] | None = None
+        self._ring: tuple[Any, ...] | None = None
         # Inputs read in place still count against the memory limit, as a copy would
         # (Extism's "failed to allocate extism memory" when one cannot fit).
         limit = spec.limits.memory
@@ -460,13 +506,20 @@ class ExtismAbi:
     def memory_sizes(self) -> list[int]:
         return memory_sizes(self._store, self._instance, self.blocks.instance)
 
-    def map_input_ring(self, fd: int, offset: int, size: int, view: memoryview) -> bool:
-        """Read large inputs in place from the worker's input ring (``fd`` from
-        ``offset``, ``size`` bytes; ``view`` is the worker's own mapping of it), in this
-        store and every later one. False when this store cannot (see
-        ``_Kernel.map_ring``): inputs are then copied as before."""
-        self._ring = (fd, offset, size, view)
-        return self.blocks.map_ring(fd, offset, size, view)
+    def map_input_ring(
+        self,
+        fd: int,
+        offset: int,
+        size: int,
+        view: memoryview,
+        written: int,
+        wait: Callable[[int], None],
+    ) -> bool:
+        """Read large inputs in place from the worker's input ring, in this store and
+        every later one (arguments: ``_Kernel.map_ring``). False when this store
+        cannot: inputs are then copied as before."""
+        self._ring = (fd, offset, size, view, written, wait)
+        return self.blocks.map_ring(fd, offset, size, view, written, wait)
 
     def exports(self) -> list[str]:
         return [
@@ -506,10 +559,12 @@ class ExtismAbi:
         self._deadline = time.monotonic() + owner.timeout if owner.timeout else None
         k = self.blocks
         n = len(data)
-        at = owner.input_at
-        if at is not None and n <= self._in_place_max and k.begin_ring(k.ring_at + at, n):
-            pass  # the input stays in the ring: released when the call ends
+        pos = owner.input_at
+        if pos is not None and n <= self._in_place_max and k.begin_ring_input(pos, n):
+            pass  # the input stays in the ring (and may still be arriving)
         else:
+            if pos is not None:
+                k.wait_input(pos + n)  # the copy below reads all of it
             handle = k.begin(n)  # reset + alloc + input_set, in the kernel
             if handle < 0:  # no host function ran: the input does not fit
                 raise PluginMemoryLimit(

@@ -38,7 +38,7 @@ class Abi(Protocol):
     an ABI copies it into the store *before* running the export and then calls
     ``owner.input_consumed()``, so the worker can hand the ring space back while the
     plug-in computes. An ABI that mapped the ring (``map_input_ring``) may instead
-    read it in place when ``owner.input_at`` gives its offset in the ring. When ``owner.view_output`` is set, a large output may come back
+    read it in place when ``owner.input_at`` gives its position in the ring. When ``owner.view_output`` is set, a large output may come back
     as a memoryview of linear memory, valid until the next call into the store (the
     worker copies it straight into its output ring: no intermediate bytes)."""
 
@@ -226,16 +226,26 @@ class PluginInstance:
         self.input_at: int | None = None
         self.load_ms = (time.perf_counter() - started) * 1000
 
-    def map_input_ring(self, fd: int, offset: int, size: int, view: memoryview) -> bool:
+    def map_input_ring(
+        self,
+        fd: int,
+        offset: int,
+        size: int,
+        view: memoryview,
+        written: int,
+        wait: Callable[[int], None],
+    ) -> bool:
         """Let the ABI read large inputs in place from the worker's input ring: ``size``
-        bytes of ``fd`` from ``offset``, which the worker sees as ``view``. True if it
-        does (Extism plug-ins, memory never moving); calls then pass ``ring_offset``.
+        bytes of ``fd`` from ``offset``, which the worker sees as ``view``; the file's
+        first page holds, at ``written``, how far the ring is written, and
+        ``wait(end)`` waits for that to reach ``end``. True if it does (Extism
+        plug-ins, memory never moving); calls then pass ``ring_pos``.
         Not for a plug-in granted a native host function that reads kernel blocks:
         the C helpers of the host plug-in ABI see only ``[kernel, kernel + size)``."""
         if self.imports.native_kernel:
             return False
         mapper = getattr(self.abi, "map_input_ring", None)
-        return bool(mapper(fd, offset, size, view)) if mapper is not None else False
+        return bool(mapper(fd, offset, size, view, written, wait)) if mapper else False
 
     def input_consumed(self) -> None:
         """Called by the ABI once the call's input is copied into the store."""
@@ -317,7 +327,7 @@ class PluginInstance:
         *,
         release_input: Callable[[], None] | None = None,
         view_output: bool = False,
-        ring_offset: int | None = None,
+        ring_pos: int | None = None,
     ) -> tuple[bytes | memoryview, list[int | float] | None]:
         """One call. After a trap, timeout or fuel exhaustion the store is replaced by a
         fresh one (its state cannot be trusted), so the next call starts clean.
@@ -325,16 +335,17 @@ class PluginInstance:
         ``release_input`` runs once ``data`` is no longer needed (as soon as the ABI
         has copied it, at the latest when the call ends). With ``view_output`` a large
         output may be a memoryview of linear memory, valid until the next call.
-        ``ring_offset``: ``data`` is the view of the mapped input ring at this offset
-        (see :meth:`map_input_ring`); the ABI may read it there without a copy, and a
-        view output may then lie in that span: the caller hands the span back only
-        once done with the output (so it passes no ``release_input``).
+        ``ring_pos``: ``data`` is the view of the mapped input ring at this monotonic
+        position (see :meth:`map_input_ring`), possibly still being written; the ABI
+        waits for what it reads, may read it in place, and a view output may then
+        lie in that span: the caller hands the span back only once done with the
+        output (so it passes no ``release_input``).
 
         :raises CallError: a typed subclass naming plug-in, instance and export.
         """
         self._release_input = release_input
         self.view_output = view_output
-        self.input_at = ring_offset
+        self.input_at = ring_pos
         self._ticker.start_call()
         try:
             return self.abi.call(export, data, args)  # type: ignore[arg-type]

@@ -72,6 +72,17 @@
 ;;              ends). alloc never grows memory past ring_at. Without a ring,
 ;;              ring_at is 4 GiB.
 ;;
+;;              The input may still be arriving: the supervisor copies it in
+;;              chunks and publishes how far it got (a u64 monotonic ring
+;;              position at $written, in the ring's header page, mapped below
+;;              the ring). For such an input the control block's "input length"
+;;              (offset 8) counts the bytes known to be there, and $in_len is the
+;;              length (input_length returns it): input_load_* keep their one
+;;              compare on the fast path and wait (spin on an atomic load) only
+;;              when they reach past what has arrived, so the plug-in computes
+;;              while the rest is still being copied. For any other input both
+;;              are the length.
+;;
 ;; A plug-in can overwrite headers (they are in kernel memory). The allocator
 ;; then may hand out overlapping blocks, but it never traps and never loops
 ;; forever: every header read is bounds-checked against `top` (<= memory size)
@@ -84,6 +95,11 @@
 
   ;; the input ring's address (see the layout above); 4 GiB = no ring
   (global $ring_at (mut i64) (i64.const 0x100000000))
+  ;; where the supervisor publishes how far the input ring is written (0: nowhere)
+  (global $written (mut i64) (i64.const 0))
+  ;; the input's length, and the monotonic ring position of its first byte
+  (global $in_len (mut i64) (i64.const 0))
+  (global $in_pos (mut i64) (i64.const 0))
 
   ;; LIVE_MAGIC = 0x4C495645 ("LIVE"), FREE_MAGIC = 0x46524545 ("FREE")
 
@@ -128,13 +144,35 @@
                (i64.load32_u offset=4 (i32.wrap_i64 (i64.sub (local.get $h) (i64.const 16)))))
       (local.get $top)))
 
-  ;; 1 if [p, p + n) lies inside the input (the raw loads' way into the ring)
+  ;; 1 if [p, p + n) lies inside the input (the raw loads' way into the ring),
+  ;; once those bytes have arrived
   (func $in_input (param $p i64) (param $n i64) (result i32)
     (local $off i64) (local $len i64)
     (local.set $off (i64.sub (local.get $p) (i64.load (i32.const 0))))
-    (local.set $len (i64.load (i32.const 8)))
-    (i32.and (i64.lt_u (local.get $off) (local.get $len))
-             (i64.ge_u (i64.sub (local.get $len) (local.get $off)) (local.get $n))))
+    (local.set $len (global.get $in_len))
+    (if (i32.eqz (i32.and (i64.lt_u (local.get $off) (local.get $len))
+                          (i64.ge_u (i64.sub (local.get $len) (local.get $off)) (local.get $n))))
+      (then (return (i32.const 0))))
+    (call $wait (i64.add (local.get $off) (local.get $n)))
+    (i32.const 1))
+
+  ;; wait until the first $need bytes of the input are written ($need <= input
+  ;; length). Spins on the supervisor's published position: the copy runs at
+  ;; memory speed, far ahead of a plug-in reading, so this waits only at the start.
+  (func $wait (param $need i64)
+    (local $len i64) (local $r i64)
+    (if (i64.le_u (local.get $need) (i64.load (i32.const 8))) (then (return)))
+    (local.set $len (global.get $in_len))
+    (if (i64.eqz (global.get $written))
+      (then (i64.store (i32.const 8) (local.get $len)) (return)))
+    (loop $spin
+      (local.set $r (i64.sub (i64.atomic.load (i32.wrap_i64 (global.get $written)))
+                             (global.get $in_pos)))
+      ;; before the input's start (a wrapped difference): nothing yet
+      (if (i64.gt_s (i64.const 0) (local.get $r)) (then (local.set $r (i64.const 0))))
+      (if (i64.gt_u (local.get $r) (local.get $len)) (then (local.set $r (local.get $len))))
+      (i64.store (i32.const 8) (local.get $r))
+      (br_if $spin (i64.lt_u (local.get $r) (local.get $need)))))
 
   ;; 1 if $h is the handle of an input that lies in the ring
   (func $is_ring_input (param $h i64) (result i32)
@@ -245,7 +283,8 @@
     (if (i64.eq (local.get $h) (i64.load (i32.const 0)))
       (then
         (i64.store (i32.const 0) (i64.const 0))
-        (i64.store (i32.const 8) (i64.const 0))))
+        (i64.store (i32.const 8) (i64.const 0))
+        (global.set $in_len (i64.const 0))))
     (local.set $a (i64.sub (local.get $h) (i64.const 16)))
     (local.set $cap (i64.load32_u offset=4 (i32.wrap_i64 (local.get $a))))
     (i32.store offset=12 (i32.wrap_i64 (local.get $a))
@@ -298,7 +337,7 @@
 
   ;; length(h): used length of the live block h, else 0
   (func (export "length") (param $h i64) (result i64)
-    (if (call $is_ring_input (local.get $h)) (then (return (i64.load (i32.const 8)))))
+    (if (call $is_ring_input (local.get $h)) (then (return (global.get $in_len))))
     (if (result i64) (call $is_live (local.get $h))
       (then (i64.load32_u (i32.wrap_i64 (i64.sub (local.get $h) (i64.const 16)))))
       (else (i64.const 0))))
@@ -306,7 +345,7 @@
   ;; length_unsafe(h): the length field at h - 16 without checking the block
   ;; (only a bounds check so it cannot trap; 0 when h < 80 or h > memory size)
   (func (export "length_unsafe") (param $h i64) (result i64)
-    (if (call $is_ring_input (local.get $h)) (then (return (i64.load (i32.const 8)))))
+    (if (call $is_ring_input (local.get $h)) (then (return (global.get $in_len))))
     (if (result i64)
         (i64.le_u (i64.sub (local.get $h) (i64.const 80))
                   (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
@@ -330,7 +369,8 @@
     (i64.store (i32.const 40) (i64.const 64))
     (i64.store (i32.const 48) (i64.const 0))
     (i32.store (i32.const 56) (i32.const 0))
-    (i32.store (i32.const 60) (i32.add (i32.load (i32.const 60)) (i32.const 1))))
+    (i32.store (i32.const 60) (i32.add (i32.load (i32.const 60)) (i32.const 1)))
+    (global.set $in_len (i64.const 0)))
 
   ;; ------------------------------------------------------------------------
   ;; raw access (hot: kept to one unsigned compare each)
@@ -392,13 +432,15 @@
           (i64.le_u (local.get $len) (i64.sub (local.get $mem) (local.get $h))))
       (then
         (i64.store (i32.const 0) (local.get $h))
-        (i64.store (i32.const 8) (local.get $len)))
+        (i64.store (i32.const 8) (local.get $len))
+        (global.set $in_len (local.get $len)))
       (else
         (i64.store (i32.const 0) (i64.const 0))
-        (i64.store (i32.const 8) (i64.const 0)))))
+        (i64.store (i32.const 8) (i64.const 0))
+        (global.set $in_len (i64.const 0)))))
 
   (func (export "input_length") (result i64)
-    (i64.load (i32.const 8)))
+    (global.get $in_len))
 
   (func (export "input_offset") (result i64)
     (i64.load (i32.const 0)))
@@ -407,7 +449,22 @@
   (func (export "input_load_u8") (param $off i64) (result i32)
     (if (result i32) (i64.lt_u (local.get $off) (i64.load (i32.const 8)))
       (then (i32.load8_u (i32.wrap_i64 (i64.add (i64.load (i32.const 0)) (local.get $off)))))
-      (else (i32.const 0))))
+      (else (call $input_slow_u8 (local.get $off)))))
+
+  ;; the slow paths: past what has arrived (wait), or past the input (0)
+  (func $input_slow_u8 (param $off i64) (result i32)
+    (if (i64.ge_u (local.get $off) (global.get $in_len)) (then (return (i32.const 0))))
+    (call $wait (i64.add (local.get $off) (i64.const 1)))
+    (i32.load8_u (i32.wrap_i64 (i64.add (i64.load (i32.const 0)) (local.get $off)))))
+
+  (func $input_slow_u64 (param $off i64) (result i64)
+    (local $len i64)
+    (local.set $len (global.get $in_len))
+    (if (i32.eqz (i32.and (i64.lt_u (local.get $off) (local.get $len))
+                          (i64.ge_u (i64.sub (local.get $len) (local.get $off)) (i64.const 8))))
+      (then (return (i64.const 0))))
+    (call $wait (i64.add (local.get $off) (i64.const 8)))
+    (i64.load (i32.wrap_i64 (i64.add (i64.load (i32.const 0)) (local.get $off)))))
 
   ;; input u64 at offset off; 0 unless off + 8 <= input length
   (func (export "input_load_u64") (param $off i64) (result i64)
@@ -417,7 +474,7 @@
         (i32.and (i64.lt_u (local.get $off) (local.get $len))
                  (i64.ge_u (i64.sub (local.get $len) (local.get $off)) (i64.const 8)))
       (then (i64.load (i32.wrap_i64 (i64.add (i64.load (i32.const 0)) (local.get $off)))))
-      (else (i64.const 0))))
+      (else (call $input_slow_u64 (local.get $off)))))
 
   ;; ------------------------------------------------------------------------
   ;; output and error (stored as given; the host validates when reading)
@@ -457,22 +514,34 @@
     (call $input_set (local.get $h) (local.get $len))
     (local.get $h))
 
-  ;; orchestra_ring(at) -> 1: the host has mapped its input ring at [at, 4 GiB)
-  ;; (above the memory's current size); alloc will not grow memory into it. 0
-  ;; (nothing changed) if memory already reaches past at, or at is not on a
-  ;; 64 KiB wasm page boundary (memory.grow would round up across it).
-  (func (export "orchestra_ring") (param $at i64) (result i32)
+  ;; orchestra_ring(at, written) -> 1: the host has mapped its input ring (and
+  ;; the ring's header page) in [at, 4 GiB), above the memory's current size;
+  ;; alloc will not grow memory into it. written: the address of the u64 where
+  ;; the supervisor publishes how far the ring is written (8-aligned, inside the
+  ;; mapping), 0 if inputs are always written whole before a call. 0 (nothing
+  ;; changed) if memory already reaches past at, or at is not on a 64 KiB wasm
+  ;; page boundary (memory.grow would round up across it).
+  (func (export "orchestra_ring") (param $at i64) (param $written i64) (result i32)
     (if (i32.or (i32.or (i64.lt_u (local.get $at) (call $mem_bytes))
                         (i64.gt_u (local.get $at) (i64.const 0x100000000)))
                 (i64.ne (i64.and (local.get $at) (i64.const 0xFFFF)) (i64.const 0)))
       (then (return (i32.const 0))))
+    (if (i64.ne (local.get $written) (i64.const 0))
+      (then
+        (if (i32.or (i32.or (i64.lt_u (local.get $written) (local.get $at))
+                            (i64.gt_u (local.get $written) (i64.const 0xFFFFFFF8)))
+                    (i64.ne (i64.and (local.get $written) (i64.const 7)) (i64.const 0)))
+          (then (return (i32.const 0))))))
     (global.set $ring_at (local.get $at))
+    (global.set $written (local.get $written))
     (i32.const 1))
 
-  ;; orchestra_begin_ring(offset, len) -> 1: the per-call prologue for an input
-  ;; already in the ring: reset, and the input is [offset, offset + len). 0 (and
-  ;; no input) when that range is not inside the ring.
-  (func (export "orchestra_begin_ring") (param $off i64) (param $len i64) (result i32)
+  ;; orchestra_begin_ring(offset, len, pos) -> 1: the per-call prologue for an
+  ;; input in the ring: reset, and the input is [offset, offset + len), which is
+  ;; ring position pos onwards (its bytes may still be arriving, see $wait). 0
+  ;; (and no input) when that range is not inside the ring.
+  (func (export "orchestra_begin_ring")
+        (param $off i64) (param $len i64) (param $pos i64) (result i32)
     (call $reset)
     (if (i32.or (i32.or (i64.lt_u (local.get $off) (global.get $ring_at))
                         (i64.ge_u (local.get $off) (i64.const 0x100000000)))
@@ -480,6 +549,8 @@
                           (i64.sub (i64.const 0x100000000) (local.get $off))))
       (then (return (i32.const 0))))
     (i64.store (i32.const 0) (local.get $off))
-    (i64.store (i32.const 8) (local.get $len))
+    (i64.store (i32.const 8) (i64.const 0))  ;; nothing known to have arrived yet
+    (global.set $in_len (local.get $len))
+    (global.set $in_pos (local.get $pos))
     (i32.const 1))
 )

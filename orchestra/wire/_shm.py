@@ -17,8 +17,10 @@ messages. When a ring is full the payload simply travels inline in the frame.
 
 An input span may be announced before its bytes are in it: on x86 (stores are seen
 in order) the supervisor writes the call's frame first and copies the payload while
-the worker wakes up, then publishes ``in_written``; the worker waits for it before
-reading the span (:meth:`ShmRings.wait_written`). Elsewhere it copies first.
+the worker wakes up, publishing ``in_written`` after every MiB; the worker waits for
+it before reading the span (:meth:`ShmRings.wait_written`), or an Extism plug-in
+reading the span in place starts at once and waits only if it catches up with the
+copy. Elsewhere the supervisor copies first.
 
 A crash loses nothing: the memfd disappears with the last process holding it, and
 the calls the dead worker held are answered with PluginCrashed as usual.
@@ -31,10 +33,12 @@ import mmap
 import os
 import platform
 import struct
+from collections.abc import Callable
 
 __all__ = ("COPY_AFTER_SEND", "SHM_THRESHOLD", "ShmRings", "create_shm")
 
 SHM_THRESHOLD = 64 * 1024  # payloads from this size go through shared memory
+_CHUNK = 1 << 20  # in_written is published after each chunk of a large input
 DEFAULT_RING = 32 * 1024 * 1024
 _HEADER = 4096
 _U64 = struct.Struct("<Q")
@@ -110,10 +114,18 @@ class ShmRings:
         return self._place(_IN_PRODUCED, _IN_CONSUMED, n)
 
     def write_input(self, pos: int, data: bytes | bytearray | memoryview) -> None:
-        """Copy a reserved input into the ring and publish it to the worker."""
+        """Copy a reserved input into the ring, publishing to the worker as it goes."""
         n = len(data)
         start = _HEADER + pos % self.ring
-        self._view[start : start + n] = data
+        view = self._view
+        if n <= _CHUNK:
+            view[start : start + n] = data
+        else:
+            src = memoryview(data).cast("B")
+            for at in range(0, n, _CHUNK):
+                end = min(at + _CHUNK, n)
+                view[start + at : start + end] = src[at:end]
+                self._set(_IN_WRITTEN, pos + end)
         self._set(_IN_WRITTEN, pos + n)
 
     def put_input(self, data: bytes | bytearray | memoryview) -> int | None:
@@ -130,9 +142,11 @@ class ShmRings:
 
     # -- worker side ----------------------------------------------------------------------
 
-    def input_ring(self) -> tuple[int, int, memoryview]:
-        """(file offset, size, view) of the input ring, for mapping it elsewhere."""
-        return _HEADER, self.ring, self._view[_HEADER : _HEADER + self.ring]
+    def input_ring(self) -> tuple[int, int, memoryview, int, Callable[[int], None]]:
+        """For mapping the input ring elsewhere: its file offset, size and view, where
+        ``in_written`` is in the header (the file's first page), and a wait for it."""
+        view = self._view[_HEADER : _HEADER + self.ring]
+        return _HEADER, self.ring, view, _IN_WRITTEN, self.wait_written
 
     def input_offset(self, pos: int) -> int:
         """Where the span at monotonic ``pos`` starts within the input ring."""

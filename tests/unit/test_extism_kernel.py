@@ -56,8 +56,8 @@ EXPECTED_EXPORTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "reset": ((), ()),
     # host-only, never linked into plug-ins: the prologue, and the input ring's two
     "orchestra_begin": ((I64,), (I64,)),
-    "orchestra_ring": ((I64,), (I32,)),
-    "orchestra_begin_ring": ((I64, I64), (I32,)),
+    "orchestra_ring": ((I64, I64), (I32,)),
+    "orchestra_begin_ring": ((I64, I64, I64), (I32,)),
 }
 
 # Addresses no load may read and no store may write, whatever the memory size.
@@ -826,17 +826,19 @@ def test_input_ring_bounds(k: Kernel) -> None:
     grows memory into it, and orchestra_begin_ring accepts inputs only inside it.
     (Nothing is mapped here, so nothing reads there: test_input_ring.py does.)"""
     four_g = 1 << 32
-    assert k.orchestra_begin_ring(four_g - 16, 8) == 0  # no ring yet
-    assert k.orchestra_ring(0) == 0  # below the memory's size
-    assert k.orchestra_ring(four_g + PAGE) == 0
-    assert k.orchestra_ring(3 * PAGE + 4096) == 0  # not on a wasm page boundary
+    assert k.orchestra_begin_ring(four_g - 16, 8, 0) == 0  # no ring yet
+    assert k.orchestra_ring(0, 0) == 0  # below the memory's size
+    assert k.orchestra_ring(four_g + PAGE, 0) == 0
+    assert k.orchestra_ring(3 * PAGE + 4096, 0) == 0  # not on a wasm page boundary
+    assert k.orchestra_ring(3 * PAGE, 3 * PAGE - 8) == 0  # written below the mapping
+    assert k.orchestra_ring(3 * PAGE, 3 * PAGE + 4) == 0  # written not 8-aligned
     at = 3 * PAGE
-    assert k.orchestra_ring(at) == 1
+    assert k.orchestra_ring(at, 0) == 1
     assert k.alloc(2 * PAGE) != 0  # ends below at
     assert k.alloc(PAGE) == 0  # would grow memory past at
     assert k.size() == at
 
-    assert k.orchestra_begin_ring(at + 8, 100) == 1
+    assert k.orchestra_begin_ring(at + 8, 100, 0) == 1
     assert (k.input_offset(), k.input_length()) == (at + 8, 100)
     assert k.length(at + 8) == k.length_unsafe(at + 8) == 100
     assert k.length(at + 16) == 0  # only the input's own handle
@@ -845,6 +847,6 @@ def test_input_ring_bounds(k: Kernel) -> None:
     assert k.alloc(8) == 80  # begin_ring reset the heap
 
     for off, n in ((at - 8, 16), (four_g - 10, 11), (four_g, 0), (2**64 - 8, 16)):
-        assert k.orchestra_begin_ring(off, n) == 0
+        assert k.orchestra_begin_ring(off, n, 0) == 0
         assert (k.input_offset(), k.input_length()) == (0, 0)
-    assert k.orchestra_begin_ring(four_g - 10, 10) == 1
+    assert k.orchestra_begin_ring(four_g - 10, 10, 0) == 1

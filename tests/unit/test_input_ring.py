@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -47,7 +49,7 @@ class Ringed:
                 export,
                 view,
                 view_output=True,
-                ring_offset=self.rings.input_offset(pos) if self.mapped else None,
+                ring_pos=pos if self.mapped else None,
             )
             return bytes(out)
         finally:
@@ -92,6 +94,37 @@ def test_every_way_of_reading_the_input_sees_its_bytes(ringed: Ringed, export: s
     for seed in range(3):  # the ring moves on between calls
         data = payload(n, seed)
         assert ringed.call(export, data) == data
+
+
+@pytest.mark.parametrize("export", ["copy_input_loads", "copy_loads", "echo"])
+def test_a_call_starts_before_its_input_has_arrived(wat_file: WatFile, export: str) -> None:
+    """The plug-in runs while the supervisor is still copying the input into the
+    ring: every read waits for the bytes it reaches (the kernel for the plug-in's
+    loads, the host for an output in the input span)."""
+    spec = PluginSpec(source=str(wat_file("probe", RING_PROBE)))
+    r = Ringed(PluginInstance(spec, plugin="p"), ring_size=8 << 20)
+    try:
+        data = payload(3 << 20)  # three of the supervisor's publishing steps
+        pos = r.rings.reserve_input(len(data))
+        assert pos is not None and r.mapped
+        view = r.rings.input_view(pos, len(data))
+        got: list[bytes] = []
+
+        def call() -> None:  # wasm runs without the GIL: this thread waits in it
+            out, _ = r.inst.call(export, view, view_output=True, ring_pos=pos)
+            got.append(bytes(out))
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        time.sleep(0.2)
+        assert caller.is_alive() and not got  # waiting for the input
+        r.rings.write_input(pos, data)
+        caller.join(timeout=30)
+        assert got == [data]
+        view.release()
+        r.rings.input_done(pos, len(data))
+    finally:
+        r.close()
 
 
 def test_writes_to_the_input_stay_in_its_own_span(ringed: Ringed) -> None:
@@ -163,9 +196,9 @@ def test_alloc_never_grows_memory_into_the_ring(wat_file: WatFile) -> None:
     r = Ringed(PluginInstance(spec, plugin="p"))
     try:
         kernel = r.inst.abi.blocks  # type: ignore[attr-defined]
-        assert kernel.ring_at == FOUR_GIB - RING
+        assert kernel.ring_at == FOUR_GIB - RING - 65536  # the header page below
         assert kernel.alloc(FOUR_GIB - RING) == 0  # would need memory past ring_at
-        assert kernel.alloc(FOUR_GIB - 2 * RING) != 0  # just fits below it (untouched)
+        assert kernel.alloc(FOUR_GIB - 2 * RING - 65536) != 0  # fits below it (untouched)
         data = payload(65_536)
         assert r.call("copy_loads", data) == data
     finally:
