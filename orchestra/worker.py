@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .config import decode_spec
 from .errors import CallError, HostFunctionError, OrchestraError, PluginLoadError
-from .runtime import PluginInstance
+from .runtime import InputRing, PluginInstance
 from .wire import (
     PROTOCOL_VERSION,
     SHM_THRESHOLD,
@@ -217,7 +217,7 @@ def serve(
     # one copy fewer than copying them into the store.
     in_place = False
     if rings is not None and shm_fd is not None:
-        in_place = instance.map_input_ring(shm_fd, *rings.input_ring())
+        in_place = instance.map_input_ring(InputRing(shm_fd, *rings.input_ring()))
     sock.sendall(
         encode(
             Ready(

@@ -36,7 +36,7 @@ from ._engine import load_module
 from ._fastcall import FastFunc, LeanLinker, WasmFailure
 from ._http import HostNotAllowed, allowed_opener, host_allowed
 from ._imports import define_imports
-from ._instance import PluginInstance, memory_sizes, register_abi
+from ._instance import InputRing, PluginInstance, memory_sizes, register_abi
 
 __all__ = ("ExtismAbi",)
 
@@ -140,26 +140,17 @@ class _Kernel:
         self.alloc = fast("alloc")
         self.mem()
 
-    def map_ring(
-        self,
-        fd: int,
-        offset: int,
-        size: int,
-        view: memoryview,
-        written: int,
-        wait: Callable[[int], None],
-    ) -> bool:
-        """Map ``size`` bytes of ``fd`` from ``offset`` (the worker's input ring, also
-        seen by the host as ``view``) at the top of this memory's 4 GiB reservation,
-        above its accessible size, and the file's first page (the ring header, where
-        the supervisor publishes at ``written`` how far the ring is written) just
-        below it, so the plug-in reads ring inputs in place, even while they arrive
-        (the layout comment in ``extism_kernel.wat``). ``wait(end)`` returns once
-        the ring is written up to position ``end``. Only where that reservation is
-        certain: a memory that never moves (``fixed``), on a 64-bit host, whole wasm
-        pages, and the target range inside one inaccessible mapping starting at or
-        above the memory's base (/proc/self/maps); otherwise False, inputs copied.
+    def map_ring(self, r: InputRing) -> bool:
+        """Map the worker's input ring at the top of this memory's 4 GiB reservation,
+        above its accessible size, and the ring file's first page (its header, where
+        the supervisor publishes how far the ring is written) just below it, so the
+        plug-in reads ring inputs in place, even while they arrive (the layout
+        comment in ``extism_kernel.wat``). Only where that reservation is certain: a
+        memory that never moves (``fixed``), on a 64-bit host, whole wasm pages, and
+        the target range inside one inaccessible mapping starting at or above the
+        memory's base (/proc/self/maps); otherwise False, and inputs are copied.
         """
+        fd, offset, size, view, written, wait = r.fd, r.offset, r.size, r.view, r.written, r.wait
         # Whole wasm pages: memory.grow must not be able to reach past ring_at.
         if not self._fixed or sys.maxsize <= _4G or size % _WASM_PAGE or not 0 < size <= _4G // 2:
             return False
@@ -324,7 +315,7 @@ class ExtismAbi:
         self._running = False
         self._exports: dict[str, Callable[[], Any]] = {}
         self.kernel: _Kernel | None = None
-        self._ring: tuple[Any, ...] | None = None
+        self._ring: InputRing | None = None
         # Inputs read in place still count against the memory limit, as a copy would
         # (Extism's "failed to allocate extism memory" when one cannot fit).
         limit = spec.limits.memory
@@ -464,7 +455,7 @@ class ExtismAbi:
         fixed = owner.settings.memory_reservation is None
         self.kernel = _Kernel(store, kernel_instance, fixed=fixed)
         if self._ring is not None:
-            self.kernel.map_ring(*self._ring)
+            self.kernel.map_ring(self._ring)
         linker = wasmtime.Linker(owner.engine)
         linker.allow_shadowing = True
         if owner.uses_wasi:
@@ -506,20 +497,12 @@ class ExtismAbi:
     def memory_sizes(self) -> list[int]:
         return memory_sizes(self._store, self._instance, self.blocks.instance)
 
-    def map_input_ring(
-        self,
-        fd: int,
-        offset: int,
-        size: int,
-        view: memoryview,
-        written: int,
-        wait: Callable[[int], None],
-    ) -> bool:
+    def map_input_ring(self, ring: InputRing) -> bool:
         """Read large inputs in place from the worker's input ring, in this store and
-        every later one (arguments: ``_Kernel.map_ring``). False when this store
-        cannot: inputs are then copied as before."""
-        self._ring = (fd, offset, size, view, written, wait)
-        return self.blocks.map_ring(fd, offset, size, view, written, wait)
+        every later one. False when this store cannot (``_Kernel.map_ring``): inputs
+        are then copied as before."""
+        self._ring = ring
+        return self.blocks.map_ring(ring)
 
     def exports(self) -> list[str]:
         return [

@@ -10,6 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -24,10 +25,25 @@ from ._imports import BlockAccess, Router, define_imports, plan_imports
 from ._sources import load_source
 from ._traps import translate
 
-__all__ = ("Abi", "LogSink", "PluginInstance", "register_abi")
+__all__ = ("Abi", "InputRing", "LogSink", "PluginInstance", "register_abi")
 
 EPOCH_TICK = 0.005  # seconds per epoch tick; timeouts are honoured to about this
 _NO_DEADLINE = 1 << 62
+
+
+@dataclass(frozen=True)
+class InputRing:
+    """A worker's input ring, for an ABI to map: ``size`` bytes of the memfd ``fd``
+    from ``offset``, which the worker sees as ``view``. The file's first page holds,
+    at ``written``, the ring position up to which the supervisor has copied;
+    ``wait(end)`` returns once that reaches ``end``."""
+
+    fd: int
+    offset: int
+    size: int
+    view: memoryview
+    written: int
+    wait: Callable[[int], None]
 
 
 class Abi(Protocol):
@@ -226,26 +242,16 @@ class PluginInstance:
         self.input_at: int | None = None
         self.load_ms = (time.perf_counter() - started) * 1000
 
-    def map_input_ring(
-        self,
-        fd: int,
-        offset: int,
-        size: int,
-        view: memoryview,
-        written: int,
-        wait: Callable[[int], None],
-    ) -> bool:
-        """Let the ABI read large inputs in place from the worker's input ring: ``size``
-        bytes of ``fd`` from ``offset``, which the worker sees as ``view``; the file's
-        first page holds, at ``written``, how far the ring is written, and
-        ``wait(end)`` waits for that to reach ``end``. True if it does (Extism
-        plug-ins, memory never moving); calls then pass ``ring_pos``.
+    def map_input_ring(self, ring: InputRing) -> bool:
+        """Let the ABI read large inputs in place from the worker's input ring, even
+        while they arrive. True if it does (Extism plug-ins, memory never moving);
+        calls then pass ``ring_pos``.
         Not for a plug-in granted a native host function that reads kernel blocks:
         the C helpers of the host plug-in ABI see only ``[kernel, kernel + size)``."""
         if self.imports.native_kernel:
             return False
         mapper = getattr(self.abi, "map_input_ring", None)
-        return bool(mapper(fd, offset, size, view, written, wait)) if mapper else False
+        return bool(mapper(ring)) if mapper else False
 
     def input_consumed(self) -> None:
         """Called by the ABI once the call's input is copied into the store."""

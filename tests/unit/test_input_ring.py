@@ -20,7 +20,7 @@ import pytest
 from orchestra.config import PluginSpec
 from orchestra.config._spec import Limits
 from orchestra.errors import CallError, PluginTrap
-from orchestra.runtime import PluginInstance
+from orchestra.runtime import InputRing, PluginInstance
 from orchestra.testing import RING_PROBE
 from orchestra.wire._shm import ShmRings, create_shm
 
@@ -36,7 +36,7 @@ class Ringed:
         self.fd = create_shm(ring_size)
         self.rings = ShmRings(self.fd)
         self.inst = inst
-        self.mapped = inst.map_input_ring(self.fd, *self.rings.input_ring())
+        self.mapped = inst.map_input_ring(InputRing(self.fd, *self.rings.input_ring()))
 
     def call(self, export: str, data: bytes) -> bytes:
         """One call whose input went through the ring, as the worker makes it: the
