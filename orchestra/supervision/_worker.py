@@ -10,7 +10,6 @@ wait.
 from __future__ import annotations
 
 import enum
-import os
 import signal
 import time
 import weakref
@@ -51,6 +50,7 @@ from ..wire import (
     encode_into,
     tune_malloc,
 )
+from ._cpus import usable_cpus
 
 __all__ = ("Router", "WorkerHandle", "WorkerState")
 
@@ -65,7 +65,7 @@ log = structlog.get_logger("orchestra.supervisor")
 _FETCH_GRACE = 10.0  # seconds a stopped worker is kept for outputs still being read
 SPIN_MAX = 200e-6  # seconds: lone calls answered faster than this are waited for busily
 SPIN_LONG = 2e-3  # ... and up to this when a core is free for the spin
-CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+CPUS = usable_cpus()  # affinity mask, capped by a container's CPU quota
 _HANDLES: weakref.WeakSet[WorkerHandle] = weakref.WeakSet()  # for counting busy workers
 
 
