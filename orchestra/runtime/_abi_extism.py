@@ -246,10 +246,10 @@ class _Kernel:
     def length(self, h: int) -> int:
         """The kernel's ``length`` export, host-side: the block's length if ``h`` is a
         live handle of this epoch, else 0 (same checks as ``$is_live``)."""
-        mv = self.mem(64)
         if h >= self.ring_at:  # only the input lives there
             start, size = self._ring_input()
             return size if h == start else 0
+        mv = self.mem(64)
         (top,) = _U64.unpack_from(mv, 40)
         if h & 7 or h < 80 or h >= top:
             return 0

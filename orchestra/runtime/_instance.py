@@ -54,7 +54,8 @@ class Abi(Protocol):
     an ABI copies it into the store *before* running the export and then calls
     ``owner.input_consumed()``, so the worker can hand the ring space back while the
     plug-in computes. An ABI that mapped the ring (``map_input_ring``) may instead
-    read it in place when ``owner.input_at`` gives its position in the ring. When ``owner.view_output`` is set, a large output may come back
+    read it in place when ``owner.input_at`` gives its position in the ring. When
+    ``owner.view_output`` is set, a large output may come back
     as a memoryview of linear memory, valid until the next call into the store (the
     worker copies it straight into its output ring: no intermediate bytes)."""
 

@@ -697,11 +697,8 @@ class WorkerHandle:
             batch, self._outbox = self._outbox, bytearray()
             self._io.write(batch)
             if self._copies:
-                self._copy_inputs(self._take_copies())
-
-    def _take_copies(self) -> list[tuple[int, bytes]]:
-        copies, self._copies = self._copies, []
-        return copies
+                copies, self._copies = self._copies, []
+                self._copy_inputs(copies)
 
     def _copy_inputs(self, copies: list[tuple[int, bytes]]) -> None:
         """Copy the large inputs of calls just written into the ring, in the order

@@ -148,10 +148,6 @@ class ShmRings:
         view = self._view[_HEADER : _HEADER + self.ring]
         return _HEADER, self.ring, view, _IN_WRITTEN, self.wait_written
 
-    def input_offset(self, pos: int) -> int:
-        """Where the span at monotonic ``pos`` starts within the input ring."""
-        return pos % self.ring
-
     def wait_written(self, end: int) -> None:
         """Return once the supervisor has copied every input up to ``end`` (it does so
         right after sending the call: microseconds). Yields the CPU while waiting."""
