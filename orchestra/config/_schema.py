@@ -4,6 +4,7 @@ what the loader accepts; ``config/schema.json`` is a committed copy, checked by 
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -58,6 +59,11 @@ def config_schema() -> dict[str, Any]:
             default = f.default_factory()
             if isinstance(default, Size | Duration):
                 properties[f.encode_name]["default"] = enc_hook(default)
+    for d in defs.values():
+        # msgspec 0.23 dedents class docstrings, earlier versions did not: the same
+        # text whichever is installed.
+        if isinstance(d.get("description"), str):
+            d["description"] = inspect.cleandoc(d["description"])
     return {"$schema": _DIALECT, "title": "Orchestra config", **schema}
 
 
