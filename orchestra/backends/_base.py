@@ -78,6 +78,11 @@ class FastIO(Protocol):
 
     def call_soon(self, fn: Callable[[], None]) -> None: ...
 
+    def call_at(self, when: float, fn: Callable[[], None]) -> bool:
+        """Call ``fn`` once ``time.perf_counter()`` reaches ``when``, to the
+        microsecond; False (and nothing scheduled) where no such timer exists."""
+        ...
+
     def new_waiter(self) -> Any: ...
 
 

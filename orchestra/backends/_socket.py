@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 import sniffio
 
+from ._alarm import alarm_for
 from ._base import FastIO, WorkerChannel
 
 __all__ = ("SOCK_BUF", "SocketChannel", "tune_socket")
@@ -77,6 +78,13 @@ class _AsyncioIO:
 
     def call_soon(self, fn: Callable[[], None]) -> None:
         self._loop.call_soon(fn)
+
+    def call_at(self, when: float, fn: Callable[[], None]) -> bool:
+        alarm = alarm_for(self._loop)
+        if alarm is None:
+            return False
+        alarm.at(when, fn)
+        return True
 
     def new_waiter(self) -> asyncio.Future[Any]:
         return self._loop.create_future()

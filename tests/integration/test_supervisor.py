@@ -187,6 +187,33 @@ async def test_lone_calls_spin_only_while_answers_are_quick(
             assert quick._rtt == slow._rtt == 0.0
 
 
+async def test_long_lone_calls_doze_then_spin(wat_file: WatFile, anyio_backend: str) -> None:
+    """One ~0.6 ms call at a time (a 1 MiB payload's range), the supervisor sleeps
+    through most of each call on a precise alarm and spins only near its expected
+    end: the alarm fires, and every answer is right, whether it came before the
+    alarm (a stale alarm must not spin for a later call) or after."""
+    import asyncio
+
+    from orchestra.backends._alarm import _ALARMS
+    from orchestra.supervision._worker import CPUS, SPIN_LONG, SPIN_MAX, doze
+
+    assert doze(50e-6) == 0.0  # short calls spin from the start
+    assert doze(1e-3) == pytest.approx(1e-3 * 0.85 - 50e-6)
+    if CPUS < 2 or anyio_backend != "asyncio":
+        pytest.skip("spins only on the asyncio fast path, with a core free for it")
+    cfg = plugins(slow=PluginSpec(source=str(wat_file("slow", SLOW))))
+    async with Orchestra(cfg) as orch:
+        t0 = anyio.current_time()
+        assert await orch.call("slow", "work", [150_000]) == [150_000]
+        n = max(1, int(150_000 * 0.6e-3 / (anyio.current_time() - t0)))  # ~0.6 ms
+        for _ in range(40):
+            assert await orch.call("slow", "work", [n]) == [n]
+        worker = orch.supervisor.pools["slow"].workers[0]
+        assert worker is not None and SPIN_MAX < worker._rtt < SPIN_LONG, worker._rtt
+        alarm = _ALARMS.get(asyncio.get_running_loop())
+        assert alarm is not None and alarm.fired > 0
+
+
 async def test_trap_is_typed_and_instance_keeps_serving(
     wat_file: WatFile, new_orchestra: NewOrchestra
 ) -> None:
