@@ -66,6 +66,12 @@ log = structlog.get_logger("orchestra.supervisor")
 _FETCH_GRACE = 10.0  # seconds a stopped worker is kept for outputs still being read
 SPIN_MAX = 200e-6  # seconds: lone calls answered faster than this are waited for busily
 SPIN_LONG = 2e-3  # ... and up to this when a core is free for the spin
+# After answering a lone call (with a core to spare) the worker polls this long for
+# the next before sleeping: a caller one call at a time sends it within ~70 µs, and
+# the worker's wake-up from recv costs 15-20 µs on these VMs. Interleaved in one run,
+# one caller: 16 B p50 124.7 -> 108.1 µs, 1 KiB 6,329 -> 8,124 calls/s; 128 callers
+# unchanged within the noise (their calls are rarely lone).
+LINGER = 150e-6
 DOZE_EARLY, DOZE_LEAD = 0.15, 50e-6  # long lone calls: spin from this far before the answer
 CPUS = usable_cpus()  # affinity mask, capped by a container's CPU quota
 _HANDLES: weakref.WeakSet[WorkerHandle] = weakref.WeakSet()  # for counting busy workers
@@ -628,18 +634,39 @@ class WorkerHandle:
         if isinstance(data, ByRef):  # the worker reads it from the object store
             waiter.keep = data
             encode_into(Call(id=call_id, export=export, args=args, ref=data.ref), self._outbox)
-        elif self._held or not self._encode(call_id, export, data, args):
+            if idle and self._io is not None:
+                self._send_lone(call_id, self._busy())
+            else:
+                self._kick()
+            return waiter
+        lone = idle and self._io is not None
+        busy = self._busy() if lone else 0
+        # A lone call with a core to spare: the worker may stay awake for the next one.
+        linger = LINGER if lone and self._rtt and busy < CPUS else 0.0
+        if self._held or not self._encode(call_id, export, data, args, linger):
             # Behind a payload that waits for ring space: calls go out in the order
             # they were submitted (the oldest pending call is the one running).
             self._held.append((call_id, export, data, args))
             return waiter
-        if idle and self._io is not None:
-            self._send_lone(call_id)
+        if lone:
+            self._send_lone(call_id, busy)
         else:
             self._kick()
         return waiter
 
-    def _encode(self, call_id: int, export: str, data: bytes, args: list[Any] | None) -> bool:
+    @staticmethod
+    def _busy() -> int:
+        """Workers with calls in flight, over every pool."""
+        return sum(1 for h in _HANDLES if h._pending)
+
+    def _encode(
+        self,
+        call_id: int,
+        export: str,
+        data: bytes,
+        args: list[Any] | None,
+        linger: float = 0.0,
+    ) -> bool:
         """Put one call in the outbox. False: its payload needs ring space that the
         worker has not freed yet (sent by :meth:`_send_held` once it has)."""
         rings = self._rings
@@ -656,9 +683,16 @@ class WorkerHandle:
                 self._copies.append((pos, data))
             else:
                 rings.write_input(pos, data)
-            call = Call(id=call_id, export=export, args=args, shm_pos=pos, shm_len=len(data))
+            call = Call(
+                id=call_id,
+                export=export,
+                args=args,
+                shm_pos=pos,
+                shm_len=len(data),
+                linger=linger,
+            )
         else:
-            call = Call(id=call_id, export=export, data=data, args=args)
+            call = Call(id=call_id, export=export, data=data, args=args, linger=linger)
         encode_into(call, self._outbox)
         return True
 
@@ -677,7 +711,7 @@ class WorkerHandle:
         if sent:
             self._kick()
 
-    def _send_lone(self, call_id: int) -> None:
+    def _send_lone(self, call_id: int, busy: int) -> None:
         """A call to an idle worker: nothing to batch it with, so write it now (saving
         it a trip round the event loop) and, if the worker's answers come back
         quickly, keep the loop busy until this one does (see :func:`spin_window`)."""
@@ -686,7 +720,7 @@ class WorkerHandle:
         now = time.perf_counter()
         self._lone = (call_id, now)
         rtt = self._rtt
-        window = spin_window(rtt, sum(1 for h in _HANDLES if h._pending)) if rtt else 0.0
+        window = spin_window(rtt, busy) if rtt else 0.0
         if window:
             self._spin_until = now + window
             wake = doze(rtt)

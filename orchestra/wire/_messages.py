@@ -78,6 +78,7 @@ class Call(_Msg):
     shm_pos: int = -1  # >= 0: the payload is in the worker's input ring at this position
     shm_len: int = 0
     ref: bytes | None = None  # set: the payload is in an object store (Ray), by reference
+    linger: float = 0.0  # seconds the worker may poll for the next call after answering
 
 
 class Result(_Msg):

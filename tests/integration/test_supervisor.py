@@ -214,6 +214,45 @@ async def test_long_lone_calls_doze_then_spin(wat_file: WatFile, anyio_backend: 
         assert alarm is not None and alarm.fired > 0
 
 
+async def test_after_a_lone_call_the_worker_polls_for_the_next_then_sleeps(
+    wat_file: WatFile, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lone call with a core to spare asks the worker to stay awake for the next
+    call (``Call.linger``: a caller one call at a time sends it at once; the worker's
+    wake-up is saved). It polls for that long at most, then sleeps in recv again. The
+    window is stretched to 0.4 s here so that the worker's CPU time shows it."""
+    from orchestra.supervision import _worker
+    from orchestra.supervision._worker import CPUS
+
+    if CPUS < 2 or anyio_backend != "asyncio":
+        pytest.skip("only on the asyncio fast path, with a core free for it")
+    monkeypatch.setattr(_worker, "LINGER", 0.4)
+    async with Orchestra(plugins(add=PluginSpec(source=str(wat_file("add", ADD))))) as orch:
+        for _ in range(3):  # a round trip measured: the next lone call lingers
+            assert await orch.call("add", "add", [1, 2]) == [3]
+        pid = orch.stats()["add"]["pids"][0]
+        worker = psutil.Process(pid)
+
+        def cpu() -> float:
+            times = worker.cpu_times()
+            return float(times.user + times.system)
+
+        before = cpu()
+        await anyio.sleep(0.3)
+        polling = cpu() - before
+        await anyio.sleep(0.3)  # the window has passed
+        before = cpu()
+        await anyio.sleep(0.3)
+        asleep = cpu() - before
+        assert polling > 0.1 and asleep < 0.05, (polling, asleep)
+        assert await orch.call("add", "add", [2, 2]) == [4]
+        monkeypatch.setattr(_worker, "LINGER", 0.0)  # and without it: asleep at once
+        assert await orch.call("add", "add", [2, 3]) == [5]
+        before = cpu()
+        await anyio.sleep(0.3)
+        assert cpu() - before < 0.05
+
+
 async def test_trap_is_typed_and_instance_keeps_serving(
     wat_file: WatFile, new_orchestra: NewOrchestra
 ) -> None:
