@@ -253,6 +253,40 @@ async def test_after_a_lone_call_the_worker_polls_for_the_next_then_sleeps(
         assert cpu() - before < 0.05
 
 
+async def test_a_worker_counts_as_busy_exactly_while_it_holds_calls(
+    wat_file: WatFile, anyio_backend: str
+) -> None:
+    """The supervisor spins and lets workers linger only while fewer workers hold
+    calls than there are cores: the count must drop when calls are answered and
+    when a worker dies holding calls, or it would stop both for good."""
+    from orchestra.supervision._worker import _BUSY
+
+    cfg = plugins(
+        add=PluginSpec(source=str(wat_file("add", ADD))),
+        loop=PluginSpec(source=str(wat_file("loop", LOOP))),
+    )
+    async with Orchestra(cfg) as orch:
+        add = orch.supervisor.pools["add"].workers[0]
+        loop = orch.supervisor.pools["loop"].workers[0]
+        assert add is not None and loop is not None
+        assert await orch.call("add", "add", [1, 2]) == [3]
+        assert add not in _BUSY
+        crashed: list[BaseException] = []
+
+        async def spin() -> None:
+            try:
+                await orch.call("loop", "spin", [])
+            except PluginCrashed as exc:
+                crashed.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(spin)
+            await anyio.sleep(0.2)
+            assert loop in _BUSY and add not in _BUSY
+            os.kill(loop.pid, signal.SIGKILL)
+        assert crashed and loop not in _BUSY
+
+
 async def test_trap_is_typed_and_instance_keeps_serving(
     wat_file: WatFile, new_orchestra: NewOrchestra
 ) -> None:
