@@ -706,20 +706,25 @@ class Bench:
             self._check("Extism SDK", sdk0.call(CV_EXPORT, data), data)
             self._check("Orchestra", await orch.call("cv1", CV_EXPORT, data), data)
             samples: dict[str, list[float]] = {"orchestra": [], "lean": [], "sdk": []}
+            ratios: dict[str, list[float]] = {"orchestra": [], "sdk": []}  # per round
             cpu: list[tuple[CpuUse, int]] = []
             for _ in range(plan.rounds):
-                samples["lean"] += sync_latencies(
-                    lambda d=data: lean.call(CV_EXPORT, d), plan.large_seconds
-                )
+                base = sync_latencies(lambda d=data: lean.call(CV_EXPORT, d), plan.large_seconds)
                 watch.start()
                 got = await orch_latencies(orch, "cv1", CV_EXPORT, data, plan.large_seconds)
                 cpu.append((watch.stop(), len(got)))
+                sdk = sync_latencies(lambda d=data: sdk0.call(CV_EXPORT, d), plan.large_seconds)
+                samples["lean"] += base
                 samples["orchestra"] += got
-                samples["sdk"] += sync_latencies(
-                    lambda d=data: sdk0.call(CV_EXPORT, d), plan.large_seconds
-                )
+                samples["sdk"] += sdk
+                ratios["orchestra"].append(med(got) / med(base))
+                ratios["sdk"].append(med(sdk) / med(base))
             o, le, s = (pct(samples[k], 0.5) / 1e3 for k in ("orchestra", "lean", "sdk"))
-            added = (o - le) / le * 100
+            # Each round's Orchestra p50 over the in-process p50 of that same round,
+            # the median over rounds: a slow spell of the host (these VMs have them,
+            # up to half speed for up to a few hundred ms) that falls on one round of
+            # one contender moves one ratio, not the verdict.
+            added = (med(ratios["orchestra"]) - 1) * 100
             add = self.report.add
             add(
                 "4",
@@ -730,6 +735,13 @@ class Bench:
                 f"{added:+.1f}%",
                 "<= +10%",
                 verdict(added <= 10),
+            )
+            add(
+                "4 info",
+                f"{label}: Orchestra / in-process, each round",
+                ", ".join(f"{(r - 1) * 100:+.1f}%" for r in ratios["orchestra"]),
+                "of the pooled p50s",
+                f"{(o - le) / le * 100:+.1f}%",
             )
             sup = med([u.supervisor / n * 1e3 for u, n in cpu])
             wrk = med([u.workers / n * 1e3 for u, n in cpu])
@@ -753,10 +765,11 @@ class Bench:
                 f"{s:,.2f} ms",
                 "lean path, in-proc",
                 f"{le:,.2f} ms",
-                f"{(s - le) / le * 100:+.1f}%",
+                f"{(med(ratios['sdk']) - 1) * 100:+.1f}%",
             )
             out[label] = {k: {"p50_ms": pct(v, 0.5) / 1e3, "n": len(v)} for k, v in samples.items()}
             out[label]["cpu_per_call_ms"] = {"supervisor": sup, "worker": wrk}
+            out[label]["round_ratios"] = ratios
         self.report.data["large_payloads"] = out
 
     async def cold_start(self) -> None:
