@@ -274,8 +274,17 @@ class PluginPool:
         if store is not None and isinstance(data, bytes) and len(data) >= store.threshold:
             data = await store.put(data) or data
         for attempt in range(1, attempts + 1):
-            pending = await self._admit(export, data, args, chain)
-            await pending.wait()
+            # The common case without a coroutine of its own (about 1 µs each): no
+            # caller queued, no route chain, an instance with room.
+            worker = None if self._waiters or chain else self._pick()
+            if worker is not None:
+                pending = worker.submit(export, data, args, chain)
+            else:
+                pending = await self._admit(export, data, args, chain)
+            if pending.future is not None:
+                await pending.future
+            else:
+                await pending.wait()
             outcome = pending.outcome
             if isinstance(outcome, Result):
                 self.calls += 1

@@ -128,7 +128,7 @@ class _Pending:
     """One call waiting for its answer: an asyncio future on the fast path (no Event
     object per call), an anyio Event otherwise."""
 
-    __slots__ = ("_event", "_fut", "chain", "export", "keep", "outcome", "sent_at")
+    __slots__ = ("_event", "chain", "export", "future", "keep", "outcome", "sent_at")
 
     def __init__(
         self, export: str, fut: Any = None, chain: tuple[tuple[str, int], ...] = ()
@@ -138,22 +138,23 @@ class _Pending:
         self.keep: Any = None  # by-reference payloads the worker may still read
         self.outcome: Result | CallError | None = None
         self.sent_at = time.monotonic()
-        self._fut = fut
+        self.future = fut
+        """The asyncio future on the fast path (callers may await it directly)."""
         self._event = None if fut is not None else anyio.Event()
 
     def set(self, outcome: Result | CallError) -> None:
         self.outcome = outcome
         self.keep = None
-        if self._fut is not None:
-            if not self._fut.done():  # a cancelled caller left a cancelled future
-                self._fut.set_result(None)
+        if self.future is not None:
+            if not self.future.done():  # a cancelled caller left a cancelled future
+                self.future.set_result(None)
         else:
             assert self._event is not None
             self._event.set()
 
     async def wait(self) -> None:
-        if self._fut is not None:
-            await self._fut
+        if self.future is not None:
+            await self.future
         else:
             assert self._event is not None
             await self._event.wait()
