@@ -99,11 +99,13 @@ class Alarm:
             pass
         self._armed = float("inf")
         due, now = self._due, time.perf_counter()
-        while due and due[0][0] <= now:
-            self.fired += 1
-            heapq.heappop(due)[2]()
-        if due:
-            self._arm(due[0][0])
+        try:
+            while due and due[0][0] <= now:
+                self.fired += 1
+                heapq.heappop(due)[2]()
+        finally:  # a callback that raises (the loop logs it) leaves the rest armed
+            if due:
+                self._arm(due[0][0])
 
 
 _ALARMS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Alarm] = weakref.WeakKeyDictionary()

@@ -77,3 +77,24 @@ def test_its_fd_is_closed_with_the_loop() -> None:
     gc.collect()
     with pytest.raises(OSError):
         os.fstat(fd)
+
+
+def test_a_callback_that_raises_leaves_the_later_ones_armed() -> None:
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, _context: None)  # the loop logs it
+        alarm = alarm_for(loop)
+        assert alarm is not None
+        got: list[str] = []
+        done = loop.create_future()
+        now = time.perf_counter()
+
+        def boom() -> None:
+            raise RuntimeError("boom")
+
+        alarm.at(now + 0.005, boom)
+        alarm.at(now + 0.020, lambda: (got.append("later"), done.set_result(None)))
+        await asyncio.wait_for(done, 5)
+        return got
+
+    assert asyncio.run(main()) == ["later"]
