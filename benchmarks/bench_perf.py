@@ -89,6 +89,7 @@ class Plan:
     latency_seconds: float  # per round, sequential latency
     cpu_seconds: float  # per round, CPU-bound throughput
     large_seconds: float  # per round, per payload, large-payload per-call time
+    large_rounds: int  # rounds of target 4 (more, shorter ones: see Bench.large)
     recoveries: int
     cold_starts: int
     chart_sizes: list[int]
@@ -708,7 +709,7 @@ class Bench:
             samples: dict[str, list[float]] = {"orchestra": [], "lean": [], "sdk": []}
             ratios: dict[str, list[float]] = {"orchestra": [], "sdk": []}  # per round
             cpu: list[tuple[CpuUse, int]] = []
-            for _ in range(plan.rounds):
+            for _ in range(plan.large_rounds):
                 base = sync_latencies(lambda d=data: lean.call(CV_EXPORT, d), plan.large_seconds)
                 watch.start()
                 got = await orch_latencies(orch, "cv1", CV_EXPORT, data, plan.large_seconds)
@@ -722,8 +723,9 @@ class Bench:
             o, le, s = (pct(samples[k], 0.5) / 1e3 for k in ("orchestra", "lean", "sdk"))
             # Each round's Orchestra p50 over the in-process p50 of that same round,
             # the median over rounds: a slow spell of the host (these VMs have them,
-            # up to half speed for up to a few hundred ms) that falls on one round of
-            # one contender moves one ratio, not the verdict.
+            # per vCPU, at up to half speed for up to a second or so) that falls on
+            # one round of one contender moves one ratio, not the verdict. Five
+            # rounds of a fifth of the time each take two such rounds to move it.
             added = (med(ratios["orchestra"]) - 1) * 100
             add = self.report.add
             add(
@@ -1127,7 +1129,8 @@ def main(argv: list[str] | None = None) -> int:
         tasks=args.tasks,
         latency_seconds=0.3 if quick else 1.0,
         cpu_seconds=0.6 if quick else 2.5,
-        large_seconds=0.3 if quick else 1.0,
+        large_seconds=0.2 if quick else 0.6,
+        large_rounds=args.rounds or 5,
         recoveries=5 if quick else 10,
         cold_starts=2 if quick else 3,
         chart_sizes=[16, KIB, 64 * KIB, MIB] if png else [16, KIB],
