@@ -257,7 +257,8 @@ def serve(
                     sock.sendall(out)
                     out.clear()
                     last_flush = now
-                    queue.extend(_recv_nowait(sock, decoder))
+                    # (EOF: the blocking read after this batch reports it.)
+                    queue.extend(_recv_nowait(sock, decoder) or ())
             elif isinstance(msg, Heartbeat):
                 encode_into(msg, out)
             elif isinstance(msg, Release) and store is not None:
@@ -346,27 +347,19 @@ def _linger(sock: socket.socket, decoder: FrameDecoder, seconds: float) -> list[
     None on EOF."""
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        try:
-            chunk = sock.recv(_RECV_SIZE, socket.MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError):
-            continue
-        if not chunk:
-            return None
-        msgs = decoder.feed(chunk)
-        if msgs:
+        msgs = _recv_nowait(sock, decoder)
+        if msgs is None or msgs:
             return msgs
     return []
 
 
-def _recv_nowait(sock: socket.socket, decoder: FrameDecoder) -> list[Message]:
-    """Whatever whole messages have already arrived, without blocking."""
+def _recv_nowait(sock: socket.socket, decoder: FrameDecoder) -> list[Message] | None:
+    """Whatever whole messages have already arrived, without blocking; None on EOF."""
     try:
         chunk = sock.recv(_RECV_SIZE, socket.MSG_DONTWAIT)
     except (BlockingIOError, InterruptedError):
         return []
-    if not chunk:
-        return []  # EOF: the blocking read after this batch reports it
-    return decoder.feed(chunk)
+    return decoder.feed(chunk) if chunk else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -275,11 +275,9 @@ class PluginPool:
             data = await store.put(data) or data
         for attempt in range(1, attempts + 1):
             # The common case without a coroutine of its own (about 1 µs each): no
-            # caller queued, no route chain, an instance with room.
-            worker = None if self._waiters or chain else self._pick()
-            if worker is not None:
-                pending = worker.submit(export, data, args, chain)
-            else:
+            # route chain, and an instance takes the call at once.
+            pending = None if chain else self._submit_now(export, data, args, chain)
+            if pending is None:
                 pending = await self._admit(export, data, args, chain)
             if pending.future is not None:
                 await pending.future
@@ -301,6 +299,23 @@ class PluginPool:
             raise outcome
         raise AssertionError("unreachable")
 
+    def _submit_now(
+        self,
+        export: str,
+        data: bytes | ByRef,
+        args: list[Any] | None,
+        chain: tuple[tuple[str, int], ...] = (),
+        exclude: frozenset[int] = frozenset(),
+    ) -> _Pending | None:
+        """Submit to the least-loaded instance with room, unless callers are queued
+        (they go first; a routed call avoiding some instances need not wait); None
+        when the call has to queue."""
+        if not self._waiters or exclude:
+            worker = self._pick(exclude)
+            if worker is not None:
+                return worker.submit(export, data, args, chain)
+        return None
+
     async def _admit(
         self,
         export: str,
@@ -321,10 +336,9 @@ class PluginPool:
                 plugin=self.name,
                 export=export,
             )
-        if not self._waiters or exclude:
-            worker = self._pick(exclude)
-            if worker is not None:
-                return worker.submit(export, data, args, chain)
+        pending = self._submit_now(export, data, args, chain, exclude)
+        if pending is not None:
+            return pending
         if self.failed or self.closing:
             raise self._unavailable(export)
         admission = _Admission(export, data, args, exclude, chain)

@@ -637,33 +637,24 @@ class WorkerHandle:
         self._pending[call_id] = waiter
         _BUSY.add(self)
         self.calls += 1
+        lone = idle and self._io is not None
+        busy = len(_BUSY) if lone else 0
         if isinstance(data, ByRef):  # the worker reads it from the object store
             waiter.keep = data
             encode_into(Call(id=call_id, export=export, args=args, ref=data.ref), self._outbox)
-            if idle and self._io is not None:
-                self._send_lone(call_id, self._busy())
-            else:
-                self._kick()
-            return waiter
-        lone = idle and self._io is not None
-        busy = self._busy() if lone else 0
-        # A lone call with a core to spare: the worker may stay awake for the next one.
-        linger = LINGER if lone and self._rtt and busy < CPUS else 0.0
-        if self._held or not self._encode(call_id, export, data, args, linger):
-            # Behind a payload that waits for ring space: calls go out in the order
-            # they were submitted (the oldest pending call is the one running).
-            self._held.append((call_id, export, data, args))
-            return waiter
+        else:
+            # A lone call with a core to spare: the worker may stay awake for the next.
+            linger = LINGER if lone and self._rtt and busy < CPUS else 0.0
+            if self._held or not self._encode(call_id, export, data, args, linger):
+                # Behind a payload that waits for ring space: calls go out in the order
+                # they were submitted (the oldest pending call is the one running).
+                self._held.append((call_id, export, data, args))
+                return waiter
         if lone:
             self._send_lone(call_id, busy)
         else:
             self._kick()
         return waiter
-
-    @staticmethod
-    def _busy() -> int:
-        """Workers with calls in flight, over every pool."""
-        return len(_BUSY)
 
     def _encode(
         self,
