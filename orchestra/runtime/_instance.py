@@ -9,6 +9,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from ..config import PluginSpec
 from ..errors import CallError, PluginLoadError, PluginMemoryLimit, PluginTrap
 from ._detect import WASI_MODULES, detect_abi
 from ._engine import EngineSettings, make_engine
-from ._fastcall import LeanLinker
+from ._fastcall import LeanLinker, deadline_setter
 from ._imports import BlockAccess, Router, define_imports, plan_imports
 from ._sources import load_source
 from ._traps import translate
@@ -189,6 +190,8 @@ class PluginInstance:
         self._deadline_ticks = (
             math.ceil(self.timeout / EPOCH_TICK) + 1 if self.timeout else _NO_DEADLINE
         )
+        # The last store armed (weakly: a replaced store goes at once) and its setter.
+        self._armed: tuple[weakref.ref[wasmtime.Store], Callable[[int], None]] | None = None
         self.abi_name = spec.abi if spec.abi != "auto" else detect_abi(self.module)
         factory = _ABIS.get(self.abi_name)
         if factory is None:
@@ -320,7 +323,10 @@ class PluginInstance:
 
     def arm(self, store: wasmtime.Store) -> None:
         """Set this call's deadline (and fuel) on ``store``."""
-        store.set_epoch_deadline(self._deadline_ticks)
+        armed = self._armed
+        if armed is None or armed[0]() is not store:
+            armed = self._armed = (weakref.ref(store), deadline_setter(store))
+        armed[1](self._deadline_ticks)
         if self.fuel is not None:
             store.set_fuel(self.fuel)
 

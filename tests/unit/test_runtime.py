@@ -299,8 +299,64 @@ def test_host_side_length_matches_the_kernel(wat_file: WatFile) -> None:
         probes += [rng.randrange(0, top + 64) for _ in range(500)]
         for h in probes:
             assert k.length(h) == kernel_length(k.store, h), h
+            # The fused read the host functions use agrees with length-then-read.
+            assert k.block(h) == (k.read(h, k.length(h)) if h >= 0 else b""), h
         inst.call("echo", b"next call")  # a new epoch: the old handles are stale
         for h in handles:
             assert k.length(h) == kernel_length(k.store, h) == 0
+    finally:
+        inst.close()
+
+
+GROW_THEN_READ = """(module
+  (import "extism:host/env" "input_length" (func $inlen (result i64)))
+  (import "extism:host/env" "input_load_u8" (func $inload (param i64) (result i32)))
+  (import "extism:host/env" "store_u8" (func $store (param i64 i32)))
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "length" (func $len (param i64) (result i64)))
+  (import "extism:host/env" "var_get" (func $var_get (param i64) (result i64)))
+  (import "extism:host/env" "var_set" (func $var_set (param i64 i64)))
+  (import "extism:host/env" "config_get" (func $config_get (param i64) (result i64)))
+  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+  ;; The input copied into a new block placed after 64 MiB allocated first: the
+  ;; kernel memory grows in the call, past the view the host made before it.
+  (func $key (result i64) (local $k i64) (local $i i64)
+    (drop (call $alloc (i64.const 67108864)))
+    (local.set $k (call $alloc (call $inlen)))
+    (block $done (loop $next
+      (br_if $done (i64.ge_u (local.get $i) (call $inlen)))
+      (call $store (i64.add (local.get $k) (local.get $i)) (call $inload (local.get $i)))
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br $next)))
+    (local.get $k))
+  (func (export "remember") (result i32) (local $k i64)
+    (local.set $k (call $key))
+    (call $var_set (local.get $k) (local.get $k)) (i32.const 0))
+  (func (export "recall") (result i32) (local $v i64)
+    (local.set $v (call $var_get (call $key)))
+    (call $out (local.get $v) (call $len (local.get $v))) (i32.const 0))
+  (func (export "setting") (result i32) (local $v i64)
+    (local.set $v (call $config_get (call $key)))
+    (call $out (local.get $v) (call $len (local.get $v))) (i32.const 0)))"""
+
+
+def test_config_and_vars_read_blocks_past_a_memory_grown_in_the_call(
+    wat_file: WatFile,
+) -> None:
+    """config_get, var_get and var_set read their key block, and write their answer,
+    through the host's cached view of kernel memory: when the memory grew during
+    the call, past that view, they must see the new blocks all the same."""
+    inst = make(wat_file("grow_then_read", GROW_THEN_READ), config={"colour": "teal"})
+    try:
+        inst.call("remember", b"shape")
+        assert inst.call("recall", b"shape")[0] == b"shape"
+        assert inst.call("recall", b"absent")[0] == b""
+        assert inst.call("setting", b"colour")[0] == b"teal"
+        assert inst.call("setting", b"absent")[0] == b""
+        # A write whose own allocation grows the memory past the view.
+        k = inst.abi.blocks  # type: ignore[attr-defined]
+        big = bytes(range(256)) * (512 * 1024)  # 128 MiB
+        assert k.size() < len(big)
+        assert k.block(k.write(big)) == big
     finally:
         inst.close()
