@@ -360,3 +360,52 @@ def test_config_and_vars_read_blocks_past_a_memory_grown_in_the_call(
         assert k.block(k.write(big)) == big
     finally:
         inst.close()
+
+
+def test_host_side_allocation_matches_the_kernel(wat_file: WatFile) -> None:
+    """``_Kernel.write`` bumps the kernel's heap itself when the kernel would (no
+    free block, room below the memory's size), else asks the kernel's ``alloc``.
+    Two instances, one written through the host, one through ``alloc`` and a copy,
+    must end with the same handles and the same kernel memory, byte for byte:
+    through bumps, frees (reuse), growth and a new epoch."""
+    src = wat_file("vars", VARS)
+    host, ref = make(src), make(src)
+    try:
+        ka = host.abi.blocks  # type: ignore[attr-defined]
+        kb = ref.abi.blocks  # type: ignore[attr-defined]
+        ex = kb.instance.exports(kb.store)
+        alloc, free_b = ex["alloc"], ex["free"]
+        free_a = ka.instance.exports(ka.store)["free"]
+
+        def by_kernel(data: bytes) -> int:
+            h = int(alloc(kb.store, len(data)))
+            kb.put(h, data)
+            return h
+
+        def same() -> None:
+            top = int.from_bytes(ka.read(40, 8), "little")
+            assert int.from_bytes(kb.read(40, 8), "little") == top
+            assert ka.read(0, top) == kb.read(0, top)
+
+        sizes = [1, 7, 8, 9, 16, 100, 4096, 3, 65536, 5]
+        for _round in range(2):
+            for inst in (host, ref):
+                inst.call("echo", b"x" * 100)  # reset: a new epoch, top back to 64
+            same()
+            handles = [ka.write(bytes([n % 251]) * n) for n in sizes]
+            assert handles == [by_kernel(bytes([n % 251]) * n) for n in sizes]
+            same()
+            for i in (2, 5):  # free blocks: the next writes go through the kernel
+                free_a(ka.store, handles[i])
+                free_b(kb.store, handles[i])
+            assert [ka.write(b"r" * 40), ka.write(b"s" * 9)] == [
+                by_kernel(b"r" * 40),
+                by_kernel(b"s" * 9),
+            ]
+            same()
+            big = b"g" * (3 << 20)  # past the memory's size: the kernel grows it
+            assert ka.write(big) == by_kernel(big)
+            same()
+    finally:
+        host.close()
+        ref.close()
