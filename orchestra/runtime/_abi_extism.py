@@ -239,7 +239,10 @@ class _Kernel:
     def put(self, handle: int, data: bytes | memoryview) -> None:
         """Copy ``data`` into the block at ``handle`` (allocated for it)."""
         n = len(data)
-        self._span(handle, n)[handle : handle + n] = data
+        mv = self._mv
+        if not (self._fixed and 0 <= handle and handle + n <= len(mv)):
+            mv = self._span(handle, n)  # grown (a new view), movable, or out of bounds
+        mv[handle : handle + n] = data
 
     def control(self) -> tuple[int, int, int]:
         """(output offset, output length, error handle) of the call that just ran."""
@@ -311,11 +314,7 @@ class _Kernel:
         if handle == 0:
             # Extism's words for the same failure.
             raise _host_error(f"failed to allocate extism memory ({n} bytes)")
-        mv = self._mv
-        if self._fixed and handle + n <= len(mv):
-            mv[handle : handle + n] = data
-        else:  # the memory grew (or may move): a fresh view
-            self.put(handle, data)
+        self.put(handle, data)
         return handle
 
 
@@ -426,14 +425,15 @@ class ExtismAbi:
         return self.blocks.write(data)
 
     def _var_set(self, key: int, value: int) -> None:
-        k = self._read(key)
+        block = self.blocks.block
+        k = block(key)
         old = self._vars.get(k)
         if value == 0:
             if old is not None:
                 self._var_bytes -= len(k) + len(old)
                 del self._vars[k]
             return
-        v = self._read(value)
+        v = block(value)
         size = self._var_bytes - (len(k) + len(old) if old is not None else 0) + len(k) + len(v)
         if self._max_var_bytes == 0:
             raise _host_error("Vars are disabled by this host")
