@@ -30,6 +30,28 @@ def test_wasmtime_version_is_the_pinned_one() -> None:
     assert version("wasmtime") == WASMTIME_VERSION
 
 
+def test_own_prototypes_match_the_bindings_they_stand_for() -> None:
+    """The lean path declares its own ctypes prototypes for two C functions (plain
+    addresses instead of pointer objects); each must take as many arguments, of the
+    same widths, as wasmtime-py's binding of the same function."""
+    import ctypes
+
+    from wasmtime import _bindings as ffi
+
+    from orchestra.runtime import _fastcall
+
+    for ours, theirs in (
+        (_fastcall._call_unchecked, ffi._wasmtime_func_call_unchecked),
+        (_fastcall._set_epoch_deadline, ffi._wasmtime_context_set_epoch_deadline),
+    ):
+        assert len(ours.argtypes) == len(theirs.argtypes)
+        for a, b in zip(ours.argtypes, theirs.argtypes, strict=True):
+            assert ctypes.sizeof(a) == ctypes.sizeof(b)
+        assert ctypes.sizeof(ours.restype or ctypes.c_int) == ctypes.sizeof(
+            theirs.restype or ctypes.c_int
+        )
+
+
 def test_fastcall_matches_public_call() -> None:
     """The unchecked call path gives the same results as Func.__call__ for every value type."""
     engine = wasmtime.Engine()
