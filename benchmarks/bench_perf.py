@@ -706,7 +706,7 @@ class Bench:
         samples: dict[str, list[float]] = {"orchestra": [], "lean": [], "sdk": []}
         ratios: dict[str, list[float]] = {"orchestra": [], "sdk": []}  # per round
         cpu: list[tuple[CpuUse, int]] = []
-        everywhere = os.sched_getaffinity(0)
+        everywhere = os.sched_getaffinity(0) if pin is not None else set()
 
         def place(cpu_id: int | None) -> None:
             if pin is not None:
@@ -751,7 +751,8 @@ class Bench:
         out: dict[str, Any] = {}
         pids = [p for p in orch.stats()["cv1"]["pids"] if p]
         watch = CpuWatch(self.me, [psutil.Process(p) for p in pids])
-        cpus = sorted(os.sched_getaffinity(0))
+        # Pinning needs Linux's affinity calls (elsewhere: the unpinned rounds only).
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
         pin = (pids[0], cpus[-1], cpus[0]) if len(cpus) >= 2 and pids else None
         for size in (MIB, 8 * MIB):
             data = payload(size)
