@@ -13,8 +13,10 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orchestra.config._spec import MAX_OUTPUT
 from orchestra.errors import CALL_ERROR_KINDS, ProtocolError
 from orchestra.wire import (
+    DEFAULT_MAX_FRAME,
     Call,
     CallFailed,
     FrameDecoder,
@@ -31,6 +33,7 @@ from orchestra.wire import (
     Shutdown,
     check_from_worker,
     create_shm,
+    encode,
 )
 
 TAGS = [
@@ -213,3 +216,11 @@ def test_accepted_spans_lie_inside_the_ring_after_what_was_taken(
     if sup.check_output(pos, n) is None:
         assert 0 <= n <= 4096 and pos >= taken
         assert pos % 4096 + n <= 4096 and pos - taken < 4096
+
+
+def test_the_largest_output_fits_in_one_frame() -> None:
+    """An output at the largest ``limits.output`` travels inline in one frame (the
+    worker refuses larger ones before sending): the frame limit is never reached."""
+    sample = 70_000
+    envelope = len(encode(Result(id=2**63 - 1, data=b"x" * sample, values=[2**63 - 1] * 16)))
+    assert envelope - sample + MAX_OUTPUT <= DEFAULT_MAX_FRAME
