@@ -38,19 +38,30 @@ RESERVED_LOG_FIELDS = frozenset({"event", "pid"})
 
 def check_from_worker(msg: Message) -> str | None:
     """What is wrong with ``msg`` from a started worker, on its face; None if nothing."""
-    if isinstance(msg, Result):
-        if msg.id < 1:
-            return f"Result for call id {msg.id} (ids start at 1)"
-        if msg.shm_pos < -1 or msg.shm_len < 0:
-            return f"Result {msg.id} with shm_pos {msg.shm_pos}, shm_len {msg.shm_len}"
-        if msg.shm_pos == -1 and msg.shm_len:
-            return f"Result {msg.id} with shm_len {msg.shm_len} but no shm_pos"
-        places = (msg.data != b"") + (msg.shm_pos >= 0) + (msg.ref is not None)
-        if places > 1:
-            return f"Result {msg.id} with its output in more than one of data, shm, ref"
-        if msg.ref is not None and not msg.ref:
-            return f"Result {msg.id} with an empty ref"
-        return None
+    if type(msg) is Result:
+        # The common answer first (inline output): this runs for every call.
+        if msg.shm_pos == -1 and msg.ref is None and not msg.shm_len and msg.id > 0:
+            return None
+        return _check_result(msg)
+    return _check_other(msg)
+
+
+def _check_result(msg: Result) -> str | None:
+    if msg.id < 1:
+        return f"Result for call id {msg.id} (ids start at 1)"
+    if msg.shm_pos < -1 or msg.shm_len < 0:
+        return f"Result {msg.id} with shm_pos {msg.shm_pos}, shm_len {msg.shm_len}"
+    if msg.shm_pos == -1 and msg.shm_len:
+        return f"Result {msg.id} with shm_len {msg.shm_len} but no shm_pos"
+    places = (msg.data != b"") + (msg.shm_pos >= 0) + (msg.ref is not None)
+    if places > 1:
+        return f"Result {msg.id} with its output in more than one of data, shm, ref"
+    if msg.ref is not None and not msg.ref:
+        return f"Result {msg.id} with an empty ref"
+    return None
+
+
+def _check_other(msg: Message) -> str | None:
     if isinstance(msg, CallFailed):
         if msg.id < 1:
             return f"CallFailed for call id {msg.id} (ids start at 1)"

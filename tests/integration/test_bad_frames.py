@@ -166,6 +166,10 @@ CASES: dict[str, tuple[list[list[Any]], list[tuple[str, Any]]]] = {
         ],
         [crash("one of that id is being served")],
     ),
+    "route-after-the-call-ended": (
+        [[frame(Result(id=CALL_ID, data=b"x")), frame(RouteCall(id=1, plugin="good", export="e"))]],
+        [ok(b"x")],
+    ),
     "route-ref-without-store": (
         [[frame(RouteCall(id=1, plugin="good", export="shout", ref=b"r"))]],
         [crash("object store")],
@@ -199,6 +203,22 @@ CASES: dict[str, tuple[list[list[Any]], list[tuple[str, Any]]]] = {
     "shutdown": ([[frame(Shutdown())]], [crash("unexpected Shutdown")]),
     "heartbeat": ([[frame(Heartbeat(seq=1))]], [crash("unexpected Heartbeat")]),
 }
+
+
+# Cases answered correctly whose worker is then killed for a later frame of theirs.
+KILLED_AFTER_ANSWERING = {
+    "result-twice": "Result for call 1, which it does not hold",
+    "route-after-the-call-ended": "RouteCall 1 while no call of it is running",
+}
+
+
+def ending(name: str, outcomes: list[tuple[str, Any]]) -> str:
+    """How a case's worker ends, as its restart records it."""
+    if name in KILLED_AFTER_ANSWERING:
+        return f"protocol error: {KILLED_AFTER_ANSWERING[name]}"
+    if any(kind == "crash" for kind, _ in outcomes):
+        return "protocol error: "
+    return "exited with code 0"  # the scripted worker's own exit after a valid case
 
 
 def config(wat_file: WatFile) -> Config:
@@ -241,6 +261,8 @@ async def run_cases(
             with anyio.fail_after(15):  # every case ends in a restart of bad alone
                 while orch.stats()["bad"]["restarts"] < n + 1:
                     await anyio.sleep(0.01)
+            failure = orch.stats()["bad"]["last_failure"]
+            assert ending(name, outcomes) in failure, (name, failure)
         with anyio.fail_after(15):
             assert await orch.call("bad", "shout", b"real") == b"real!"
         assert orch.stats()["bad"]["restarts"] == len(cases)
