@@ -221,6 +221,7 @@ class WorkerHandle:
         self._pending: dict[int, _Pending] = {}
         self._fetching: dict[int, _Pending] = {}  # answered by reference, being read
         self._routes: set[int] = set()  # ids of the worker's routed calls being served
+        self._broken: str | None = None  # set once a frame of the worker did not check out
         # Submitted, not yet sent: a large input waiting for the worker to free ring
         # space, the calls behind it, and None for a Shutdown queued after them.
         self._held: deque[tuple[int, str, bytes, list[Any] | None] | None] = deque()
@@ -402,6 +403,8 @@ class WorkerHandle:
         and the calls it held get PluginCrashed naming the violation. Nothing a
         worker sends may raise here: on the fast path that would leave its calls
         unanswered, on the task path take the supervisor down."""
+        if self._broken is not None:  # killed for a violation: nothing after it counts
+            return self._broken
         try:
             msgs = self._decoder.feed(data)
         except ProtocolError as exc:
@@ -424,11 +427,14 @@ class WorkerHandle:
         return None
 
     def _violation(self, problem: str) -> str:
-        """Kill the worker for a frame that did not check out; the stop reason."""
+        """Kill the worker for a frame that did not check out; the stop reason (the
+        first violation's, when there are several)."""
+        if self._broken is not None:
+            return self._broken
         self._log.error("worker_protocol_error", pid=self.pid, error=problem)
         if self._channel is not None:
             self._channel.kill()
-        reason = f"protocol error: {problem}"
+        reason = self._broken = f"protocol error: {problem}"
         self._end(reason)
         return reason
 
