@@ -25,6 +25,7 @@ from .errors import PluginError as PluginError
 from .errors import PluginFuelExhausted as PluginFuelExhausted
 from .errors import PluginLoadError as PluginLoadError
 from .errors import PluginMemoryLimit as PluginMemoryLimit
+from .errors import PluginOutputTooLarge as PluginOutputTooLarge
 from .errors import PluginTimeout as PluginTimeout
 from .errors import PluginTrap as PluginTrap
 from .errors import PluginUnavailable as PluginUnavailable
@@ -74,6 +75,7 @@ __all__ = (
     "PluginFuelExhausted",
     "PluginLoadError",
     "PluginMemoryLimit",
+    "PluginOutputTooLarge",
     "PluginTimeout",
     "PluginTrap",
     "PluginUnavailable",

@@ -12,7 +12,8 @@
         ├── PluginTimeout
         ├── PluginMemoryLimit
         ├── PluginFuelExhausted
-        ├── PluginCrashed     the worker died mid-call
+        ├── PluginCrashed     the worker died mid-call (or broke the protocol)
+        ├── PluginOutputTooLarge the output exceeds ``limits.output``
         ├── PluginUnavailable restart budget spent; carries the recent failures
         ├── HostFunctionError a host function raised or reported an error
         └── MissingHostPlugin a mocked host function was called
@@ -25,6 +26,7 @@ export=)``; :func:`call_error_from_kind` is the single place that maps a kind ba
 from __future__ import annotations
 
 __all__ = (
+    "CALL_ERROR_KINDS",
     "CallError",
     "ConfigError",
     "HostFunctionError",
@@ -35,6 +37,7 @@ __all__ = (
     "PluginFuelExhausted",
     "PluginLoadError",
     "PluginMemoryLimit",
+    "PluginOutputTooLarge",
     "PluginTimeout",
     "PluginTrap",
     "PluginUnavailable",
@@ -175,7 +178,15 @@ class PluginFuelExhausted(CallError):
 
 
 class PluginCrashed(CallError):
-    """The worker process died while it held this call; the call may or may not have run."""
+    """The worker process died while it held this call; the call may or may not have run.
+
+    Also what a worker that broke the protocol (a frame that does not check out) leaves
+    its calls with: it is killed, and the message names the protocol error."""
+
+
+class PluginOutputTooLarge(CallError):
+    """The call's output is larger than the plug-in's ``limits.output``. Detected in the
+    worker before anything is sent: the instance is untouched and keeps serving."""
 
 
 class PluginUnavailable(CallError):
@@ -212,11 +223,16 @@ _KINDS: dict[str, type[CallError]] = {
         PluginMemoryLimit,
         PluginFuelExhausted,
         PluginCrashed,
+        PluginOutputTooLarge,
         PluginUnavailable,
         HostFunctionError,
         MissingHostPlugin,
     )
 }
+
+
+CALL_ERROR_KINDS = frozenset(_KINDS)
+"""The kinds a worker may report in a ``CallFailed`` (any other is a protocol error)."""
 
 
 def call_error_from_kind(

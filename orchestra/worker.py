@@ -24,7 +24,13 @@ from collections import deque
 from pathlib import Path
 
 from .config import decode_spec
-from .errors import CallError, HostFunctionError, OrchestraError, PluginLoadError
+from .errors import (
+    CallError,
+    HostFunctionError,
+    OrchestraError,
+    PluginLoadError,
+    PluginOutputTooLarge,
+)
 from .runtime import InputRing, PluginInstance
 from .wire import (
     PROTOCOL_VERSION,
@@ -131,6 +137,11 @@ def serve(
     ) -> tuple[bytes, list[int | float] | None]:
         """A routed import: ask the supervisor for ``plugin.export`` and wait, queueing
         whatever else arrives meanwhile (this instance serves one call at a time)."""
+        if len(data) > output_limit:  # what leaves this plug-in is bounded alike
+            raise PluginOutputTooLarge(
+                f"routed input to {plugin}.{export} of {len(data)} bytes exceeds "
+                f"limits.output ({output_limit} bytes)"
+            )
         rid = next(route_ids)
         ref = store.put(data) if store is not None and len(data) >= store.threshold else None
         if ref is not None:
@@ -213,6 +224,7 @@ def serve(
             encode(InitFailed(kind="PluginLoadError", message=f"{type(exc).__name__}: {exc}"))
         )
         return 1
+    output_limit = int(spec.limits.output)
     # Large inputs are read in place from the ring where the ABI can map it (Extism):
     # one copy fewer than copying them into the store.
     in_place = False
@@ -248,7 +260,7 @@ def serve(
             msg = queue.popleft()
             if isinstance(msg, Call):
                 linger = msg.linger
-                _serve_call(instance, msg, out, rings, store, in_place)
+                _serve_call(instance, msg, out, rings, store, in_place, output_limit)
                 # Answer early and take in new calls while working through a long
                 # batch: the supervisor refills the pipeline instead of waiting for the
                 # whole batch (measured: it halves throughput otherwise).
@@ -280,6 +292,7 @@ def _serve_call(
     rings: ShmRings | None,
     store: PayloadStore | None = None,
     in_place: bool = False,
+    output_limit: int | None = None,
 ) -> None:
     resets = instance.resets
     payload: bytes | memoryview = msg.data
@@ -312,6 +325,12 @@ def _serve_call(
             view_output=rings is not None,
             ring_pos=ring_pos,
         )
+        if output_limit is not None and len(data) > output_limit:
+            # Refused here, before any copy or frame: the instance is fine, and a frame
+            # this large would be a protocol violation on the supervisor's side.
+            raise PluginOutputTooLarge(
+                f"output of {len(data)} bytes exceeds limits.output ({output_limit} bytes)"
+            )
         if rings is not None and len(data) >= SHM_THRESHOLD:
             pos = rings.put_output(data)
             if pos is not None:

@@ -66,6 +66,10 @@ class _Spec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defau
     pass
 
 
+MAX_OUTPUT = 256 * 1024**2
+"""The largest ``limits.output`` (and its default): what one frame may carry."""
+
+
 class Limits(_Spec):
     """Per-instance resource limits."""
 
@@ -79,6 +83,16 @@ class Limits(_Spec):
     """Maximum wasm stack size."""
     process_memory: Size | None = None
     """Address-space limit of the whole worker process (rlimit)."""
+    output: Size = _default(Size(MAX_OUTPUT))
+    """Largest output of one call (bytes). The worker checks it before sending: a
+    larger output fails that call with PluginOutputTooLarge, the instance untouched.
+    At most 256MiB (the worker channel's frame limit)."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.output <= MAX_OUTPUT:
+            raise field_error(
+                "output", f"expected a size from 1 byte to 256MiB, got {int(self.output)} bytes"
+            )
 
 
 class Backoff(_Spec):

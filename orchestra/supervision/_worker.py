@@ -32,6 +32,8 @@ from ..errors import (
 )
 from ..wire import (
     COPY_AFTER_SEND,
+    LOG_LEVELS,
+    RESERVED_LOG_FIELDS,
     SHM_THRESHOLD,
     Call,
     CallFailed,
@@ -39,6 +41,7 @@ from ..wire import (
     Init,
     InitFailed,
     Log,
+    Message,
     Ready,
     Release,
     Result,
@@ -46,6 +49,7 @@ from ..wire import (
     RouteResult,
     ShmRings,
     Shutdown,
+    check_from_worker,
     encode,
     encode_into,
     tune_malloc,
@@ -216,6 +220,8 @@ class WorkerHandle:
         self._channel: WorkerChannel | None = None
         self._pending: dict[int, _Pending] = {}
         self._fetching: dict[int, _Pending] = {}  # answered by reference, being read
+        self._routes: set[int] = set()  # ids of the worker's routed calls being served
+        self._broken: str | None = None  # set once a frame of the worker did not check out
         # Submitted, not yet sent: a large input waiting for the worker to free ring
         # space, the calls behind it, and None for a Shutdown queued after them.
         self._held: deque[tuple[int, str, bytes, list[Any] | None] | None] = deque()
@@ -390,80 +396,154 @@ class WorkerHandle:
     def _on_data(self, data: bytes) -> str | None:
         """Decode a batch of bytes and answer every call it completes. Runs in the
         event loop's read callback on the fast path. :returns: a stop reason on a
-        protocol violation (the worker is killed), else None."""
+        protocol violation (the worker is killed), else None.
+
+        Every frame is checked before it is acted on (``wire._check``, plus what
+        needs this handle's state): one that does not check out kills the worker,
+        and the calls it held get PluginCrashed naming the violation. Nothing a
+        worker sends may raise here: on the fast path that would leave its calls
+        unanswered, on the task path take the supervisor down."""
+        if self._broken is not None:  # killed for a violation: nothing after it counts
+            return self._broken
         try:
             msgs = self._decoder.feed(data)
         except ProtocolError as exc:
-            self._log.error("worker_protocol_error", pid=self.pid, error=str(exc))
-            if self._channel is not None:
-                self._channel.kill()
-            reason = f"protocol error: {exc}"
-            self._end(reason)
-            return reason
+            return self._violation(str(exc))
         self.last_progress = time.monotonic()
-        pending = self._pending
-        for msg in msgs:
-            if isinstance(msg, Result | CallFailed):
-                lone = self._lone
-                if lone is not None and lone[0] == msg.id:
-                    rtt = time.perf_counter() - lone[1]
-                    self._rtt = rtt if not self._rtt else 0.75 * self._rtt + 0.25 * rtt
-                    self._lone = None
-                waiter = pending.pop(msg.id, None)
-                if waiter is None:
-                    continue
-                if isinstance(msg, Result):
-                    if msg.shm_pos >= 0 and self._rings is not None:
-                        tune_malloc()  # once: outputs into warm heap pages
-                        # Copy out now: the worker reuses the span once we say so.
-                        msg.data = self._rings.take_output(msg.shm_pos, msg.shm_len)
-                    elif msg.ref is not None and self._route_tg is not None:
-                        self._fetching[msg.id] = waiter
-                        self._route_tg.start_soon(self._fetch, msg)
-                        continue
-                    waiter.set(msg)
-                    continue
-                self.errors += 1
-                if msg.reset:
-                    self._log.info(
-                        "instance_reset", pid=self.pid, kind=msg.kind, export=waiter.export
-                    )
-                    self._on_reset(
-                        f"instance {self.index}: {msg.kind} in {waiter.export}: {msg.message}"
-                    )
-                waiter.set(
-                    call_error_from_kind(
-                        msg.kind,
-                        msg.message,
-                        plugin=self.plugin,
-                        instance=self.index,
-                        export=waiter.export,
-                        trap_code=msg.trap_code,
-                        frames=msg.frames,
-                    )
-                )
-            elif isinstance(msg, RouteCall):
-                self._start_route(msg)
-            elif isinstance(msg, Log):
-                self._emit_log(msg)
-        if not pending:
-            _BUSY.discard(self)
+        try:
+            for msg in msgs:
+                problem = check_from_worker(msg) or self._dispatch(msg)
+                if problem is not None:
+                    return self._violation(problem)
+        except Exception as exc:  # a bug of ours, not the worker's: still contained
+            self._log.exception("worker_frame_failed", pid=self.pid)
+            return self._violation(f"frame could not be handled ({type(exc).__name__}: {exc})")
+        finally:
+            if not self._pending:
+                _BUSY.discard(self)
         if self._held:  # answers mean the worker consumed inputs: ring space is back
             self._send_held()
         self._on_change()
         return None
+
+    def _violation(self, problem: str) -> str:
+        """Kill the worker for a frame that did not check out; the stop reason (the
+        first violation's, when there are several)."""
+        if self._broken is not None:
+            return self._broken
+        self._log.error("worker_protocol_error", pid=self.pid, error=problem)
+        if self._channel is not None:
+            self._channel.kill()
+        reason = self._broken = f"protocol error: {problem}"
+        self._end(reason)
+        return reason
+
+    def _dispatch(self, msg: Message) -> str | None:
+        """Act on one frame that checked out on its face (:func:`check_from_worker`);
+        what is wrong with it given this handle's state, if anything."""
+        if isinstance(msg, Result | CallFailed):
+            waiter = self._pending.get(msg.id)
+            if waiter is None:
+                return (
+                    f"{type(msg).__name__} for call {msg.id}, which it does not hold "
+                    "(never sent, or already answered)"
+                )
+            if isinstance(msg, Result):
+                problem = self._take_result(msg, waiter)
+                if problem is not None:
+                    return problem  # the call stays held: answered when the worker is gone
+            else:
+                self._failed(msg, waiter)
+            del self._pending[msg.id]
+            lone = self._lone
+            if lone is not None and lone[0] == msg.id:
+                rtt = time.perf_counter() - lone[1]
+                self._rtt = rtt if not self._rtt else 0.75 * self._rtt + 0.25 * rtt
+                self._lone = None
+        elif isinstance(msg, RouteCall):
+            if not self._pending:
+                return f"RouteCall {msg.id} while no call of it is running"
+            if msg.id in self._routes:
+                return f"RouteCall {msg.id} while one of that id is being served"
+            if msg.ref is not None and self._backend.payloads is None:
+                return f"RouteCall {msg.id} by reference, but {self._no_store}"
+            self._start_route(msg)
+        elif isinstance(msg, Log):
+            self._emit_log(msg)
+        return None
+
+    @property
+    def _no_store(self) -> str:
+        return f"the {self._backend.name} backend has no object store"
+
+    def _take_result(self, msg: Result, waiter: _Pending) -> str | None:
+        """Answer ``waiter`` with a Result, reading its output wherever it is."""
+        if msg.shm_pos >= 0:
+            rings = self._rings
+            if rings is None:
+                return f"Result {msg.id} in shared memory, but this worker has no rings"
+            problem = rings.check_output(msg.shm_pos, msg.shm_len)
+            if problem is not None:
+                return f"Result {msg.id}: {problem}"
+            tune_malloc()  # once: outputs into warm heap pages
+            # Copy out now: the worker reuses the span once we say so.
+            msg.data = rings.take_output(msg.shm_pos, msg.shm_len)
+        elif msg.ref is not None:
+            if self._backend.payloads is None:
+                return f"Result {msg.id} by reference, but {self._no_store}"
+            if self._route_tg is None:
+                return f"Result {msg.id} by reference while the worker is stopping"
+            self._fetching[msg.id] = waiter
+            self._route_tg.start_soon(self._fetch, msg)
+            return None
+        waiter.set(msg)
+        return None
+
+    def _failed(self, msg: CallFailed, waiter: _Pending) -> None:
+        """Answer ``waiter`` with the typed error the worker reported."""
+        self.errors += 1
+        if msg.reset:
+            self._log.info("instance_reset", pid=self.pid, kind=msg.kind, export=waiter.export)
+            self._on_reset(f"instance {self.index}: {msg.kind} in {waiter.export}: {msg.message}")
+        if msg.kind == "PluginOutputTooLarge":  # the worker is fine: say so once, here
+            self._log.warning(
+                "call_output_too_large",
+                pid=self.pid,
+                call_id=msg.id,
+                export=waiter.export,
+                message=msg.message,
+            )
+        waiter.set(
+            call_error_from_kind(
+                msg.kind,
+                msg.message,
+                plugin=self.plugin,
+                instance=self.index,
+                export=waiter.export,
+                trap_code=msg.trap_code,
+                frames=msg.frames,
+            )
+        )
 
     async def _fetch(self, msg: Result) -> None:
         """Read an output the worker left in the object store, then let it go."""
         store = self._backend.payloads
         assert store is not None and msg.ref is not None
         ref, outcome = msg.ref, msg
+        held = self._fetching.get(msg.id)
         try:
             msg.data, msg.ref = await store.get(ref), None
         except PayloadLost as exc:
-            held = self._fetching.get(msg.id)
             outcome = PluginCrashed(  # type: ignore[assignment]
                 f"worker (pid {self.pid}) lost this call's output before it was read ({exc})",
+                plugin=self.plugin,
+                instance=self.index,
+                export=held.export if held else None,
+            )
+        except Exception as exc:  # not a ref at all: the worker broke the protocol
+            reason = self._violation(f"Result {msg.id} with a ref that does not load ({exc})")
+            outcome = PluginCrashed(  # type: ignore[assignment]
+                f"worker (pid {self.pid}) was killed for a {reason}",
                 plugin=self.plugin,
                 instance=self.index,
                 export=held.export if held else None,
@@ -481,6 +561,7 @@ class WorkerHandle:
         # The running call is the oldest one this worker holds (one call at a time).
         running = next(iter(self._pending.values()), None)
         chain = (*(running.chain if running else ()), (self.plugin, self.index))
+        self._routes.add(msg.id)
         if self._route_tg is None or self._router is None:
             self._answer_route(msg.id, None, CallError("routing is not available"))
             return
@@ -507,6 +588,7 @@ class WorkerHandle:
         self._answer_route(msg.id, result, None)
 
     def _answer_route(self, rid: int, result: Result | None, error: CallError | None) -> None:
+        self._routes.discard(rid)
         if self.state is WorkerState.STOPPED:
             return
         if error is not None:
@@ -768,5 +850,9 @@ class WorkerHandle:
                 pass
 
     def _emit_log(self, msg: Log) -> None:
-        method = getattr(self._log, msg.level, self._log.info)
-        method(msg.event, pid=self.pid, **msg.fields)
+        """Re-emit a worker's log event. Only a known level picks the method (a name
+        like ``bind`` would not log), and reserved fields are dropped: this also runs
+        for logs sent while starting, before frames are checked."""
+        level = msg.level if msg.level in LOG_LEVELS else "info"
+        fields = {k: v for k, v in msg.fields.items() if k not in RESERVED_LOG_FIELDS}
+        getattr(self._log, level)(msg.event, pid=self.pid, **fields)

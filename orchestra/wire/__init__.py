@@ -1,6 +1,9 @@
 """Wire protocol between supervisor and workers: messages and framing."""
 
 from ._byref import PayloadStore as PayloadStore
+from ._check import LOG_LEVELS as LOG_LEVELS
+from ._check import RESERVED_LOG_FIELDS as RESERVED_LOG_FIELDS
+from ._check import check_from_worker as check_from_worker
 from ._framing import DEFAULT_MAX_FRAME as DEFAULT_MAX_FRAME
 from ._framing import FrameDecoder as FrameDecoder
 from ._framing import encode as encode
@@ -35,9 +38,11 @@ __all__ = (
     "Heartbeat",
     "Init",
     "InitFailed",
+    "LOG_LEVELS",
     "Log",
     "Message",
     "PayloadStore",
+    "RESERVED_LOG_FIELDS",
     "Ready",
     "Release",
     "Result",
@@ -46,6 +51,7 @@ __all__ = (
     "SHM_THRESHOLD",
     "ShmRings",
     "Shutdown",
+    "check_from_worker",
     "create_shm",
     "encode",
     "encode_into",

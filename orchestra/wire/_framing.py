@@ -16,7 +16,9 @@ from ._messages import Message
 
 __all__ = ("DEFAULT_MAX_FRAME", "FrameDecoder", "encode", "encode_into")
 
-DEFAULT_MAX_FRAME = 256 * 1024 * 1024
+# An output may be up to 256 MiB (``limits.output``, checked by the worker before it
+# sends): the frame carrying it inline needs room for the envelope as well.
+DEFAULT_MAX_FRAME = 256 * 1024 * 1024 + 64 * 1024
 _HEADER = struct.Struct("<I")
 _encoder = msgspec.msgpack.Encoder()
 

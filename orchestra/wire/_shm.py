@@ -71,6 +71,7 @@ class ShmRings:
         # Per direction this side produces: where it last restarted an empty ring.
         # Everything before is free, though the consumer's position still lags there.
         self._floor = {_IN_PRODUCED: 0, _OUT_PRODUCED: 0}
+        self._out_taken = 0  # supervisor: end of the last output span taken
 
     def close(self) -> None:
         self._view.release()
@@ -144,9 +145,29 @@ class ShmRings:
             self.write_input(pos, data)
         return pos
 
+    def check_output(self, pos: int, n: int) -> str | None:
+        """What is wrong with an output span a worker names; None if it can be taken.
+
+        Outputs are produced and taken in order, so a valid span starts at or after
+        the end of the last one taken (this side's own count: the header is writable
+        by the worker), less than a ring ahead of it (the producer skips at most a
+        ring's tail), and lies within the ring without wrapping."""
+        ring, taken = self.ring, self._out_taken
+        if n < 0 or pos < 0:
+            return f"output span at {pos} of {n} bytes"
+        if n > ring or pos % ring + n > ring:
+            return f"output span at {pos} of {n} bytes runs past the {ring}-byte ring"
+        if pos < taken:
+            return f"output span at {pos} overlaps outputs already taken (up to {taken})"
+        if pos - taken >= ring:
+            return f"output span at {pos} is a ring or more past the last taken ({taken})"
+        return None
+
     def take_output(self, pos: int, n: int) -> bytes:
+        """Copy out an output span (checked with :meth:`check_output`) and free it."""
         start = _HEADER + self.ring + pos % self.ring
         data = self._map[start : start + n]
+        self._out_taken = pos + n
         self._set(_OUT_CONSUMED, pos + n)
         return data
 

@@ -191,8 +191,14 @@ def test_load_config_text_needs_no_file(tmp_path: Path) -> None:
         pytest.param(
             "timeout: 2s",
             "timout: 2s",
-            "config/demo.yaml:13:7: plugins.vowels.limits.timout: unknown field 'timout' (expected one of: memory, timeout, fuel, stack, process_memory)",
+            "config/demo.yaml:13:7: plugins.vowels.limits.timout: unknown field 'timout' (expected one of: memory, timeout, fuel, stack, process_memory, output)",
             id="unknown-nested-field",
+        ),
+        pytest.param(
+            "timeout: 2s",
+            "timeout: 2s\n      output: 300MiB",
+            "config/demo.yaml:14:15: plugins.vowels.limits.output: expected a size from 1 byte to 256MiB, got 314572800 bytes",
+            id="output-limit-too-large",
         ),
         pytest.param(
             "instances: 4",

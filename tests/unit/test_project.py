@@ -125,7 +125,11 @@ ALLOWED = {
 
 # Files that run on the worker side of their layer: the Ray actor runs the worker's
 # serve loop inside a Ray worker process (like ``zygote``), never in the driver.
-WORKER_SIDE = {"orchestra/backends/ray/_actor.py": {"worker"}}
+# The faulty worker, once it has misbehaved as told, hands over to that loop too.
+WORKER_SIDE = {
+    "orchestra/backends/ray/_actor.py": {"worker"},
+    "orchestra/testing/faulty_worker.py": {"worker"},
+}
 
 
 def _part(path: Path) -> str:

@@ -149,6 +149,9 @@ class ActorPayloads:
             value = ray.get(load_ref(ref))
         except ray.exceptions.RayError as exc:
             raise CallError(f"input lost from Ray's object store ({_describe(exc)})") from None
+        except Exception as exc:  # not a ref at all (a routed one comes from another
+            # worker, forwarded unread): that call fails, this worker is fine
+            raise CallError(f"input ref does not load ({_describe(exc)})") from None
         # A read-only view of the store's buffer: the ABI copies it into linear memory
         # once, as it does from the local rings (no intermediate bytes).
         return memoryview(value) if isinstance(value, np.ndarray) else bytes(value)
