@@ -138,13 +138,34 @@ def read_config_text(
         raise doc.error((), f"expected a mapping of settings, got {show_value(doc.data)}")
     for item in overrides:
         _override(doc, item)
-    try:
-        config = msgspec.convert(doc.data, Config, dec_hook=dec_hook)
-    except msgspec.ValidationError as exc:
-        raise _explain(doc, str(exc)) from exc
+    config = _convert(doc)
     _check(doc, config)
     base = os.path.abspath(os.path.expanduser(os.fspath(base_dir)))
     return ConfigFile(_resolve_paths(config, base), doc)
+
+
+def _convert(doc: _Document) -> Config:
+    """``doc.data`` as a Config; an expanded value refused as YAML typed it is retried
+    as its text (each at most once, so this ends)."""
+    retry = dict(doc.expanded)
+    while True:
+        try:
+            return msgspec.convert(doc.data, Config, dec_hook=dec_hook)
+        except msgspec.ValidationError as exc:
+            path, _, _ = _locate(doc.data, Config, str(exc))
+            text = retry.pop(path, None)
+            if text is None or not _replace(doc.data, path, text):
+                raise _explain(doc, str(exc)) from exc
+
+
+def _replace(data: Any, path: _Path, value: Any) -> bool:
+    """Put ``value`` at ``path`` in place; False if the value there is already it."""
+    for step in path[:-1]:
+        data = data[step]
+    if data[path[-1]] == value and type(data[path[-1]]) is type(value):
+        return False
+    data[path[-1]] = value
+    return True
 
 
 class ConfigFile:
@@ -203,6 +224,9 @@ class _Document:
     data: Any = None
     values: dict[_Path, _Position] = field(default_factory=dict)
     keys: dict[_Path, _Position] = field(default_factory=dict)
+    expanded: dict[_Path, str] = field(default_factory=dict)
+    """Values made by ``${VAR}`` expansion, as text: one that is not of its field's
+    type as YAML read it (4 for a string field) is given as this text instead."""
     overridden: dict[_Path, str] = field(default_factory=dict)
     """Values given by a ``--set`` item (the item, as written): errors in them point
     at the option, not at the file."""
@@ -317,21 +341,20 @@ class _Builder:
             ) from exc
 
     def _expand(self, node: yaml.ScalarNode, path: _Path) -> yaml.ScalarNode:
-        """``${VAR}`` in a value, from the environment. In a plain (unquoted) scalar the
-        result is read as YAML reads it (``${N}`` with N=4 is the integer 4); quoted, it
-        stays a string."""
+        """``${VAR}`` in a value, from the environment. The result is read as YAML reads
+        a plain value (``${N}`` with N=4 is the integer 4), quoted or not; the text is
+        kept too (``doc.expanded``), for a field that wants a string."""
         if node.tag != _STR_TAG or "$" not in node.value:
             return node
         try:
             value = expand_env(node.value)
         except ValueError as exc:
             raise self._doc.error(path, str(exc), position=_position(node)) from None
-        if value == node.value:
+        if value == node.value and "$${" not in node.value:
             return node
-        tag = node.tag
-        if not node.style:  # plain: None from PyYAML, '' from libyaml
-            tag = self._loader.resolve(yaml.ScalarNode, value, (True, False))
-        return yaml.ScalarNode(tag, value, node.start_mark, node.end_mark, style=node.style)
+        self._doc.expanded[path] = value
+        tag = self._loader.resolve(yaml.ScalarNode, value, (True, False))
+        return yaml.ScalarNode(tag, value, node.start_mark, node.end_mark)
 
     def _mapping(self, node: yaml.MappingNode, path: _Path) -> dict[Any, Any]:
         written = {id(key) for key, _ in node.value}  # before merges (`<<: *base`) splice in
@@ -461,6 +484,8 @@ def _override(doc: _Document, item: str) -> None:
                 parent[step] = {} if isinstance(path[depth + 1], str) else []
             parent = parent[step]
     doc.overridden[path] = item
+    for expanded in [p for p in doc.expanded if p[: len(path)] == path]:
+        del doc.expanded[expanded]
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")

@@ -553,9 +553,9 @@ plugins:
 
 
 def test_env_variables_expand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``${VAR}`` comes from the environment; unquoted it is read as YAML would read
-    the text (an integer here), quoted it stays a string; ``$${`` is a literal ``${``
-    and a lone ``$`` stays as written; ``${VAR:-default}`` covers an unset variable."""
+    """``${VAR}`` comes from the environment and takes its field's type, quoted or not
+    (an integer for instances, a string in config); ``$${`` is a literal ``${`` and a
+    lone ``$`` stays as written; ``${VAR:-default}`` covers an unset variable."""
     monkeypatch.setenv("N", "4")
     monkeypatch.delenv("SRC", raising=False)
     spec = load_config_text(ENV_CONFIG, filename="e.yaml", base_dir=tmp_path).plugins["p"]
@@ -565,6 +565,9 @@ def test_env_variables_expand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("SRC", "/opt/q.wasm")
     spec = load_config_text(ENV_CONFIG, filename="e.yaml", base_dir=tmp_path).plugins["p"]
     assert spec.source == "/opt/q.wasm"
+    flow = 'plugins: {p: {source: p.wasm, instances: "${N}", max_in_flight: "${M:-8}"}}'
+    spec = load_config_text(flow, filename="e.yaml", base_dir=tmp_path).plugins["p"]
+    assert (spec.instances, spec.max_in_flight) == (4, 8)
 
 
 @pytest.mark.parametrize(
