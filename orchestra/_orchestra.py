@@ -15,9 +15,16 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from ._logging import configure_logging
 from ._paths import default_cache_dir
 from .backends import Backend, get_backend
-from .config import Config, LocalBackendSpec, RayBackendSpec
+from .config import Config, ConfigFile, LocalBackendSpec, RayBackendSpec
 from .errors import CallError, ConfigError, OrchestraError
-from .pipeline import PipelineStats, RecordResult, core_args, run_stream
+from .pipeline import (
+    PipelineStats,
+    RecordResult,
+    core_args,
+    missing_export,
+    run_stream,
+    stage_calls,
+)
 from .supervision import Supervisor
 
 __all__ = ("Orchestra", "PipelineRun")
@@ -171,7 +178,9 @@ class Orchestra:
         """Stream ``records`` through pipeline ``name``; iterate the result for one
         :class:`RecordResult` per record, in input order unless ``ordered=False``.
 
-        :raises ConfigError: no such pipeline.
+        :raises ConfigError: no such pipeline, or a stage names an export its plug-in
+            does not have (checked against the loaded instances, before any record is
+            taken).
         """
         try:
             spec = self.config.pipelines[name]
@@ -179,6 +188,13 @@ class Orchestra:
             raise ConfigError(
                 f"no pipeline named {name!r} (configured: {', '.join(sorted(self.config.pipelines)) or 'none'})"
             ) from None
+        for at, plugin, export in stage_calls(spec):
+            pool = self.supervisor.pools.get(plugin)
+            ready = [w for w in pool.workers if w is not None] if pool is not None else []
+            if ready and pool is not None and pool.abi is not None:
+                problem = missing_export(plugin, pool.abi, ready[0].exports, export)
+                if problem is not None:
+                    raise ConfigFile.unlocated(self.config).error(("pipelines", name, *at), problem)
         return PipelineRun(self, spec, records, ordered)
 
     def stats(self) -> dict[str, dict[str, Any]]:

@@ -22,13 +22,14 @@ from ._report import Reporter
 from ._runio import RecordSink, RecordSource, is_directory_output
 from .config import (
     Config,
+    ConfigFile,
     Duration,
     PluginSpec,
     WasiSpec,
     config_schema,
-    load_config,
     parse_duration,
     parse_size,
+    read_config,
 )
 from .errors import CallError, ConfigError, OrchestraError, PluginLoadError
 from .graph import render_graph
@@ -76,20 +77,49 @@ def main() -> None:
 # -- validate / schema -------------------------------------------------------------
 
 
-def _load(path: str) -> Config:
+def _load(path: str, overrides: tuple[str, ...] = ()) -> Config:
+    return _read(path, overrides).config
+
+
+def _read(path: str, overrides: tuple[str, ...] = ()) -> ConfigFile:
     try:
-        return load_config(path)
+        return read_config(path, overrides=overrides)
     except ConfigError as exc:
         _fail(str(exc).removeprefix("orchestra: "))
 
 
+def _preflight(config: ConfigFile, pipeline: str | None = None) -> None:
+    """Exit 2 with every problem a run would meet (each FILE:LINE:COL: path: what);
+    a run checks only the stages of its ``pipeline``."""
+    from .preflight import check_config
+
+    errors = check_config(config, pipelines=None if pipeline is None else [pipeline])
+    for err in errors:
+        click.echo(f"orchestra: {err}", err=True)
+    if errors:
+        sys.exit(EXIT_USAGE)
+
+
+_set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a config value, e.g. plugins.x.instances=4 (VALUE is YAML; repeatable).",
+)
+
+
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
+@_set_option
 @_log_options
-def validate(config: str, log_format: str, log_level: str) -> None:
-    """Check CONFIG; every error as FILE:LINE:COL: path: what is wrong. Exit 0 or 2."""
+def validate(config: str, overrides: tuple[str, ...], log_format: str, log_level: str) -> None:
+    """Check CONFIG and its plug-ins as a run would (sources, exports, imports, routes);
+    every error as FILE:LINE:COL: path: what is wrong. Exit 0 or 2."""
     configure_logging(log_format, log_level)
-    cfg = _load(config)
+    loaded = _read(config, overrides)
+    _preflight(loaded)
+    cfg = loaded.config
     click.echo(f"{config}: ok ({len(cfg.plugins)} plug-ins, {len(cfg.pipelines)} pipelines)")
 
 
@@ -211,6 +241,7 @@ def _source_plugin(source: str, opts: dict[str, Any]) -> PluginSpec:
 @click.option("--timeout", help="Call timeout, e.g. 2s.")
 @click.option("--memory", help="Linear memory limit, e.g. 64MiB.")
 @click.option("--fuel", type=int, help="Fuel per call.")
+@_set_option
 @click.option(
     "--host-plugin",
     multiple=True,
@@ -234,6 +265,7 @@ def call(
     log_format: str,
     log_level: str,
     loops: int,
+    overrides: tuple[str, ...],
     **opts: Any,
 ) -> None:
     """One call: call SOURCE EXPORT, or call -c CONFIG PLUGIN EXPORT.
@@ -248,8 +280,10 @@ def call(
     if input_text is not None and input_file is not None:
         _fail("give --input or --input-file, not both")
     data = Path(input_file).read_bytes() if input_file else (input_text or "").encode()
+    if overrides and not config_file:
+        _fail("--set needs a config: call -c CONFIG PLUGIN EXPORT")
     if config_file:
-        cfg = _load(config_file)
+        cfg = _load(config_file, overrides)
         if first not in cfg.plugins:
             _fail(
                 f"{config_file}: no plug-in named {first!r} (configured: {', '.join(sorted(cfg.plugins))})"
@@ -330,6 +364,7 @@ async def _call(
     "(default: the pipeline's output_format, else lines).",
 )
 @click.option("--stats-json", type=click.Path(dir_okay=False), help="Write run statistics as JSON.")
+@_set_option
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -346,6 +381,7 @@ def run(
     output_format: str | None,
     stats_json: str | None,
     progress: bool | None,
+    overrides: tuple[str, ...],
     log_format: str,
     log_level: str,
 ) -> None:
@@ -354,7 +390,8 @@ def run(
     Exit 0 all ok, 1 some records failed, 2 config error, 130 interrupted.
     """
     configure_logging(log_format, log_level)
-    cfg = _load(config)
+    loaded = _read(config, overrides)
+    cfg = loaded.config
     if not cfg.pipelines:
         _fail(f"{config}: no pipelines defined")
     name = pipeline_name or next(iter(cfg.pipelines))
@@ -372,6 +409,7 @@ def run(
         parent = os.path.dirname(os.path.abspath(output_path))
         if not os.path.isdir(parent):
             _fail(f"output {output_path}: no such directory {parent}")
+    _preflight(loaded, name)
     code = anyio.run(
         _run,
         _RunArgs(

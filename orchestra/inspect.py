@@ -14,6 +14,7 @@ from .errors import PluginLoadError
 from .hostplugins import HostPluginRegistry
 from .runtime import detect_abi
 from .runtime._detect import EXTISM_ENV, WASI_MODULES
+from .runtime._engine import wasm_bytes
 
 __all__ = ("describe_module",)
 
@@ -78,11 +79,10 @@ def describe_module(path: Path, routes: dict[str, str] | None = None) -> str:
 
     :raises PluginLoadError: not a valid module.
     """
-    raw = path.read_bytes()
+    wasm = wasm_bytes(str(path), path.read_bytes())  # never quotes a file that is not WAT
     try:
-        wasm = raw if raw.startswith(b"\0asm") else wasmtime.wat2wasm(raw.decode())
         module = wasmtime.Module(wasmtime.Engine(), wasm)
-    except (wasmtime.WasmtimeError, UnicodeDecodeError) as exc:
+    except wasmtime.WasmtimeError as exc:
         raise PluginLoadError(f"{path}: not a valid wasm module: {exc}") from None
     abi = detect_abi(module)
     lines = [f"module: {path}", f"abi: {abi}", "exports:"]

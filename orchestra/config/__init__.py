@@ -5,16 +5,21 @@ General layout:
 - ``_units``: ``Size`` (``64MiB``) and ``Duration`` (``150ms``) and their parsers.
 - ``_spec``: the Structs (defaults live there and only there).
 - ``_loader``: YAML → ``Config`` with ``FILE:LINE:COL: path: message`` errors, checks
-  across fields, paths made absolute; the msgpack codec a worker receives its spec in.
+  across fields, paths made absolute, ``${VAR}`` and ``--set`` overrides (a
+  ``ConfigFile`` keeps the positions for later checks); the msgpack codec a worker
+  receives its spec in.
 - ``_schema``: the JSON Schema of the YAML (``orchestra schema``, ``config/schema.json``).
 
 Imports nothing from Orchestra except ``orchestra.errors``.
 """
 
+from ._loader import ConfigFile as ConfigFile
 from ._loader import decode_spec as decode_spec
 from ._loader import encode_spec as encode_spec
 from ._loader import load_config as load_config
 from ._loader import load_config_text as load_config_text
+from ._loader import read_config as read_config
+from ._loader import read_config_text as read_config_text
 from ._manifest import Manifest as Manifest
 from ._manifest import ManifestMemory as ManifestMemory
 from ._manifest import ManifestWasm as ManifestWasm
@@ -24,6 +29,7 @@ from ._manifest import load_manifest as load_manifest
 from ._schema import config_schema as config_schema
 from ._schema import config_schema_text as config_schema_text
 from ._schema import write_schema as write_schema
+from ._spec import COMMAND_ENTRY_NAMES as COMMAND_ENTRY_NAMES
 from ._spec import Backoff as Backoff
 from ._spec import Call as Call
 from ._spec import Condition as Condition
@@ -48,10 +54,12 @@ from ._units import parse_duration as parse_duration
 from ._units import parse_size as parse_size
 
 __all__ = (
+    "COMMAND_ENTRY_NAMES",
     "Backoff",
     "Call",
     "Condition",
     "Config",
+    "ConfigFile",
     "DeadLetter",
     "Duration",
     "Filter",
@@ -82,5 +90,7 @@ __all__ = (
     "load_manifest",
     "parse_duration",
     "parse_size",
+    "read_config",
+    "read_config_text",
     "write_schema",
 )

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -25,7 +25,15 @@ from ..errors import ConfigError
 from ._spec import FIELD_ERROR_PREFIX, Config, DeadLetter, Name, PluginSpec, RayBackendSpec
 from ._units import Duration, Size, parse_duration, parse_size, show_value
 
-__all__ = ("decode_spec", "encode_spec", "load_config", "load_config_text")
+__all__ = (
+    "ConfigFile",
+    "decode_spec",
+    "encode_spec",
+    "load_config",
+    "load_config_text",
+    "read_config",
+    "read_config_text",
+)
 
 # libyaml's parser is several times faster; its marks are the same.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -63,14 +71,27 @@ def enc_hook(obj: Any) -> Any:
 # --- public entry points -------------------------------------------------------------------
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
+def load_config(path: str | os.PathLike[str], *, overrides: Sequence[str] = ()) -> Config:
     """Read, check and resolve a YAML config file.
 
     Relative paths inside it resolve against the file's folder, so a config means the
     same thing whatever the current directory is. Errors name ``path`` as given.
+    ``${VAR}`` and ``${VAR:-default}`` in values come from the environment;
+    ``overrides`` are ``--set`` items (``plugins.x.instances=4``), applied in order
+    over what the file says, before it is checked.
 
     :raises ConfigError: the file cannot be read, is not valid YAML, or is not a valid
-        config; the message carries file, line, column and field path where known.
+        config; the message carries file, line, column and field path where known (for
+        a value given by an override: the ``--set`` item).
+    """
+    return read_config(path, overrides=overrides).config
+
+
+def read_config(path: str | os.PathLike[str], *, overrides: Sequence[str] = ()) -> ConfigFile:
+    """:func:`load_config`, keeping where each value was written, so that checks made
+    later (``orchestra validate`` opening the plug-ins) point at the line to fix.
+
+    :raises ConfigError: see :func:`load_config`.
     """
     filename = os.fspath(path)
     full = os.path.abspath(os.path.expanduser(filename))
@@ -79,7 +100,9 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except OSError as exc:
         reason = (exc.strerror or str(exc)).lower()
         raise ConfigError(f"cannot read the config: {reason}", file=filename) from exc
-    return load_config_text(raw, filename=filename, base_dir=os.path.dirname(full))
+    return read_config_text(
+        raw, filename=filename, base_dir=os.path.dirname(full), overrides=overrides
+    )
 
 
 def load_config_text(
@@ -87,6 +110,7 @@ def load_config_text(
     *,
     filename: str = "<string>",
     base_dir: str | os.PathLike[str],
+    overrides: Sequence[str] = (),
 ) -> Config:
     """Check and resolve a config given as text (stdin, tests, an embedded config).
 
@@ -95,15 +119,78 @@ def load_config_text(
 
     :raises ConfigError: see :func:`load_config`.
     """
+    return read_config_text(text, filename=filename, base_dir=base_dir, overrides=overrides).config
+
+
+def read_config_text(
+    text: str | bytes,
+    *,
+    filename: str = "<string>",
+    base_dir: str | os.PathLike[str],
+    overrides: Sequence[str] = (),
+) -> ConfigFile:
+    """:func:`load_config_text`, keeping positions (see :func:`read_config`).
+
+    :raises ConfigError: see :func:`load_config`.
+    """
     doc = _parse(text, filename)
     if not isinstance(doc.data, dict):
         raise doc.error((), f"expected a mapping of settings, got {show_value(doc.data)}")
-    try:
-        config = msgspec.convert(doc.data, Config, dec_hook=dec_hook)
-    except msgspec.ValidationError as exc:
-        raise _explain(doc, str(exc)) from exc
+    for item in overrides:
+        _override(doc, item)
+    config = _convert(doc)
     _check(doc, config)
-    return _resolve_paths(config, os.path.abspath(os.path.expanduser(os.fspath(base_dir))))
+    base = os.path.abspath(os.path.expanduser(os.fspath(base_dir)))
+    return ConfigFile(_resolve_paths(config, base), doc)
+
+
+def _convert(doc: _Document) -> Config:
+    """``doc.data`` as a Config; an expanded value refused as YAML typed it is retried
+    as its text (each at most once, so this ends)."""
+    retry = dict(doc.expanded)
+    while True:
+        try:
+            return msgspec.convert(doc.data, Config, dec_hook=dec_hook)
+        except msgspec.ValidationError as exc:
+            path, _, _ = _locate(doc.data, Config, str(exc))
+            text = retry.pop(path, None)
+            if text is None or not _replace(doc.data, path, text):
+                raise _explain(doc, str(exc)) from exc
+
+
+def _replace(data: Any, path: _Path, value: Any) -> bool:
+    """Put ``value`` at ``path`` in place; False if the value there is already it."""
+    for step in path[:-1]:
+        data = data[step]
+    if data[path[-1]] == value and type(data[path[-1]]) is type(value):
+        return False
+    data[path[-1]] = value
+    return True
+
+
+class ConfigFile:
+    """A loaded :class:`Config` and where each of its values came from."""
+
+    def __init__(self, config: Config, doc: _Document) -> None:
+        self.config = config
+        self._doc = doc
+
+    @classmethod
+    def unlocated(cls, config: Config) -> ConfigFile:
+        """A config built in code: its errors name field paths only."""
+        return cls(config, _Document(None))
+
+    @property
+    def filename(self) -> str | None:
+        return self._doc.filename
+
+    def error(
+        self, path: Sequence[str | int], message: str, *, at_key: bool = False
+    ) -> ConfigError:
+        """A ConfigError about the field at ``path`` (``("plugins", "x", "source")``),
+        at the line and column it was written (or the nearest enclosing value that was
+        written; the ``--set`` item that gave it)."""
+        return self._doc.error(tuple(path), message, at_key=at_key)
 
 
 _SPEC_ENCODER = msgspec.msgpack.Encoder(enc_hook=enc_hook)
@@ -133,10 +220,16 @@ def decode_spec(data: bytes) -> PluginSpec:
 class _Document:
     """Plain data from YAML, and where each value (and each mapping key) was written."""
 
-    filename: str
+    filename: str | None
     data: Any = None
     values: dict[_Path, _Position] = field(default_factory=dict)
     keys: dict[_Path, _Position] = field(default_factory=dict)
+    expanded: dict[_Path, str] = field(default_factory=dict)
+    """Values made by ``${VAR}`` expansion, as text: one that is not of its field's
+    type as YAML read it (4 for a string field) is given as this text instead."""
+    overridden: dict[_Path, str] = field(default_factory=dict)
+    """Values given by a ``--set`` item (the item, as written): errors in them point
+    at the option, not at the file."""
 
     def error(
         self,
@@ -148,6 +241,10 @@ class _Document:
     ) -> ConfigError:
         """A ConfigError at ``path``: the key's position if ``at_key``, else the value's
         (or that of the nearest enclosing value written in the file, for defaults)."""
+        for n in range(len(path), -1, -1):
+            item = self.overridden.get(path[:n])
+            if item is not None:
+                return ConfigError(message, file=f"--set {item}", path=_render(path) or None)
         if position is None and at_key:
             position = self.keys.get(path)
         probe = path
@@ -223,7 +320,7 @@ class _Builder:
             )
         self._doc.values[path] = _position(node)
         if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node, path)
+            return self._scalar(self._expand(node, path), path)
         if id(node) in self._open:
             raise self._doc.error(path, "an alias refers to a node that contains it")
         self._open.add(id(node))
@@ -242,6 +339,22 @@ class _Builder:
             raise self._doc.error(
                 path, f"invalid value {node.value!r}: {exc}", position=_position(node)
             ) from exc
+
+    def _expand(self, node: yaml.ScalarNode, path: _Path) -> yaml.ScalarNode:
+        """``${VAR}`` in a value, from the environment. The result is read as YAML reads
+        a plain value (``${N}`` with N=4 is the integer 4), quoted or not; the text is
+        kept too (``doc.expanded``), for a field that wants a string."""
+        if node.tag != _STR_TAG or "$" not in node.value:
+            return node
+        try:
+            value = expand_env(node.value)
+        except ValueError as exc:
+            raise self._doc.error(path, str(exc), position=_position(node)) from None
+        if value == node.value and "$${" not in node.value:
+            return node
+        self._doc.expanded[path] = value
+        tag = self._loader.resolve(yaml.ScalarNode, value, (True, False))
+        return yaml.ScalarNode(tag, value, node.start_mark, node.end_mark)
 
     def _mapping(self, node: yaml.MappingNode, path: _Path) -> dict[Any, Any]:
         written = {id(key) for key, _ in node.value}  # before merges (`<<: *base`) splice in
@@ -270,6 +383,109 @@ class _Builder:
             self._doc.keys[(*path, key)] = _position(key_node)
             out[key] = self.build(value_node, (*path, key))
         return out
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_ENV = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)\}|\$\{")
+_ENV_BODY = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?$", re.DOTALL)
+
+
+def expand_env(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """``${VAR}``, ``${VAR:-default}`` (used when VAR is unset or empty) replaced from
+    the environment; ``$${`` is a literal ``${``. Any other ``$`` stays as written.
+
+    :raises ValueError: an unset variable without a default, or a malformed ``${...}``.
+    """
+    env = os.environ if environ is None else environ
+
+    def replace(m: re.Match[str]) -> str:
+        if m[0] == "$${":
+            return "${"
+        body = m["body"]
+        parsed = _ENV_BODY.match(body) if body is not None else None
+        if parsed is None:
+            written = m[0] if body is not None else text[m.start() :]
+            raise ValueError(
+                f"expected ${{NAME}} or ${{NAME:-default}} (or $${{ for a literal ${{), "
+                f"got {written!r}"
+            )
+        value = env.get(parsed["name"])
+        if value is None or (value == "" and parsed["default"] is not None):
+            if parsed["default"] is None:
+                raise ValueError(
+                    f"environment variable {parsed['name']!r} is not set (give it a default: "
+                    f"${{{parsed['name']}:-default}}; write $${{ for a literal ${{)"
+                )
+            return parsed["default"]
+        return value
+
+    return _ENV.sub(replace, text)
+
+
+# --- --set overrides -----------------------------------------------------------------------
+
+_SET_SEGMENT = re.compile(
+    r'\.?(?P<key>[A-Za-z_][A-Za-z0-9_-]*)|\[(?P<index>[0-9]+)\]|\[(?P<quoted>"(?:[^"\\]|\\.)*")\]'
+)
+
+
+def _set_path(text: str) -> _Path | None:
+    """``plugins.x.limits.memory``, ``stages[0]``, ``imports["extism:host/env.x"]`` (the
+    way errors write paths) as a path; None if it is not one."""
+    path: list[Any] = []
+    pos = 0
+    while pos < len(text):
+        m = _SET_SEGMENT.match(text, pos)
+        if (
+            m is None
+            or (m[0].startswith(".") and not path)
+            or (m["key"] is not None and path and not m[0].startswith("."))
+        ):
+            return None
+        if m["key"] is not None:
+            path.append(m["key"])
+        elif m["index"] is not None:
+            path.append(int(m["index"]))
+        else:
+            path.append(json.loads(m["quoted"]))
+        pos = m.end()
+    return tuple(path) if path else None
+
+
+def _override(doc: _Document, item: str) -> None:
+    """Apply one ``--set PATH=VALUE`` to the document's data (VALUE is YAML)."""
+    where, sep, text = item.partition("=")
+    path = _set_path(where.strip())
+    if not sep or path is None or not isinstance(path[0], str):
+        raise ConfigError(
+            "expected PATH=VALUE, the path written as in errors "
+            '(plugins.x.instances, stages[0], imports["module.name"])',
+            file=f"--set {item}",
+        )
+    try:
+        value = yaml.load(text, Loader=_Loader) if text.strip() else ""
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"invalid YAML value: {problem}", file=f"--set {item}") from None
+    parent: Any = doc.data
+    for depth, step in enumerate(path):
+        fits = (isinstance(parent, dict) and isinstance(step, str)) or (
+            isinstance(parent, list) and isinstance(step, int) and step < len(parent)
+        )
+        if not fits:
+            above = _render(path[:depth]) or "the config"
+            got = f"a list of {len(parent)}" if isinstance(parent, list) else show_value(parent)
+            raise ConfigError(f"cannot set {_render(path)}: {above} is {got}", file=f"--set {item}")
+        if depth == len(path) - 1:
+            parent[step] = value
+        else:
+            if isinstance(parent, dict) and parent.get(step) is None:
+                # Left out (or null) in the file: a new mapping, or a list of nothing.
+                parent[step] = {} if isinstance(path[depth + 1], str) else []
+            parent = parent[step]
+    doc.overridden[path] = item
+    for expanded in [p for p in doc.expanded if p[: len(path)] == path]:
+        del doc.expanded[expanded]
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")

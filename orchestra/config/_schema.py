@@ -15,7 +15,7 @@ import msgspec
 from . import _spec
 from ._loader import enc_hook
 from ._spec import Config
-from ._units import DURATION_PATTERN, SIZE_PATTERN, Duration, Size
+from ._units import DURATION_PATTERN, MAX_DURATION, MAX_SIZE, SIZE_PATTERN, Duration, Size
 
 __all__ = ("config_schema", "config_schema_text", "write_schema")
 
@@ -28,7 +28,7 @@ def _schema_hook(tp: type) -> dict[str, Any]:
             "title": "Size",
             "description": "A byte count: an integer, or a string like 64MiB, 1.5GB, 512KiB.",
             "anyOf": [
-                {"type": "integer", "minimum": 0},
+                {"type": "integer", "minimum": 0, "maximum": MAX_SIZE},
                 {"type": "string", "pattern": SIZE_PATTERN},
             ],
         }
@@ -37,7 +37,7 @@ def _schema_hook(tp: type) -> dict[str, Any]:
             "title": "Duration",
             "description": "Seconds: a number, or a string like 2s, 150ms, 1m, 250us.",
             "anyOf": [
-                {"type": "number", "minimum": 0},
+                {"type": "number", "minimum": 0, "maximum": MAX_DURATION},
                 {"type": "string", "pattern": DURATION_PATTERN},
             ],
         }

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, cast
 import msgspec
 from msgspec import Meta, field
 
-from ._units import Duration, Size, parse_duration
+from ._units import MAX_SIZE, Duration, Size, parse_duration
 
-__all__ = (
+__all__ = (  # the Structs only (config_schema() walks them); COMMAND_ENTRY_NAMES too is public
     "Backoff",
     "Call",
     "Condition",
@@ -35,6 +35,8 @@ __all__ = (
 )
 
 Abi = Literal["auto", "extism", "wasi-command", "core"]
+COMMAND_ENTRY_NAMES = ("_start", "run", "main")
+"""The export names a ``wasi-command`` plug-in answers to: its one entry point."""
 Name = Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")]
 
 
@@ -77,7 +79,7 @@ class Limits(_Spec):
     """Linear memory (and tables) of the instance; growth past it fails."""
     timeout: Duration | None = _default(Duration(30.0))
     """Wall time of one call (epoch interruption in the worker)."""
-    fuel: Annotated[int, Meta(ge=1)] | None = None
+    fuel: Annotated[int, Meta(ge=1, le=MAX_SIZE)] | None = None
     """Wasm instructions per call (roughly), refilled at every call."""
     stack: Size | None = None
     """Maximum wasm stack size."""
@@ -304,6 +306,13 @@ class HostPluginsSpec(_Spec):
     options: dict[str, dict[str, str | int | float | bool]] = {}
     """Options for host plug-ins, by plug-in name: given (as strings) to a native
     plug-in's init, or to a Python plug-in's ``init(options)``."""
+
+    def option_strings(self) -> dict[str, dict[str, str]]:
+        """:attr:`options` as the strings a plug-in's init receives (``true``, ``9``)."""
+        return {
+            name: {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in opts.items()}
+            for name, opts in self.options.items()
+        }
 
 
 class LocalBackendSpec(_Spec, tag="local", tag_field="kind"):

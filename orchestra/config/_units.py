@@ -7,7 +7,15 @@ import re
 from fractions import Fraction
 from typing import Any
 
-__all__ = ("Duration", "Size", "parse_duration", "parse_size")
+__all__ = ("MAX_DURATION", "MAX_SIZE", "Duration", "Size", "parse_duration", "parse_size")
+
+#: The largest size any field holds: a signed 64-bit byte count (wasmtime's store
+#: limits, rlimits, msgpack to the worker). Beyond it a value would overflow where it
+#: is used, long after loading, so it is refused here.
+MAX_SIZE = 2**63 - 1
+#: The longest duration: 2**63 nanoseconds (about 292 years), so a deadline counted in
+#: ticks or nanoseconds fits the 64-bit integers it is handed to.
+MAX_DURATION = 2**63 / 1e9
 
 # The patterns are shared with the JSON Schema (config/schema.json), so they stay within
 # the regex dialect common to Python and ECMAScript: no inline flags, ASCII digits.
@@ -71,14 +79,22 @@ def parse_size(value: Any) -> Size:
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"expected a non-negative size, got {show_value(value)}")
-        return Size(value)
+        return _bounded(value, value)
     if isinstance(value, str):
         m = _SIZE_RE.match(value)
         if m:
             number, unit = m.groups()
             # Exact arithmetic: a float would round large counts (2**60 bytes and up).
-            return Size(int(Fraction(number) * _SIZE_UNITS[(unit or "b").lower()]))
+            return _bounded(int(Fraction(number) * _SIZE_UNITS[(unit or "b").lower()]), value)
     raise ValueError(f"expected a size like 64MiB, got {show_value(value)}")
+
+
+def _bounded(size: int, written: Any) -> Size:
+    if size > MAX_SIZE:
+        raise ValueError(
+            f"size {show_value(written)} is too large (at most {MAX_SIZE} bytes, 8EiB - 1)"
+        )
+    return Size(size)
 
 
 def parse_duration(value: Any) -> Duration:
@@ -93,10 +109,16 @@ def parse_duration(value: Any) -> Duration:
             raise ValueError(f"expected a finite duration, got {show_value(value)}")
         if value < 0:
             raise ValueError(f"expected a non-negative duration, got {show_value(value)}")
-        return Duration(value)
+        return _bounded_duration(value, value)
     if isinstance(value, str):
         m = _DURATION_RE.match(value)
         if m:
             number, unit = m.groups()
-            return Duration(float(number) * _DURATION_UNITS[unit])
+            return _bounded_duration(float(number) * _DURATION_UNITS[unit], value)
     raise ValueError(f"expected a duration like 2s or 150ms, got {show_value(value)}")
+
+
+def _bounded_duration(seconds: float, written: Any) -> Duration:
+    if seconds > MAX_DURATION:
+        raise ValueError(f"duration {show_value(written)} is too long (at most 292 years)")
+    return Duration(seconds)

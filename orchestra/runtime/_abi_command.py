@@ -11,13 +11,14 @@ import tempfile
 
 import wasmtime
 
+from ..config import COMMAND_ENTRY_NAMES
 from ..errors import CallError, PluginError
 from ._fastcall import FastFunc, WasmFailure
 from ._instance import PluginInstance, memory_sizes, register_abi
 
 __all__ = ("CommandAbi",)
 
-ENTRY_NAMES = ("_start", "run", "main")
+ENTRY_NAMES = COMMAND_ENTRY_NAMES
 
 
 class CommandAbi:

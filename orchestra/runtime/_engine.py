@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import wasmtime
 
+from ..config import PluginSpec
 from ..errors import PluginLoadError
 
-__all__ = ("EngineSettings", "load_module", "load_module_bytes", "make_engine")
+__all__ = (
+    "EngineSettings",
+    "engine_settings",
+    "load_module",
+    "load_module_bytes",
+    "make_engine",
+    "wasm_bytes",
+)
 
 WASMTIME_VERSION = "50.0.1"
 
@@ -54,13 +63,59 @@ def make_engine(settings: EngineSettings) -> wasmtime.Engine:
     return wasmtime.Engine(cfg)
 
 
-def _wasm_bytes(where: str, raw: bytes) -> bytes:
-    if where.endswith(".wat") or not raw.startswith(b"\0asm"):
-        try:
-            return wasmtime.wat2wasm(raw.decode("utf-8"))
-        except (UnicodeDecodeError, wasmtime.WasmtimeError) as exc:
-            raise PluginLoadError(f"{where}: not a wasm module nor valid WAT: {exc}") from None
-    return raw
+_WAT_COMMENT = re.compile(rb"\s+|;;[^\n]*|\(;.*?;\)", re.DOTALL)
+
+
+def _looks_like_wat(raw: bytes) -> bool:
+    """WAT text opens with ``(`` once blanks and comments are skipped."""
+    pos = 0
+    while m := _WAT_COMMENT.match(raw, pos):
+        if m.end() == pos:
+            break
+        pos = m.end()
+    return raw[pos : pos + 1] == b"("
+
+
+def wasm_bytes(where: str, raw: bytes) -> bytes:
+    """``raw`` as binary wasm: as is when it starts with the wasm magic number, else
+    compiled from WAT text. Nothing of a file that is neither is quoted back (a source
+    may point anywhere, ``/etc/passwd`` say), and a WAT error names ``where``.
+
+    :raises PluginLoadError: neither wasm nor valid WAT.
+    """
+    if raw.startswith(b"\0asm"):
+        return raw
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\0"
+    if "\0" in text:
+        raise PluginLoadError(
+            f"not a wasm module: {where} does not start with \\0asm (the wasm magic number)"
+        )
+    if not _looks_like_wat(raw):
+        raise PluginLoadError(
+            f"not a wasm module nor WAT text: {where} starts with neither \\0asm nor '('"
+        )
+    try:
+        return wasmtime.wat2wasm(text)
+    except wasmtime.WasmtimeError as exc:
+        detail = str(exc).replace("<anon>", where)
+        raise PluginLoadError(f"{where}: invalid WAT: {detail}") from None
+
+
+def engine_settings(spec: PluginSpec) -> EngineSettings:
+    """The engine a worker builds for ``spec`` (and the compile cache key it implies);
+    ``orchestra validate`` compiles with the same, so a run starts from its cache."""
+    limits = spec.limits
+    return EngineSettings(
+        epoch_interruption=True,
+        consume_fuel=limits.fuel is not None,
+        max_wasm_stack=int(limits.stack) if limits.stack else None,
+        memory_reservation=(
+            min(int(limits.memory or 1 << 30), 1 << 30) if limits.process_memory else None
+        ),
+    )
 
 
 def load_module(
@@ -103,7 +158,7 @@ def load_module_bytes(
                 return wasmtime.Module.deserialize_file(engine, str(entry)), True
             except wasmtime.WasmtimeError:
                 entry.unlink(missing_ok=True)  # stale or corrupt: recompile below
-    wasm = _wasm_bytes(where, raw)
+    wasm = wasm_bytes(where, raw)
     try:
         module = wasmtime.Module(engine, wasm)
     except wasmtime.WasmtimeError as exc:

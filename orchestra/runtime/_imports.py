@@ -21,7 +21,13 @@ from typing import Any, Protocol
 import wasmtime
 
 from ..errors import HostFunctionError, MissingHostPlugin, PluginLoadError
-from ..hostplugins import HostFunction, HostPluginRegistry, NativeFunction
+from ..hostplugins import (
+    HostFunction,
+    HostPlugin,
+    HostPluginRegistry,
+    NativeFunction,
+    NativeHostPlugin,
+)
 from ..hostplugins._native import (
     FN_KERNEL,
     FN_NO_MEMORY,
@@ -33,7 +39,15 @@ from ..hostplugins._native import (
 from ._detect import EXTISM_ENV, WASI_MODULES
 from ._fastcall import CallerMemory, LeanLinker, RawValues, host_failure
 
-__all__ = ("BlockAccess", "ImportPlan", "Route", "Router", "define_imports", "plan_imports")
+__all__ = (
+    "BlockAccess",
+    "ImportPlan",
+    "ImportProblem",
+    "Route",
+    "Router",
+    "define_imports",
+    "plan_imports",
+)
 
 
 class BlockAccess(Protocol):
@@ -105,6 +119,18 @@ def _sig(types: list[wasmtime.ValType]) -> str:
     return ", ".join(str(t) for t in types)
 
 
+@dataclass(frozen=True)
+class ImportProblem:
+    """An import that would stop the plug-in from loading (:func:`plan_imports` with
+    ``problems``): ``route`` says whether ``imports:`` is the field to fix, else the
+    grants (``host_modules:``) or the host plug-ins."""
+
+    module: str
+    name: str
+    message: str
+    route: bool = False
+
+
 def plan_imports(
     module: wasmtime.Module,
     *,
@@ -114,14 +140,29 @@ def plan_imports(
     search_paths: list[str],
     routes: dict[str, str] | None = None,
     options: Mapping[str, Mapping[str, str]] | None = None,
+    problems: list[ImportProblem] | None = None,
+    load: bool = True,
 ) -> ImportPlan:
     """Decide every non-WASI, non-kernel import, loading the host plug-ins that
     provide granted modules (and only those) into this process.
 
+    A check before a run (``orchestra validate``) passes ``problems``, to collect every
+    problem rather than raise the first, and ``load=False``: host plug-ins are then
+    only discovered, nothing runs in this process, and host functions are checked
+    against the signatures that native plug-ins declare (a Python one's signatures
+    need it imported: that check is left to the worker).
+
     :raises PluginLoadError: an import that nothing may satisfy, a type mismatch,
-        or a host plug-in providing a granted module that fails to load.
+        or a host plug-in providing a granted module that fails to load (without
+        ``problems``).
     """
     plan = ImportPlan(searched=list(search_paths), abi=abi)
+
+    def fail(imp: wasmtime.ImportType, message: str, *, route: bool = False) -> None:
+        if problems is None:
+            raise PluginLoadError(message, plugin=plugin)
+        problems.append(ImportProblem(imp.module, imp.name or "", message, route))
+
     others = [
         imp
         for imp in module.imports
@@ -137,9 +178,8 @@ def plan_imports(
             unrouted.append(imp)
             continue
         if not isinstance(imp.type, wasmtime.FuncType):
-            raise PluginLoadError(
-                f"route {imp.module}.{imp.name}: only functions can be routed", plugin=plugin
-            )
+            fail(imp, f"route {imp.module}.{imp.name}: only functions can be routed", route=True)
+            continue
         params = [str(t) for t in imp.type.params]
         results = [str(t) for t in imp.type.results]
         target_plugin, _, target_export = target.rpartition(".")
@@ -159,63 +199,105 @@ def plan_imports(
         key = (imp.module, imp.name or "")
         name = f"{imp.module}.{imp.name}"
         if not isinstance(imp.type, wasmtime.FuncType):
-            raise PluginLoadError(
-                f"import {name!r} is not a function; only function imports can be provided",
-                plugin=plugin,
-            )
+            fail(imp, f"import {name!r} is not a function; only function imports can be provided")
+            continue
         provider = registry.provider(imp.module)
         if imp.module not in granted and not (grant_all and provider is not None):
-            raise PluginLoadError(
+            fail(
+                imp,
                 f"import {name!r} is not provided; grant a host module "
                 f"(host_modules: [{imp.module}]) or route it "
                 f'(imports: {{"{name}": other_plugin.export}})',
-                plugin=plugin,
             )
+            continue
         if provider is None:
             failures = registry.failures_for(imp.module)
             if failures:
-                raise PluginLoadError(
+                fail(
+                    imp,
                     f"import {name!r}: no usable host plug-in provides module {imp.module!r}; "
                     f"failed to load: {'; '.join(f.message for f in failures)}",
-                    plugin=plugin,
                 )
+                continue
             plan.mocked[key] = imp.type
             known = registry.known_modules.get(imp.module)
             if known is not None:
                 plan.mock_plugins[imp.module] = known
             continue
-        try:
-            host_module = provider.create_module(imp.module)
-        except PluginLoadError as exc:
-            raise PluginLoadError(
-                f"import {name!r}: host plug-in {provider.name!r} failed to load: {exc.message}",
-                plugin=plugin,
-            ) from None
-        fn = host_module.functions.get(key[1])
-        if fn is None:
-            raise PluginLoadError(
+        declared = _declared(provider, imp.module, load)
+        if declared is None:
+            continue  # a Python plug-in, not imported here: the worker checks it
+        if isinstance(declared, str):
+            fail(
+                imp,
+                f"import {name!r}: host plug-in {provider.name!r} failed to load: {declared}",
+            )
+            continue
+        signatures, fn_of = declared
+        signature = signatures.get(key[1])
+        if signature is None:
+            fail(
+                imp,
                 f"import {name!r}: host module {imp.module!r} has no function {imp.name!r} "
-                f"(it has: {', '.join(sorted(host_module.functions)) or 'none'})",
-                plugin=plugin,
+                f"(it has: {', '.join(sorted(signatures)) or 'none'})",
             )
+            continue
+        kinds, flags = signature
+        wasm = (
+            ["i64" if k == "bytes" else k for k in kinds[0]],
+            ["i64" if k == "bytes" else k for k in kinds[1]],
+        )
         want = ([str(t) for t in imp.type.params], [str(t) for t in imp.type.results])
-        if want != (fn.wasm_params, fn.wasm_results):
-            raise PluginLoadError(
+        if want != wasm:
+            fail(
+                imp,
                 f"import {name!r} has type ({_sig(imp.type.params)}) -> ({_sig(imp.type.results)}) "
-                f"but the host function declares ({', '.join(fn.wasm_params)}) -> "
-                f"({', '.join(fn.wasm_results)})",
-                plugin=plugin,
+                f"but the host function declares ({', '.join(wasm[0])}) -> "
+                f"({', '.join(wasm[1])})",
             )
-        kernel = isinstance(fn, NativeFunction) and bool(fn.flags & FN_KERNEL)
-        if (fn.uses_blocks or kernel) and abi != "extism":
-            raise PluginLoadError(
+            continue
+        kernel = bool(flags & FN_KERNEL)
+        uses_blocks = "bytes" in kinds[0] or "bytes" in kinds[1]
+        if (uses_blocks or kernel) and abi != "extism":
+            fail(
+                imp,
                 f"import {name!r} exchanges bytes (Extism blocks), which needs the extism ABI; "
                 f"this plug-in uses {abi!r}",
-                plugin=plugin,
             )
-        plan.host[key] = fn
+            continue
+        if fn_of is not None:
+            plan.host[key] = fn_of[key[1]]
         plan.native_kernel |= kernel
     return plan
+
+
+_Signatures = dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], int]]
+"""Function name -> ((param kinds, result kinds), native flags)."""
+
+
+def _declared(
+    provider: HostPlugin, module: str, load: bool
+) -> tuple[_Signatures, dict[str, HostFunction] | None] | str | None:
+    """The functions of host module ``module``: loaded (``load``), or as declared by a
+    native plug-in's probed descriptor. None: not known without loading; a string: the
+    plug-in failed to load."""
+    if load:
+        try:
+            host_module = provider.create_module(module)
+        except PluginLoadError as exc:
+            return exc.message
+        fns = host_module.functions
+        return (
+            {
+                n: ((f.params, f.results), f.flags if isinstance(f, NativeFunction) else 0)
+                for n, f in fns.items()
+            },
+            dict(fns),
+        )
+    if isinstance(provider, NativeHostPlugin):
+        descs = provider.descriptor.modules[module]
+        return {n: ((f.params, f.results), f.flags) for n, f in descs.items()}, None
+    return None
 
 
 def _wrap(fn: HostFunction, blocks: Callable[[], BlockAccess | None]) -> Callable[..., Any]:

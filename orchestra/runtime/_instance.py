@@ -20,7 +20,7 @@ import wasmtime
 from ..config import PluginSpec
 from ..errors import CallError, PluginLoadError, PluginMemoryLimit, PluginTrap
 from ._detect import WASI_MODULES, detect_abi
-from ._engine import EngineSettings, make_engine
+from ._engine import engine_settings, make_engine
 from ._fastcall import LeanLinker, deadline_setter
 from ._imports import BlockAccess, Router, define_imports, plan_imports
 from ._sources import load_source
@@ -167,16 +167,7 @@ class PluginInstance:
         self.cache_dir = cache_dir
         self.log_level = log_level
         self.log_sink: LogSink = log_sink or (lambda level, message: None)
-        self.settings = EngineSettings(
-            epoch_interruption=True,
-            consume_fuel=spec.limits.fuel is not None,
-            max_wasm_stack=int(spec.limits.stack) if spec.limits.stack else None,
-            memory_reservation=(
-                min(int(spec.limits.memory or 1 << 30), 1 << 30)
-                if spec.limits.process_memory
-                else None
-            ),
-        )
+        self.settings = engine_settings(spec)
         self.engine = make_engine(self.settings)
         loaded = load_source(
             spec, plugin=plugin, engine=self.engine, settings=self.settings, cache_dir=cache_dir

@@ -40,7 +40,7 @@ def _entry_bytes(entry: ManifestWasm, spec: PluginSpec, plugin: str) -> tuple[by
             ) from None
     if entry.data is not None:
         try:
-            return base64.b64decode(entry.data, validate=True), "<data>"
+            return base64.b64decode(entry.data, validate=True), f"{spec.source} (wasm data)"
         except ValueError:
             raise PluginLoadError(
                 "manifest wasm 'data' is not valid base64", plugin=plugin

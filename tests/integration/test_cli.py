@@ -130,6 +130,135 @@ def test_validate_ok_and_error_with_location(tmp_path: Path) -> None:
     )
 
 
+BROKEN = """\
+plugins:
+  add: {source: add.wat}
+  echo: {source: echo.wat}
+  gone: {source: gone.wasm}
+  junk: {source: junk.wasm}
+  passwd: {source: /etc/passwd}
+  needs:
+    source: needs.wat
+    imports: {env.double: add.double}
+pipelines:
+  p:
+    input: "-"
+    stages:
+      - {plugin: add, export: ad}
+      - {plugin: echo, export: shout}
+"""
+
+
+def _broken(tmp_path: Path) -> Path:
+    (tmp_path / "add.wat").write_text(ADD)
+    (tmp_path / "echo.wat").write_text(ECHO_WASI)
+    (tmp_path / "junk.wasm").write_bytes(b"MZ\x90\x00" + bytes(60))
+    (tmp_path / "needs.wat").write_text(
+        '(module (import "env" "double" (func (param i32) (result i32)))'
+        ' (import "env" "log" (func (param i32))))'
+    )
+    cfg = tmp_path / "broken.yaml"
+    cfg.write_text(BROKEN)
+    return cfg
+
+
+def test_validate_opens_the_plugins_and_reports_every_problem(tmp_path: Path) -> None:
+    """validate checks what a run would reject: sources, imports, routes, stage
+    exports (a WASI command called by another name); every problem, each at the
+    field to fix, exit 2; a source that is not WAT is never echoed."""
+    cfg = _broken(tmp_path)
+    proc = orchestra("validate", str(cfg))
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    assert proc.stderr.decode().splitlines() == [
+        f"orchestra: {cfg}:4:18: plugins.gone.source: no such file: {tmp_path / 'gone.wasm'}",
+        f"orchestra: {cfg}:5:18: plugins.junk.source: not a wasm module: "
+        f"{tmp_path / 'junk.wasm'} does not start with \\0asm (the wasm magic number)",
+        f"orchestra: {cfg}:6:20: plugins.passwd.source: not a wasm module nor WAT text: "
+        "/etc/passwd starts with neither \\0asm nor '('",
+        f"orchestra: {cfg}:8:5: plugins.needs.host_modules: import 'env.log' is not "
+        "provided; grant a host module (host_modules: [env]) or route it (imports: "
+        '{"env.log": other_plugin.export})',
+        f'orchestra: {cfg}:9:27: plugins.needs.imports["env.double"]: route to add.double: '
+        "plug-in 'add' has no export 'double' (its exports: add)",
+        f"orchestra: {cfg}:14:31: pipelines.p.stages[0].export: plug-in 'add' has no "
+        "export 'ad' (its exports: add)",
+        f"orchestra: {cfg}:15:32: pipelines.p.stages[1].export: plug-in 'echo' is a WASI "
+        "command: it has one entry point, call it as '_start' (not 'shout')",
+    ]
+    assert b"root:" not in proc.stderr
+
+
+def test_inspect_never_echoes_a_file_that_is_not_wat(tmp_path: Path) -> None:
+    """A source pointing at /etc/passwd is neither wasm nor WAT: said so, not quoted."""
+    proc = orchestra("inspect", "/etc/passwd")
+    assert (proc.returncode, proc.stderr.decode()) == (
+        2,
+        "orchestra: not a wasm module nor WAT text: /etc/passwd starts with neither "
+        "\\0asm nor '('\n",
+    )
+
+
+def test_run_refuses_a_misspelled_export_before_reading_a_record(tmp_path: Path) -> None:
+    """A stage export that does not exist is exit 2 before any record is read (it
+    used to fail every record, one stderr line each)."""
+    (tmp_path / "add.wat").write_text(ADD)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "plugins:\n  add: {source: add.wat}\n"
+        "pipelines:\n  p: {stages: [{plugin: add, export: ad}]}\n"
+    )
+    proc = orchestra("run", str(cfg), "--input", "-", input=b"[1, 2]\n" * 50)
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    assert proc.stderr.decode().splitlines() == [
+        f"orchestra: {cfg}:4:38: pipelines.p.stages[0].export: plug-in 'add' has no "
+        "export 'ad' (its exports: add)"
+    ]
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "text.yaml", "logs.yaml"])
+def test_shipped_configs_validate(name: str) -> None:
+    """Every config in config/ that needs no build step passes the deep checks
+    (hostplugins.yaml needs its build: test_hostplugins validates it once built)."""
+    proc = orchestra("validate", str(REPO / "config" / name))
+    assert (proc.returncode, proc.stderr) == (0, b"")
+
+
+def test_set_and_env_on_validate_run_and_call(tmp_path: Path) -> None:
+    """--set overrides a value on validate, run and call -c; ${VAR} comes from the
+    environment; an error in an overridden value names the --set item."""
+    (tmp_path / "add.wat").write_text(ADD)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        'plugins:\n  add: {source: add.wat, instances: "${ADD_INSTANCES:-1}"}\n'
+        "pipelines:\n  p: {stages: [{plugin: add, export: ad}]}\n"
+    )
+    fix = "pipelines.p.stages[0].export=add"
+    assert orchestra("validate", str(cfg)).returncode == 2
+    proc = orchestra("validate", str(cfg), "--set", fix, "--set", "plugins.add.instances=2")
+    assert (proc.returncode, proc.stdout.decode()) == (0, f"{cfg}: ok (1 plug-ins, 1 pipelines)\n")
+    proc = orchestra("validate", str(cfg), "--set", fix, "--set", "plugins.add.instances=lots")
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == (
+        "orchestra: --set plugins.add.instances=lots: plugins.add.instances: expected an "
+        "integer, got 'lots'\n"
+    )
+    proc = orchestra("run", str(cfg), "--input", "-", "--set", fix, input=b"[1, 2]\n[3, 4]\n")
+    assert (proc.returncode, proc.stdout) == (0, b"[3]\n[7]\n"), proc.stderr.decode()
+    proc = orchestra("call", "-c", str(cfg), "add", "add", "--input", "[2, 5]", "--set", fix)
+    assert (proc.returncode, proc.stdout) == (0, b"[7]\n"), proc.stderr.decode()
+    env_cfg = tmp_path / "env.yaml"
+    env_cfg.write_text(cfg.read_text().replace("${ADD_INSTANCES:-1}", "${ADD_INSTANCES}"))
+    proc = orchestra("validate", str(env_cfg), "--set", fix)
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == (
+        f"orchestra: {env_cfg}:2:37: plugins.add.instances: environment variable "
+        "'ADD_INSTANCES' is not set (give it a default: ${ADD_INSTANCES:-default}; write "
+        "$${ for a literal ${)\n"
+    )
+
+
 def test_schema_prints_json_schema() -> None:
     proc = orchestra("schema")
     assert proc.returncode == 0

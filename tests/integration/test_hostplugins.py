@@ -326,6 +326,33 @@ async def test_workers_load_only_granted_plugins_and_the_supervisor_none(
         assert not any(str(lib) in here for lib in (mine, other, crashy))
 
 
+def test_preflight_checks_host_functions_without_loading_them(tmp_path: Path) -> None:
+    """orchestra validate's checks read a native plug-in's declared signatures from
+    the probe: a wrong type, a missing function and a kernel function for a core
+    plug-in are errors at the grant, and the library is never mapped here."""
+    from orchestra.preflight import check_config
+
+    d = tmp_path / "plugins"
+    lib = cc_plugin(d / "libtestplug.so")
+    wat = """(module
+      (import "testmod" "answer" (func (result i64)))
+      (import "testmod" "nosuch" (func))
+      (import "testmod/blocks" "reverse" (func (param i64) (result i64))))"""
+    spec = core(tmp_path, wat, host_modules=["testmod", "testmod/blocks"])
+    errors = check_config(config({"c": spec}, [d]), cache_dir=tmp_path / "cache")
+    assert [str(e) for e in errors] == [
+        "plugins.c.host_modules[0]: import 'testmod.answer' has type () -> (i64) but the "
+        "host function declares () -> (i32)",
+        "plugins.c.host_modules[0]: import 'testmod.nosuch': host module 'testmod' has no "
+        "function 'nosuch' (it has: answer, crash, fail, fill, memsize, mix, option, sum)",
+        "plugins.c.host_modules[1]: import 'testmod/blocks.reverse' exchanges bytes (Extism "
+        "blocks), which needs the extism ABI; this plug-in uses 'core'",
+    ]
+    assert str(lib) not in _maps(os.getpid())
+    good = core(tmp_path, ANSWER_ONLY, "good", host_modules=["testmod"])
+    assert check_config(config({"g": good}, [d]), cache_dir=tmp_path / "cache") == []
+
+
 async def test_init_and_fini_run_in_the_probe_and_in_the_worker(tmp_path: Path) -> None:
     """Discovery runs init/fini once in the probe; the worker runs init before its
     first call and fini when it shuts down."""
@@ -432,6 +459,8 @@ def test_the_example_config_runs(tmp_path: Path) -> None:
     )
     cfg = tmp_path / "hostplugins.yaml"
     cfg.write_text(text)
+    proc = orchestra_cli("validate", str(cfg))  # the host plug-ins are probed, not loaded
+    assert proc.returncode == 0, proc.stderr
     proc = orchestra_cli("run", str(cfg))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [

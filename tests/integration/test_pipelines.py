@@ -11,13 +11,14 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
 from orchestra import Orchestra, load_config
+from orchestra.errors import ConfigError
 
 from ..conftest import REPO
 from ..conftest import run_orchestra as orchestra
@@ -143,6 +144,41 @@ async def test_a_failed_branch_fails_the_record_and_nothing_else(
     ]
     assert got[1].stage == "parallel(check, words)"
     assert type(got[1].error).__name__ == "PluginError" and "rejected" in str(got[1].error)
+
+
+@pytest.mark.anyio
+async def test_run_pipeline_refuses_a_missing_export_before_taking_a_record(
+    tmp_path: Path, wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
+    """run_pipeline checks every stage's export against the loaded instances: a
+    ConfigError naming the stage's field, before a record is taken (a WASI command
+    answers only to its entry point)."""
+    cfg = write_config(
+        tmp_path,
+        plugins_yaml(wat_file("spin", SPIN)) + "pipelines:\n"
+        "  typo: {stages: [{plugin: spin, export: echo}, {filter: {plugin: text, export: wrds}}]}\n"
+        "  cmd: {stages: [{parallel: {s: {plugin: shout, export: shout}}}]}\n",
+    )
+    taken: list[bytes] = []
+
+    def records() -> Iterator[bytes]:
+        taken.append(b"r")
+        yield b"r"
+
+    async with new_orchestra(load_config(cfg)) as orch:
+        with pytest.raises(ConfigError) as info:
+            orch.run_pipeline("typo", records())
+        assert str(info.value) == (
+            "pipelines.typo.stages[1].filter.export: plug-in 'text' has no export 'wrds' "
+            "(its exports: has_letters, vowels, words)"
+        )
+        with pytest.raises(ConfigError) as info:
+            orch.run_pipeline("cmd", records())
+        assert str(info.value) == (
+            "pipelines.cmd.stages[0].parallel.s.export: plug-in 'shout' is a WASI command: "
+            "it has one entry point, call it as '_start' (not 'shout')"
+        )
+    assert taken == []
 
 
 @pytest.mark.anyio

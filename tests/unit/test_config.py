@@ -32,6 +32,7 @@ from orchestra.config import (
     encode_spec,
     load_config,
     load_config_text,
+    read_config,
 )
 from orchestra.config._loader import _Loader
 from orchestra.errors import ConfigError
@@ -169,6 +170,24 @@ def test_load_config_text_needs_no_file(tmp_path: Path) -> None:
             "memory: lots",
             "config/demo.yaml:12:15: plugins.vowels.limits.memory: expected a size like 64MiB, got 'lots'",
             id="bad-size",
+        ),
+        pytest.param(
+            "memory: 64MiB",
+            "memory: 20000000TiB",
+            "config/demo.yaml:12:15: plugins.vowels.limits.memory: size '20000000TiB' is too large (at most 9223372036854775807 bytes, 8EiB - 1)",
+            id="size-above-2**64",
+        ),
+        pytest.param(
+            "memory: 64MiB",
+            "memory: 18446744073709551617",
+            "config/demo.yaml:12:15: plugins.vowels.limits.memory: size 18446744073709551617 is too large (at most 9223372036854775807 bytes, 8EiB - 1)",
+            id="size-integer-above-2**64",
+        ),
+        pytest.param(
+            "timeout: 2s",
+            "timeout: 2s\n      fuel: 18446744073709551616",
+            "config/demo.yaml:14:13: plugins.vowels.limits.fuel: expected an integer <= 9223372036854775807, got 18446744073709551616",
+            id="fuel-above-2**64",
         ),
         pytest.param(
             "timeout: 2s",
@@ -525,3 +544,163 @@ def test_exported_members() -> None:
     modules = {"errors"} | {n for n in public if isinstance(getattr(orchestra.config, n), type(os))}
     assert set(orchestra.config.__all__) == public - modules
     assert len(orchestra.config.__all__) == len(set(orchestra.config.__all__))
+
+
+# --- ${VAR} and --set ------------------------------------------------------------------
+
+
+ENV_CONFIG = """\
+plugins:
+  p:
+    source: ${SRC:-p.wasm}
+    instances: ${N}
+    config: {quoted: "${N}", literal: "$${N}", dollar: "$N", mixed: "n=${N}!"}
+"""
+
+
+def test_env_variables_expand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``${VAR}`` comes from the environment and takes its field's type, quoted or not
+    (an integer for instances, a string in config); ``$${`` is a literal ``${`` and a
+    lone ``$`` stays as written; ``${VAR:-default}`` covers an unset variable."""
+    monkeypatch.setenv("N", "4")
+    monkeypatch.delenv("SRC", raising=False)
+    spec = load_config_text(ENV_CONFIG, filename="e.yaml", base_dir=tmp_path).plugins["p"]
+    assert spec.instances == 4
+    assert spec.source == str(tmp_path / "p.wasm")
+    assert spec.config == {"quoted": "4", "literal": "${N}", "dollar": "$N", "mixed": "n=4!"}
+    monkeypatch.setenv("SRC", "/opt/q.wasm")
+    spec = load_config_text(ENV_CONFIG, filename="e.yaml", base_dir=tmp_path).plugins["p"]
+    assert spec.source == "/opt/q.wasm"
+    flow = 'plugins: {p: {source: p.wasm, instances: "${N}", max_in_flight: "${M:-8}"}}'
+    spec = load_config_text(flow, filename="e.yaml", base_dir=tmp_path).plugins["p"]
+    assert (spec.instances, spec.max_in_flight) == (4, 8)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "${N}",
+            "e.yaml:4:16: plugins.p.instances: environment variable 'N' is not set (give it a default: ${N:-default}; write $${ for a literal ${)",
+        ),
+        (
+            "${N",
+            "e.yaml:4:16: plugins.p.instances: expected ${NAME} or ${NAME:-default} (or $${ for a literal ${), got '${N'",
+        ),
+        (
+            "${1N}",
+            "e.yaml:4:16: plugins.p.instances: expected ${NAME} or ${NAME:-default} (or $${ for a literal ${), got '${1N}'",
+        ),
+        ("${N:-many}", "e.yaml:4:16: plugins.p.instances: expected an integer, got 'many'"),
+    ],
+)
+def test_env_variable_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    """An unset variable without a default, or a malformed reference, is a ConfigError
+    at the value that holds it; so is an expanded value of the wrong type."""
+    monkeypatch.delenv("N", raising=False)
+    text = ENV_CONFIG.replace("instances: ${N}", f"instances: {value}").replace('"${N}"', "x")
+    text = text.replace('"n=${N}!"', "y")
+    with pytest.raises(ConfigError) as info:
+        load_config_text(text, filename="e.yaml", base_dir=tmp_path)
+    assert str(info.value) == message
+
+
+def test_set_overrides(tmp_path: Path) -> None:
+    """``--set`` items apply in order over the file, values read as YAML, missing
+    mappings made on the way; paths are written the way errors write them."""
+    path = _write(tmp_path, DEMO)
+    config = load_config(
+        path,
+        overrides=[
+            "plugins.vowels.instances=8",
+            "plugins.vowels.instances=6",
+            "plugins.dictionary.limits.memory=1MiB",
+            'plugins.vowels.imports["extism:host/user.lookup"]=vowels.lookup',
+            "pipelines.text.stages[1].concurrency=2",
+            "plugins.vowels.wasi={args: [x]}",
+            "plugins.new.source=n.wasm",
+        ],
+    )
+    vowels = config.plugins["vowels"]
+    assert vowels.instances == 6
+    assert vowels.imports == {"extism:host/user.lookup": "vowels.lookup"}
+    assert vowels.wasi == WasiSpec(args=["x"])
+    assert config.plugins["dictionary"].limits.memory == 1 << 20
+    assert config.pipelines["text"].stages[1].concurrency == 2
+    assert config.plugins["new"].source == str(path.parent / "n.wasm")
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        (
+            "plugins.vowels.instances=many",
+            "--set plugins.vowels.instances=many: plugins.vowels.instances: expected an integer, got 'many'",
+        ),
+        (
+            "plugins.vowels.limits={memory: lots}",
+            "--set plugins.vowels.limits={memory: lots}: plugins.vowels.limits.memory: expected a size like 64MiB, got 'lots'",
+        ),
+        (
+            "plugins.vowels.instanses=4",
+            "--set plugins.vowels.instanses=4: plugins.vowels.instanses: unknown field 'instanses' (expected one of: source, instances, abi, wasi, config, host_modules, imports, allowed_hosts, limits, restart, retry, max_in_flight, start_timeout, max_var_bytes, max_http_response_bytes, http_response_headers)",
+        ),
+        (
+            "plugins.vowels.instances",
+            '--set plugins.vowels.instances: expected PATH=VALUE, the path written as in errors (plugins.x.instances, stages[0], imports["module.name"])',
+        ),
+        (
+            "plugins.vowels.instances=[",
+            "--set plugins.vowels.instances=[: invalid YAML value: did not find expected node content",
+        ),
+        (
+            "pipelines.text.stages[5].export=x",
+            "--set pipelines.text.stages[5].export=x: cannot set pipelines.text.stages[5].export: pipelines.text.stages is a list of 2",
+        ),
+        (
+            "plugins.vowels.source.x=1",
+            "--set plugins.vowels.source.x=1: cannot set plugins.vowels.source.x: plugins.vowels.source is '../plugins/count_vowels.wasm'",
+        ),
+    ],
+)
+def test_set_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, item: str, message: str
+) -> None:
+    """An error in (or about) an overridden value names the --set item, not the file."""
+    _write(tmp_path, DEMO)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        load_config("config/demo.yaml", overrides=[item])
+    assert str(info.value) == message
+
+
+def test_set_leaves_other_positions_in_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Errors in values that no --set item touched still point into the file."""
+    _write(tmp_path, _edit("memory: 64MiB", "memory: lots"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        load_config("config/demo.yaml", overrides=["plugins.vowels.instances=2"])
+    assert str(info.value) == (
+        "config/demo.yaml:12:15: plugins.vowels.limits.memory: expected a size like 64MiB, got 'lots'"
+    )
+
+
+def test_config_file_keeps_positions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_config keeps where values were written, for checks made after loading."""
+    _write(tmp_path, DEMO)
+    monkeypatch.chdir(tmp_path)
+    loaded = read_config("config/demo.yaml", overrides=["plugins.vowels.instances=2"])
+    stage = ("pipelines", "text", "stages", 1, "export")
+    assert str(loaded.error(stage, "no such export")) == (
+        "config/demo.yaml:26:38: pipelines.text.stages[1].export: no such export"
+    )
+    assert str(loaded.error(("plugins", "vowels", "instances"), "too many")) == (
+        "--set plugins.vowels.instances=2: plugins.vowels.instances: too many"
+    )
+    assert loaded.config == load_config(
+        "config/demo.yaml", overrides=["plugins.vowels.instances=2"]
+    )

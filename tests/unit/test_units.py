@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestra.config import Duration, Size, parse_duration, parse_size
-from orchestra.config._units import DURATION_PATTERN, SIZE_PATTERN
+from orchestra.config._units import DURATION_PATTERN, MAX_SIZE, SIZE_PATTERN
 
 
 @pytest.mark.parametrize(
@@ -47,6 +47,18 @@ def test_parse_size(text: str | int, expected: int) -> None:
         (True, "expected a size like 64MiB, got true"),
         (None, "expected a size like 64MiB, got null"),
         ([], "expected a size like 64MiB, got an empty list"),
+        (
+            2**64,
+            "size 18446744073709551616 is too large (at most 9223372036854775807 bytes, 8EiB - 1)",
+        ),
+        (
+            "8EiB",
+            "expected a size like 64MiB, got '8EiB'",
+        ),
+        (
+            "8388608TiB",
+            "size '8388608TiB' is too large (at most 9223372036854775807 bytes, 8EiB - 1)",
+        ),
     ],
 )
 def test_parse_size_errors(value: object, message: str) -> None:
@@ -56,7 +68,7 @@ def test_parse_size_errors(value: object, message: str) -> None:
     assert str(info.value) == message
 
 
-@given(st.integers(min_value=0, max_value=2**80))
+@given(st.integers(min_value=0, max_value=MAX_SIZE // 1024**2))
 def test_size_kib_is_exact(n: int) -> None:
     """No float rounding, even for counts far beyond 2**53."""
     assert parse_size(f"{n}KiB") == n * 1024
@@ -95,6 +107,8 @@ def test_parse_duration(text: str | float, expected: float) -> None:
         (float("inf"), "expected a finite duration, got inf"),
         (False, "expected a duration like 2s or 150ms, got false"),
         ({}, "expected a duration like 2s or 150ms, got an empty mapping"),
+        ("3000000000h", "duration '3000000000h' is too long (at most 292 years)"),
+        (1e300, "duration 1e+300 is too long (at most 292 years)"),
     ],
 )
 def test_parse_duration_errors(value: object, message: str) -> None:
