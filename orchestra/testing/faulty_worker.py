@@ -8,6 +8,8 @@ real handshake (Init -> Ready), then answers its first call according to
 * ``oversize``: a length prefix beyond the maximum frame size
 * ``silent``: never answers (a wedged worker; the watchdog must kill it)
 * ``exit``: exits with status 3 while holding the call
+* ``busy``: spins at full CPU in Python, never reading its socket again (a plug-in
+  busy in native code)
 
 Before the first call it behaves: later calls never come (the supervisor kills it).
 """
@@ -21,6 +23,7 @@ import struct
 import sys
 import time
 
+from ..confine import harden, watch_supervisor
 from ..wire import Call, FrameDecoder, Init, Ready, encode
 
 __all__ = ("main",)
@@ -33,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shm-fd", type=int, default=None)
     parser.add_argument("--no-pdeathsig", action="store_true")
     args = parser.parse_args(argv)
+    # What every worker module must do first: die with the supervisor.
+    harden(args.parent, pdeathsig=not args.no_pdeathsig)
+    watch_supervisor(args.fd, args.parent)
     fault = os.environ.get("ORCHESTRA_FAULT", "garbage")
     sock = socket.socket(fileno=args.fd)
     decoder = FrameDecoder()
@@ -50,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
                     sock.sendall(struct.pack("<I", 0xFFFFFFF0))
                 elif fault == "exit":
                     os._exit(3)
+                elif fault == "busy":
+                    while True:
+                        pass
                 time.sleep(3600)  # silent, or waiting to be killed after misbehaving
 
 
