@@ -24,7 +24,7 @@ from collections import deque
 from pathlib import Path
 
 from .config import decode_spec
-from .confine import harden, watch_supervisor
+from .confine import harden, sandbox_after_load, sandbox_before_load, watch_supervisor
 from .errors import CallError, HostFunctionError, OrchestraError, PluginLoadError
 from .runtime import InputRing, PluginInstance
 from .wire import (
@@ -89,12 +89,16 @@ def serve(
     *,
     shm_fd: int | None = None,
     store: PayloadStore | None = None,
+    confine: bool = False,
 ) -> int:
     """Run the worker protocol on a connected socket until Shutdown or EOF.
 
     ``shm_fd``: the payload rings shared with the supervisor (large inputs and
     outputs travel there instead of through the socket). ``store``: payloads by
-    reference instead (the Ray actor's object store).
+    reference instead (the Ray actor's object store). ``confine``: this
+    process is the worker's own (not a Ray worker, whose runtime shares it): watch the
+    supervisor (``orchestra.confine.watch_supervisor``) and apply the plug-in's
+    ``sandbox:``, partly before loading it, the rest before its first call.
 
     :returns: the process exit code.
     """
@@ -162,6 +166,9 @@ def serve(
         return 2
     try:
         spec = decode_spec(init.spec)
+        if confine:  # capabilities and no_new_privs: before any other thread exists
+            sandbox_before_load(spec.sandbox, plugin=init.plugin)
+            watch_supervisor(sock.fileno(), os.getppid())
         _apply_process_memory(
             int(spec.limits.process_memory) if spec.limits.process_memory else None
         )
@@ -183,6 +190,9 @@ def serve(
                 out,
             ),
         )
+        if confine:  # loaded: from here on plug-in code runs, host plug-ins' included
+            network = bool(spec.allowed_hosts)
+            sandbox_after_load(spec.sandbox, network=network, plugin=init.plugin)
     except OrchestraError as exc:
         kind = type(exc).__name__ if isinstance(exc, PluginLoadError) else "PluginLoadError"
         msg = exc.message if isinstance(exc, PluginLoadError) else str(exc)
@@ -352,11 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shm-fd", type=int, default=None, help="payload rings (memfd)")
     args = parser.parse_args(argv)
     harden(args.parent, pdeathsig=not args.no_pdeathsig)
-    watch_supervisor(args.fd, args.parent)
     sock = socket.socket(fileno=args.fd)
     sock.setblocking(True)
     try:
-        return serve(sock, shm_fd=args.shm_fd)
+        return serve(sock, shm_fd=args.shm_fd, confine=True)
     finally:
         sock.close()
 

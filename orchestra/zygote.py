@@ -30,7 +30,7 @@ import socket
 import sys
 
 from . import worker as _worker  # preload: runtime, wasmtime, msgspec
-from .confine import harden, watch_supervisor
+from .confine import harden
 
 __all__ = ("main",)
 
@@ -43,10 +43,9 @@ def _child(fd: int, shm_fd: int, control: socket.socket, zygote_pid: int) -> Non
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         harden(zygote_pid)
-        watch_supervisor(fd, zygote_pid)
         sock = socket.socket(fileno=fd)
         sock.setblocking(True)
-        code = _worker.serve(sock, shm_fd=shm_fd)
+        code = _worker.serve(sock, shm_fd=shm_fd, confine=True)
     except BaseException:
         import traceback
 
