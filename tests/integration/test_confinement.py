@@ -22,6 +22,7 @@ import anyio
 import msgspec
 import psutil
 import pytest
+import structlog
 
 from orchestra import Config, Orchestra, PluginCrashed
 from orchestra.config import (
@@ -29,6 +30,7 @@ from orchestra.config import (
     HostPluginsSpec,
     Limits,
     PluginSpec,
+    RayBackendSpec,
     Restart,
     Rlimits,
     SandboxSpec,
@@ -405,3 +407,22 @@ async def test_rlimit_nproc_stops_fork(escape_dir: Path) -> None:
                 assert await orch.call(plugin, "try_setuid", []) == [0]
         assert await orch.call("procs", "try_fork", []) == [-errno.EAGAIN]
         assert await orch.call("free", "try_fork", []) == [0]
+
+
+@pytest.mark.ray
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.usefixtures("ray_cluster")
+async def test_ray_backend_says_the_sandbox_is_not_applied(wat_file: WatFile) -> None:
+    """On Ray a sandbox would confine the Ray worker process itself: the plug-in runs
+    without it, and the driver says so once (sandbox_not_applied)."""
+    spec = PluginSpec(source=str(wat_file("add", ADD)), sandbox=SandboxSpec(seccomp="fail"))
+    cfg = Config(plugins={"add": spec}, backend=RayBackendSpec())
+    structlog.reset_defaults()  # an earlier Orchestra may have installed a level filter
+    with structlog.testing.capture_logs() as logs:
+        async with Orchestra(cfg) as orch:
+            assert await orch.call("add", "add", [1, 2]) == [3]
+            pid = orch.stats()["add"]["pids"][0]
+            assert proc_status(pid)["Seccomp"] == "0"
+    warnings = [e for e in logs if e["event"] == "sandbox_not_applied"]
+    assert [(e["plugin"], e["log_level"]) for e in warnings] == [("add", "warning")]
