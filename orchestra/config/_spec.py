@@ -157,9 +157,9 @@ class SandboxSpec(_Spec):
     """Drop every Linux capability, bounding set included (a root supervisor's worker
     keeps uid 0 but not root's powers)."""
     seccomp: Literal["off", "fail", "kill"] = "off"
-    """A system-call filter denying new processes and programs, ptrace, identity,
-    namespace and mount changes, kernel modules, io_uring, and new sockets unless the
-    plug-in has ``allowed_hosts``: ``fail`` makes a denied call return EPERM, ``kill``
+    """A system-call filter denying new processes and programs, ptrace, signals to
+    other processes, identity, namespace and mount changes, kernel modules, io_uring,
+    and new sockets unless the plug-in has ``allowed_hosts``: ``fail`` makes a denied call return EPERM, ``kill``
     kills the worker at once (``PluginCrashed``)."""
     rlimits: Rlimits = field(default_factory=Rlimits)
 

@@ -1,6 +1,6 @@
 """A seccomp-BPF filter that denies what a plug-in never needs: new processes and
-programs, debugging other processes, privilege and namespace changes, mounts, kernel
-modules, and (unless the plug-in is granted HTTP) new sockets.
+programs, debugging or signalling other processes, privilege and namespace changes,
+mounts, kernel modules, and (unless the plug-in is granted HTTP) new sockets.
 
 Written here, not taken from a library: libseccomp's own Python bindings are not on
 PyPI, ``pyseccomp`` (ctypes over the system's libseccomp.so.2) was last released in
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import os
 import platform
 import struct
 from typing import Literal
@@ -75,6 +76,10 @@ _DENIED: dict[str, tuple[int | None, int | None]] = {
     "add_key": (248, 217),
     "request_key": (249, 218),
     "keyctl": (250, 219),
+    # signals by a handle or to a thread id a filter cannot place (kill and the
+    # others naming a process are checked against our own pid, below)
+    "tkill": (200, 130),
+    "pidfd_send_signal": (424, 424),
     # io_uring runs operations that seccomp never sees
     "io_uring_setup": (425, 425),
     "io_uring_enter": (426, 426),
@@ -83,6 +88,14 @@ _DENIED: dict[str, tuple[int | None, int | None]] = {
 _NETWORK: dict[str, tuple[int | None, int | None]] = {
     "socket": (41, 198),
     "socketpair": (53, 199),
+}
+# Signals naming a process in their first argument: allowed to ourselves only (kill
+# also to 0, our own process group: a worker leads its own session).
+_KILL = (62, 129)
+_SELF_SIGNALS = {
+    "tgkill": (234, 131),
+    "rt_sigqueueinfo": (129, 138),
+    "rt_tgsigqueueinfo": (297, 240),
 }
 _CLONE = (56, 220)
 _CLONE3 = 435  # its flags sit behind a pointer a filter cannot read: ENOSYS, and
@@ -117,7 +130,7 @@ class _SockFprog(ctypes.Structure):
 _Ins = tuple[int, int | str, int | str, int]
 
 
-def _program(arch: str, action: Action, *, network: bool) -> list[_Ins | str]:
+def _program(arch: str, action: Action, *, network: bool, pid: int) -> list[_Ins | str]:
     column = 0 if arch == "x86_64" else 1
     denied = dict(_DENIED)
     if not network:
@@ -131,10 +144,19 @@ def _program(arch: str, action: Action, *, network: bool) -> list[_Ins | str]:
     if arch == "x86_64":
         prog.append((_JGE, "deny", 0, _X32_BIT))
     prog += [(_JEQ, "enosys", 0, _CLONE3), (_JEQ, "clone", 0, _CLONE[column])]
+    prog += [(_JEQ, "kill", 0, _KILL[column])]
+    prog += [(_JEQ, "self", 0, pair[column]) for pair in _SELF_SIGNALS.values()]
     prog += [(_JEQ, "deny", 0, nr) for nr in numbers]
     deny = _RET_KILL_PROCESS if action == "kill" else _RET_ERRNO | errno.EPERM
     prog += [
         (_RET, 0, 0, _RET_ALLOW),
+        "kill",
+        (_LD_ABS, 0, 0, _ARG0_LOW),  # pid_t: the kernel reads the low word only
+        (_JEQ, "allow", 0, 0),
+        (_JEQ, "allow", "deny", pid),
+        "self",
+        (_LD_ABS, 0, 0, _ARG0_LOW),
+        (_JEQ, "allow", "deny", pid),
         "clone",
         (_LD_ABS, 0, 0, _ARG0_LOW),  # clone's flags (little-endian: the low word first)
         (_JSET, "deny", 0, _CLONE_NEW_NAMESPACES),
@@ -186,7 +208,7 @@ def install_filter(action: Action, *, network: bool) -> None:
         raise SeccompUnsupported(
             f"seccomp filters need Linux on x86_64 or aarch64, not {platform.system()} {arch}"
         )
-    blob = _assemble(_program(arch, action, network=network))
+    blob = _assemble(_program(arch, action, network=network, pid=os.getpid()))
     prog = _SockFprog(len(blob) // 8, blob)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:

@@ -135,6 +135,7 @@ ESCAPE_C = r"""
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -189,6 +190,14 @@ static int32_t open_many(orchestra_ctx_t *c, const uint64_t *a, uint64_t *r) {
     for (int i = 0; i < opened; i++) close(fds[i]);
     RET(opened);
 }
+static int32_t try_kill_parent(orchestra_ctx_t *c, const uint64_t *a, uint64_t *r) {
+    (void)c; (void)a;
+    RET(kill(getppid(), 0) ? -errno : 0);  /* signal 0: the permission check alone */
+}
+static int32_t try_kill_self(orchestra_ctx_t *c, const uint64_t *a, uint64_t *r) {
+    (void)c; (void)a;
+    RET(kill(getpid(), 0) ? -errno : 0);
+}
 static void *nothing(void *arg) { return arg; }
 static int32_t try_thread(orchestra_ctx_t *c, const uint64_t *a, uint64_t *r) {
     (void)c; (void)a;
@@ -209,8 +218,10 @@ static const orchestra_function_t functions[] = {
     {"try_setuid", NONE, 0, 1, I32, try_setuid, ORCHESTRA_FN_NO_MEMORY, 0, NULL},
     {"open_many", I32, 1, 1, I32, open_many, ORCHESTRA_FN_NO_MEMORY, 0, NULL},
     {"try_thread", NONE, 0, 1, I32, try_thread, ORCHESTRA_FN_NO_MEMORY, 0, NULL},
+    {"try_kill_parent", NONE, 0, 1, I32, try_kill_parent, ORCHESTRA_FN_NO_MEMORY, 0, NULL},
+    {"try_kill_self", NONE, 0, 1, I32, try_kill_self, ORCHESTRA_FN_NO_MEMORY, 0, NULL},
 };
-static const orchestra_module_t modules[] = {{"escape", functions, 7, 0}};
+static const orchestra_module_t modules[] = {{"escape", functions, 9, 0}};
 static const orchestra_plugin_t plugin = {
     ORCHESTRA_HOSTPLUGIN_ABI_VERSION, sizeof(orchestra_plugin_t), "escape", "1.0.0",
     "tries what a sandbox must stop", modules, 1, 0, NULL, NULL, NULL,
@@ -220,7 +231,16 @@ ORCHESTRA_HOSTPLUGIN_EXPORT const orchestra_plugin_t *orchestra_hostplugin_descr
 }
 """
 
-ESCAPE_FUNCTIONS = ["try_fork", "try_exec", "try_socket", "try_chown", "try_setuid", "try_thread"]
+ESCAPE_FUNCTIONS = [
+    "try_fork",
+    "try_exec",
+    "try_socket",
+    "try_chown",
+    "try_setuid",
+    "try_thread",
+    "try_kill_parent",
+    "try_kill_self",
+]
 ESCAPE_WAT = (
     "(module\n"
     + "".join(f'  (import "escape" "{f}" (func ${f} (result i32)))\n' for f in ESCAPE_FUNCTIONS)
@@ -288,6 +308,8 @@ async def test_native_code_runs_unconfined_without_a_sandbox(escape_dir: Path) -
             "try_socket": 0,
             "try_chown": 0 if ROOT else -errno.EPERM,
             "try_thread": 0,
+            "try_kill_parent": 0,
+            "try_kill_self": 0,
         }
         assert await orch.call("free", "open_many", [300]) == [300]
         assert proc_status(orch.stats()["free"]["pids"][0])["NoNewPrivs"] == "1"
@@ -303,8 +325,9 @@ async def test_native_code_runs_unconfined_without_a_sandbox(escape_dir: Path) -
 async def test_seccomp_fail_refuses_processes_programs_sockets_and_setuid(
     escape_dir: Path, start_method: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """seccomp: fail: fork, execve, socket and setuid from native code return EPERM;
-    threads and files still work, and the worker keeps serving. A plug-in granted
+    """seccomp: fail: fork, execve, socket, setuid and signals to another process
+    from native code return EPERM; threads, files and signals to itself still work,
+    and the worker keeps serving. A plug-in granted
     HTTP (allowed_hosts) may still open sockets."""
     monkeypatch.setenv("ORCHESTRA_START_METHOD", start_method)
     cfg = escape_config(escape_dir, strict=SandboxSpec(seccomp="fail"))
@@ -317,6 +340,8 @@ async def test_seccomp_fail_refuses_processes_programs_sockets_and_setuid(
             "try_socket": -errno.EPERM,
             "try_chown": 0 if ROOT else -errno.EPERM,  # files: capabilities, not seccomp
             "try_thread": 0,
+            "try_kill_parent": -errno.EPERM,  # the supervisor or zygote
+            "try_kill_self": 0,
         }
         assert await orch.call("strict", "try_setuid", []) == [-errno.EPERM]
         assert await orch.call("strict", "open_many", [300]) == [300]
