@@ -17,7 +17,6 @@ is not there must not look as if it were.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 import resource
@@ -26,11 +25,9 @@ import sys
 from ..config import SandboxSpec
 from ..errors import PluginLoadError
 from ._capabilities import drop_capabilities
-from ._seccomp import install_filter
+from ._seccomp import install_filter, set_no_new_privs
 
 __all__ = ("sandbox_after_load", "sandbox_before_load")
-
-_PR_SET_NO_NEW_PRIVS = 38
 
 
 def sandbox_before_load(sandbox: SandboxSpec, *, plugin: str | None = None) -> None:
@@ -53,11 +50,10 @@ def sandbox_before_load(sandbox: SandboxSpec, *, plugin: str | None = None) -> N
         except OSError as exc:
             raise PluginLoadError(f"sandbox.drop_capabilities: {exc}", plugin=plugin) from None
     if sandbox.no_new_privs and sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            raise PluginLoadError(
-                "sandbox.no_new_privs: prctl(PR_SET_NO_NEW_PRIVS) failed", plugin=plugin
-            )
+        try:
+            set_no_new_privs()
+        except OSError as exc:
+            raise PluginLoadError(f"sandbox.no_new_privs: {exc}", plugin=plugin) from None
 
 
 def sandbox_after_load(sandbox: SandboxSpec, *, network: bool, plugin: str | None = None) -> None:

@@ -3,10 +3,8 @@ loses what makes root powerful (reading any file, ``setuid``, raw sockets, loadi
 modules, ...), for good: the bounding set goes too, so no later ``execve`` brings a
 capability back.
 
-Capabilities belong to a thread. They are dropped on the thread that runs plug-in
-code, before any runs, so every thread a plug-in starts inherits the empty sets;
-the worker's own helper threads (epoch ticker, watchdog) keep theirs but run none of
-the plug-in's code (seccomp, when on, filters every thread).
+Capabilities belong to a thread: drop them while the process has only one, and
+every thread started later inherits the empty sets (``_apply`` sees to that).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import platform
 import struct
 from typing import Literal
 
-__all__ = ("SeccompUnsupported", "install_filter")
+__all__ = ("SeccompUnsupported", "install_filter", "set_no_new_privs")
 
 Action = Literal["fail", "kill"]
 
@@ -116,6 +116,17 @@ _SECCOMP_FILTER_FLAG_TSYNC = 1
 _SYS_SECCOMP = {"x86_64": 317, "aarch64": 277}
 
 
+def set_no_new_privs() -> None:
+    """``PR_SET_NO_NEW_PRIVS`` on this thread (and the threads it starts), for good.
+
+    :raises OSError: the kernel refused (before Linux 3.5).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_NO_NEW_PRIVS): {errno.errorcode.get(err, err)}")
+
+
 class SeccompUnsupported(OSError):
     """This machine cannot install the filter (not Linux, another architecture, an
     old kernel); the message says which."""
@@ -202,6 +213,7 @@ def install_filter(action: Action, *, network: bool) -> None:
     kernel kills the process). ``network``: whether new sockets stay allowed.
 
     :raises SeccompUnsupported: not Linux on x86_64/aarch64, or the kernel refused.
+    :raises OSError: ``no_new_privs`` could not be set.
     """
     arch = platform.machine()
     if arch not in _AUDIT_ARCH or platform.system() != "Linux":
@@ -210,12 +222,8 @@ def install_filter(action: Action, *, network: bool) -> None:
         )
     blob = _assemble(_program(arch, action, network=network, pid=os.getpid()))
     prog = _SockFprog(len(blob) // 8, blob)
+    set_no_new_privs()
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        err = ctypes.get_errno()
-        raise SeccompUnsupported(
-            f"prctl(PR_SET_NO_NEW_PRIVS) failed: {errno.errorcode.get(err, err)}"
-        )
     libc.syscall.restype = ctypes.c_long
     rc = libc.syscall(
         ctypes.c_long(_SYS_SECCOMP[arch]),
