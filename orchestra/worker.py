@@ -3,7 +3,9 @@
 The serve loop is deliberately synchronous and batching: it reads whatever bytes
 are available, runs every call they contain in order (an instance is an actor: one
 call at a time), and answers the whole batch with one write. No threads hand
-messages around; the only extra thread advances the wasmtime epoch for timeouts.
+messages around; one extra thread advances the wasmtime epoch for timeouts, another
+ends the process when the supervisor goes away (``orchestra.confine``), even while a
+call keeps the main thread busy.
 
 The protocol runs on an inherited socket (``--fd``), never on stdout: fd 1 is
 pointed at stderr before any plug-in code runs, so nothing a plug-in prints can
@@ -13,10 +15,8 @@ corrupt a frame.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import resource
-import signal
 import socket
 import sys
 import time
@@ -24,6 +24,7 @@ from collections import deque
 from pathlib import Path
 
 from .config import decode_spec
+from .confine import harden, sandbox_after_load, sandbox_before_load, watch_supervisor
 from .errors import (
     CallError,
     HostFunctionError,
@@ -58,7 +59,6 @@ from .wire import (
 
 __all__ = ("main", "serve")
 
-_PR_SET_PDEATHSIG = 1
 # Extism level names -> structlog method names.
 _LOG_LEVELS = {
     "trace": "debug",
@@ -69,29 +69,6 @@ _LOG_LEVELS = {
 }
 _RECV_SIZE = 1 << 20
 _FLUSH_EVERY = 100e-6  # seconds: answers wait at most this long for batch-mates
-
-
-def _harden(parent_pid: int | None, *, pdeathsig: bool = True) -> None:
-    """Die with the supervisor (even on SIGKILL), no core dumps, stdout away from us.
-
-    ``PR_SET_PDEATHSIG`` fires when the *thread* that forked us exits, so it is only
-    armed when the parent forked from a long-lived thread (``pdeathsig``); otherwise
-    the protocol socket is the watch: its EOF ends the serve loop (and the zygote's
-    control socket, the zygote)."""
-    if sys.platform.startswith("linux") and pdeathsig:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-        # The parent may have died before prctl took effect.
-        if parent_pid is not None and os.getppid() != parent_pid:
-            os._exit(70)
-    try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (ValueError, OSError):
-        pass
-    os.dup2(2, 1)
 
 
 def _apply_process_memory(limit: int | None) -> None:
@@ -114,13 +91,20 @@ def _recv_messages(sock: socket.socket, decoder: FrameDecoder) -> list[Message] 
 
 
 def serve(
-    sock: socket.socket, *, shm_fd: int | None = None, store: PayloadStore | None = None
+    sock: socket.socket,
+    *,
+    shm_fd: int | None = None,
+    store: PayloadStore | None = None,
+    confine: bool = False,
 ) -> int:
     """Run the worker protocol on a connected socket until Shutdown or EOF.
 
     ``shm_fd``: the payload rings shared with the supervisor (large inputs and
     outputs travel there instead of through the socket). ``store``: payloads by
-    reference instead (the Ray actor's object store).
+    reference instead (the Ray actor's object store). ``confine``: this
+    process is the worker's own (not a Ray worker, whose runtime shares it): watch the
+    supervisor (``orchestra.confine.watch_supervisor``) and apply the plug-in's
+    ``sandbox:``, partly before loading it, the rest before its first call.
 
     :returns: the process exit code.
     """
@@ -193,6 +177,9 @@ def serve(
         return 2
     try:
         spec = decode_spec(init.spec)
+        if confine:  # capabilities and no_new_privs: before any other thread exists
+            sandbox_before_load(spec.sandbox, plugin=init.plugin)
+            watch_supervisor(sock.fileno(), os.getppid())
         _apply_process_memory(
             int(spec.limits.process_memory) if spec.limits.process_memory else None
         )
@@ -214,6 +201,9 @@ def serve(
                 out,
             ),
         )
+        if confine:  # loaded: from here on plug-in code runs, host plug-ins' included
+            network = bool(spec.allowed_hosts)
+            sandbox_after_load(spec.sandbox, network=network, plugin=init.plugin)
     except OrchestraError as exc:
         kind = type(exc).__name__ if isinstance(exc, PluginLoadError) else "PluginLoadError"
         msg = exc.message if isinstance(exc, PluginLoadError) else str(exc)
@@ -390,11 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--shm-fd", type=int, default=None, help="payload rings (memfd)")
     args = parser.parse_args(argv)
-    _harden(args.parent, pdeathsig=not args.no_pdeathsig)
+    harden(args.parent, pdeathsig=not args.no_pdeathsig)
     sock = socket.socket(fileno=args.fd)
     sock.setblocking(True)
     try:
-        return serve(sock, shm_fd=args.shm_fd)
+        return serve(sock, shm_fd=args.shm_fd, confine=True)
     finally:
         sock.close()
 

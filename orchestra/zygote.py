@@ -30,6 +30,7 @@ import socket
 import sys
 
 from . import worker as _worker  # preload: runtime, wasmtime, msgspec
+from .confine import harden
 
 __all__ = ("main",)
 
@@ -41,10 +42,10 @@ def _child(fd: int, shm_fd: int, control: socket.socket, zygote_pid: int) -> Non
         control.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
-        _worker._harden(zygote_pid)
+        harden(zygote_pid)
         sock = socket.socket(fileno=fd)
         sock.setblocking(True)
-        code = _worker.serve(sock, shm_fd=shm_fd)
+        code = _worker.serve(sock, shm_fd=shm_fd, confine=True)
     except BaseException:
         import traceback
 
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent", type=int, default=None)
     parser.add_argument("--no-pdeathsig", action="store_true")
     args = parser.parse_args(argv)
-    _worker._harden(args.parent, pdeathsig=not args.no_pdeathsig)
+    harden(args.parent, pdeathsig=not args.no_pdeathsig)
     control = socket.socket(fileno=args.fd)
     control.setblocking(True)
     me = os.getpid()

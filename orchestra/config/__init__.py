@@ -46,6 +46,8 @@ from ._spec import RayBackendSpec as RayBackendSpec
 from ._spec import RayPlacement as RayPlacement
 from ._spec import Restart as Restart
 from ._spec import Retry as Retry
+from ._spec import Rlimits as Rlimits
+from ._spec import SandboxSpec as SandboxSpec
 from ._spec import Stage as Stage
 from ._spec import WasiSpec as WasiSpec
 from ._units import Duration as Duration
@@ -76,6 +78,8 @@ __all__ = (
     "RayPlacement",
     "Restart",
     "Retry",
+    "Rlimits",
+    "SandboxSpec",
     "Size",
     "Stage",
     "WasiSpec",

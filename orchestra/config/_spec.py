@@ -30,6 +30,8 @@ __all__ = (  # the Structs only (config_schema() walks them); COMMAND_ENTRY_NAME
     "LocalBackendSpec",
     "Restart",
     "Retry",
+    "Rlimits",
+    "SandboxSpec",
     "Stage",
     "WasiSpec",
 )
@@ -145,6 +147,46 @@ class WasiSpec(_Spec):
     """Host directory → guest path. Prefix the host path with ``ro:`` for read-only."""
 
 
+class Rlimits(_Spec):
+    """OS resource limits of a worker process (``setrlimit``, soft = hard, so plug-in
+    code cannot raise them again). The address space is ``limits.process_memory``."""
+
+    nofile: Annotated[int, Meta(ge=1)] | None = None
+    """Open file descriptors; the worker itself holds about 10."""
+    nproc: Annotated[int, Meta(ge=1)] | None = None
+    """Processes and threads of the worker's *user*: the kernel counts them per uid,
+    not per process, and never limits uid 0."""
+    cpu: Duration | None = None
+    """CPU time of the worker's whole life (whole seconds, rounded up; loading counts):
+    past it the kernel kills the worker (``PluginCrashed``), a restart starts afresh."""
+
+
+class SandboxSpec(_Spec):
+    """OS confinement of the plug-in's worker processes, beyond the wasm sandbox; it
+    also binds native host plug-ins, which run in the worker. Applied once the plug-in
+    is loaded, before any of its calls (local backend only, see docs/faults.md)."""
+
+    no_new_privs: bool = True
+    """``PR_SET_NO_NEW_PRIVS``: no ``execve`` ever gains privileges (setuid binaries,
+    file capabilities). On by default: it costs nothing."""
+    drop_capabilities: bool = False
+    """Drop every Linux capability, bounding set included (a root supervisor's worker
+    keeps uid 0 but not root's powers)."""
+    seccomp: Literal["off", "fail", "kill"] = "off"
+    """A system-call filter denying new processes and programs, ptrace, signals to
+    other processes, identity, namespace and mount changes, kernel modules, io_uring,
+    and new sockets unless the plug-in has ``allowed_hosts``: ``fail`` makes a denied call return EPERM, ``kill``
+    kills the worker at once (``PluginCrashed``)."""
+    rlimits: Rlimits = field(default_factory=Rlimits)
+
+    def __post_init__(self) -> None:
+        if self.seccomp != "off" and not self.no_new_privs:
+            raise field_error(
+                "seccomp",
+                "needs no_new_privs: true (the kernel installs a filter only with it)",
+            )
+
+
 class PluginSpec(_Spec):
     """One plug-in: a wasm module and how to run it."""
 
@@ -170,6 +212,9 @@ class PluginSpec(_Spec):
     """Extism http_request: largest response body accepted."""
     http_response_headers: bool = False
     """Extism http_headers: whether a plug-in may read the last response's headers."""
+    sandbox: SandboxSpec = field(default_factory=SandboxSpec)
+    """OS confinement of the worker processes (no_new_privs, capabilities, seccomp,
+    rlimits)."""
 
 
 class Call(_Spec):

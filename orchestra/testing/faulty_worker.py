@@ -8,6 +8,8 @@ real handshake (Init -> Ready), then answers its first call according to
 * ``oversize``: a length prefix beyond the maximum frame size
 * ``silent``: never answers (a wedged worker; the watchdog must kill it)
 * ``exit``: exits with status 3 while holding the call
+* ``busy``: spins at full CPU in Python, never reading its socket again (a plug-in
+  busy in native code)
 * ``script``: sends crafted frames read from a file (below)
 
 Before the first call it behaves: later calls never come (the supervisor kills it).
@@ -40,6 +42,7 @@ from typing import Any
 
 import msgspec
 
+from ..confine import harden, watch_supervisor
 from ..wire import (
     SHM_THRESHOLD,
     Call,
@@ -174,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shm-fd", type=int, default=None)
     parser.add_argument("--no-pdeathsig", action="store_true")
     args = parser.parse_args(argv)
+    # What every worker module must do first: die with the supervisor.
+    harden(args.parent, pdeathsig=not args.no_pdeathsig)
     fault = os.environ.get("ORCHESTRA_FAULT", "garbage")
     sock = socket.socket(fileno=args.fd)
     if fault == "script":
@@ -187,9 +192,13 @@ def main(argv: list[str] | None = None) -> int:
             from ..worker import serve  # behaves: the real serve loop
 
             sock.setblocking(True)
-            return serve(sock, shm_fd=args.shm_fd)
+            # confine: the serve loop starts the supervisor watch itself, after it
+            # dropped capabilities on the only thread (orchestra.confine).
+            return serve(sock, shm_fd=args.shm_fd, confine=True)
+        watch_supervisor(args.fd, args.parent)
         rings = ShmRings(args.shm_fd) if args.shm_fd is not None else None
         return _run_case(sock, case, rings)
+    watch_supervisor(args.fd, args.parent)
     for msg in _messages(sock, FrameDecoder()):
         if isinstance(msg, Init):
             sock.sendall(encode(Ready(pid=os.getpid(), abi="core", exports=["add"])))
@@ -200,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
                 sock.sendall(struct.pack("<I", 0xFFFFFFF0))
             elif fault == "exit":
                 os._exit(3)
+            elif fault == "busy":
+                while True:
+                    pass
             time.sleep(3600)  # silent, or waiting to be killed after misbehaving
     return 0
 

@@ -55,6 +55,7 @@ PACKAGES = [
     "orchestra.pipeline",
     "orchestra.testing",
     "orchestra.hostplugins",
+    "orchestra.confine",
 ]
 
 
@@ -85,11 +86,12 @@ ALLOWED = {
     "wire": {"errors"},
     "runtime": {"errors", "config", "wire", "hostplugins", "_paths"},
     "hostplugins": {"errors", "config", "_paths"},
-    "worker": {"errors", "config", "wire", "runtime", "hostplugins"},
+    "confine": {"errors", "config"},
+    "worker": {"errors", "config", "wire", "runtime", "hostplugins", "confine"},
     "backends": {"errors", "config", "wire"},
     "supervision": {"errors", "config", "wire", "backends", "_paths"},
     "pipeline": {"errors", "config", "wire"},
-    "testing": {"errors", "wire"},
+    "testing": {"errors", "wire", "confine"},
     "_orchestra": {
         "errors",
         "config",
@@ -120,7 +122,7 @@ ALLOWED = {
     "_runio": {"pipeline"},
     "_report": {"pipeline", "_runio"},
     "__main__": {"cli"},
-    "zygote": {"worker"},
+    "zygote": {"worker", "confine"},
     "__init__": {"errors", "config", "_orchestra", "pipeline"},
 }
 

@@ -2,8 +2,11 @@
 
 Each worker gets one end of a ``socketpair`` as an inherited fd (``--fd``), a
 scrubbed environment, its own session (terminal signals go to the supervisor, which
-decides), and stdin/stdout on ``/dev/null``; the worker also arms
-``PR_SET_PDEATHSIG`` so it dies with the supervisor even on SIGKILL.
+decides), and stdin/stdout on ``/dev/null``. A worker dies with the supervisor even
+on SIGKILL (``orchestra.confine``): ``PR_SET_PDEATHSIG`` where the forking thread
+lives as long as the supervisor (see ``_pdeathsig_flag``), and in every mode a
+watchdog thread on its end of the socketpair. A custom ``worker_module`` must start
+with the same two calls (``orchestra.testing.faulty_worker`` shows how).
 
 I/O over the socketpair is the shared :class:`~orchestra.backends._socket.SocketChannel`
 (an asyncio ``Protocol`` fast path under asyncio, tasks under trio); this module only
@@ -39,7 +42,8 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 def _pdeathsig_flag() -> list[str]:
     """asyncio forks children from the loop's (main) thread, so the child's
     PR_SET_PDEATHSIG means "the supervisor died". trio forks from a worker thread
-    that may exit while the child lives: there the child relies on socket EOF."""
+    that may exit while the child lives: there the child's watchdog thread alone
+    notices the supervisor's end of the socket closing."""
     try:
         if sniffio.current_async_library() == "asyncio":
             return []

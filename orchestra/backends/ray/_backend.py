@@ -38,7 +38,7 @@ import msgspec
 import ray
 import structlog
 
-from ...config import PluginSpec, RayActorOptions, RayBackendSpec, is_manifest
+from ...config import PluginSpec, RayActorOptions, RayBackendSpec, SandboxSpec, is_manifest
 from ...errors import ConfigError, PluginLoadError
 from .._base import Backend
 from .._socket import SocketChannel, tune_socket
@@ -253,7 +253,9 @@ class RayBackend(Backend):
     async def prepare_spec(self, plugin: str, spec: PluginSpec) -> PluginSpec:
         """Ship ``plugin``'s module through the object store (once per file version)
         and point ``source`` at the copy each actor writes on its node; drop
-        ``limits.process_memory`` (an rlimit would cap the Ray worker itself).
+        ``limits.process_memory`` (an rlimit would cap the Ray worker itself); say
+        that a ``sandbox:`` asked for is not applied (it would confine the Ray worker
+        runtime that shares the actor's process: its threads, sockets and files).
 
         :raises PluginLoadError: the module cannot be read, or Ray cannot be reached.
         """
@@ -269,6 +271,14 @@ class RayBackend(Backend):
                 )
             limits = msgspec.structs.replace(spec.limits, process_memory=None)
             spec = msgspec.structs.replace(spec, limits=limits)
+        if spec.sandbox != SandboxSpec() and f"sandbox:{plugin}" not in self._warned:
+            self._warned.add(f"sandbox:{plugin}")
+            log.warning(
+                "sandbox_not_applied",
+                plugin=plugin,
+                reason="OS confinement is the local backend's: on Ray it would confine "
+                "the Ray worker process itself; the wasm sandbox still applies",
+            )
         self._specs[plugin] = spec
         if is_manifest(spec.source):
             self._modules.pop(plugin, None)
