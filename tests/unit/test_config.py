@@ -645,7 +645,7 @@ def test_set_overrides(tmp_path: Path) -> None:
         ),
         (
             "plugins.vowels.instanses=4",
-            "--set plugins.vowels.instanses=4: plugins.vowels.instanses: unknown field 'instanses' (expected one of: source, instances, abi, wasi, config, host_modules, imports, allowed_hosts, limits, restart, retry, max_in_flight, start_timeout, max_var_bytes, max_http_response_bytes, http_response_headers)",
+            "--set plugins.vowels.instanses=4: plugins.vowels.instanses: unknown field 'instanses' (expected one of: source, instances, abi, wasi, config, host_modules, imports, allowed_hosts, limits, restart, retry, max_in_flight, start_timeout, max_var_bytes, max_http_response_bytes, http_response_headers, sandbox)",
         ),
         (
             "plugins.vowels.instances",
