@@ -14,6 +14,7 @@
         ├── PluginFuelExhausted
         ├── PluginCrashed     the worker died mid-call
         ├── PluginUnavailable restart budget spent; carries the recent failures
+        ├── Overloaded        more callers waiting than the plug-in's max_waiting
         ├── HostFunctionError a host function raised or reported an error
         └── MissingHostPlugin a mocked host function was called
 
@@ -30,6 +31,7 @@ __all__ = (
     "HostFunctionError",
     "MissingHostPlugin",
     "OrchestraError",
+    "Overloaded",
     "PluginCrashed",
     "PluginError",
     "PluginFuelExhausted",
@@ -194,6 +196,11 @@ class PluginUnavailable(CallError):
         self.failures = list(failures or [])
 
 
+class Overloaded(CallError):
+    """Every instance is busy and ``max_waiting`` callers already wait for one: the call
+    is refused at once instead of queueing (shedding load beats unbounded queues)."""
+
+
 class HostFunctionError(CallError):
     """A host function (host plug-in or route) raised or reported an error."""
 
@@ -213,6 +220,7 @@ _KINDS: dict[str, type[CallError]] = {
         PluginFuelExhausted,
         PluginCrashed,
         PluginUnavailable,
+        Overloaded,
         HostFunctionError,
         MissingHostPlugin,
     )

@@ -185,7 +185,7 @@ def test_load_config_text_needs_no_file(tmp_path: Path) -> None:
         pytest.param(
             "    instances: 4",
             "    instanses: 4",
-            "config/demo.yaml:8:5: plugins.vowels.instanses: unknown field 'instanses' (expected one of: source, instances, abi, wasi, config, host_modules, imports, allowed_hosts, limits, restart, retry, max_in_flight, start_timeout, max_var_bytes, max_http_response_bytes, http_response_headers)",
+            "config/demo.yaml:8:5: plugins.vowels.instanses: unknown field 'instanses' (expected one of: source, instances, abi, wasi, config, host_modules, imports, allowed_hosts, limits, restart, retry, max_in_flight, max_waiting, start_timeout, max_var_bytes, max_http_response_bytes, http_response_headers)",
             id="unknown-field",
         ),
         pytest.param(
