@@ -161,6 +161,20 @@ def test_load_config_text_needs_no_file(tmp_path: Path) -> None:
     assert config.plugins["p"] == PluginSpec(source=str(tmp_path / "p.wasm"))
 
 
+def test_max_waiting_is_unbounded_unless_given(tmp_path: Path) -> None:
+    """plugins.X.max_waiting: null (the default) or a count >= 0, nothing else."""
+    text = "plugins: {p: {source: p.wasm}, q: {source: q.wasm, max_waiting: 0}}\n"
+    config = load_config_text(text, filename="<stdin>", base_dir=tmp_path)
+    assert config.plugins["p"].max_waiting is None and config.plugins["q"].max_waiting == 0
+    with pytest.raises(ConfigError) as info:
+        load_config_text(
+            "plugins: {p: {source: p.wasm, max_waiting: -1}}\n",
+            filename="<stdin>",
+            base_dir=tmp_path,
+        )
+    assert "plugins.p.max_waiting" in str(info.value) and ">= 0" in str(info.value)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
