@@ -178,7 +178,7 @@ class PluginPool:
         """The oldest caller still waiting in ``queue`` (dropping those that left)."""
         while queue:
             head = queue[0]
-            if head.state is _QUEUED:
+            if head.state == _QUEUED:
                 return head
             queue.popleft()
             self._left -= 1
@@ -196,7 +196,7 @@ class PluginPool:
         for queue in self._queues.values():
             while queue:
                 waiter = queue.popleft()
-                if waiter.state is _QUEUED:
+                if waiter.state == _QUEUED:
                     waiter.wake(_REFUSED)
         self._queues = {frozenset(): self._plain}
         self.waiting = self._left = 0
@@ -211,7 +211,7 @@ class PluginPool:
         self._left += 1
         if self._left > 64 and self._left > self.waiting:
             for exclude, queue in list(self._queues.items()):
-                live = deque(w for w in queue if w.state is _QUEUED)
+                live = deque(w for w in queue if w.state == _QUEUED)
                 if exclude and not live:
                     del self._queues[exclude]
                     continue
@@ -500,7 +500,7 @@ class PluginPool:
         try:
             await admission.wait()
         except BaseException:
-            if admission.state is _QUEUED:
+            if admission.state == _QUEUED:
                 self._leave(admission)
             raise
         if admission.pending is None:
