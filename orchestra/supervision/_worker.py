@@ -210,7 +210,6 @@ class WorkerHandle:
         self._routes_open = 0  # routed calls of this worker being served now
         self._routes_since = 0.0  # when the first of them began (or the running call)
         self._route_paused = 0.0  # route time of the running call, before that
-        self._route_allowance = float(spec.limits.timeout or 30.0)
         self._backend = backend
         self._cache_dir = cache_dir
         self._log_level = log_level
@@ -269,7 +268,9 @@ class WorkerHandle:
         paused = self._route_paused
         if self._routes_open:
             paused += now - self._routes_since
-        return now - self.last_progress - min(paused, self._route_allowance)
+        if paused:
+            paused = min(paused, float(self.spec.limits.timeout or 30.0))
+        return now - self.last_progress - paused
 
     def _answered(self, now: float) -> None:
         """An answer arrived: the next held call starts running now."""
