@@ -35,30 +35,7 @@ import psutil  # noqa: E402
 
 from orchestra import Config, Orchestra  # noqa: E402
 from orchestra.config import Duration, HostPluginsSpec, Limits, PluginSpec  # noqa: E402
-from orchestra.testing import ADD  # noqa: E402
-
-# A host function that blocks while a file exists: the instance stays busy, with its
-# only slot taken, for exactly as long as the waiters need to queue.
-GATE = """
-import time
-from pathlib import Path
-from orchestra.hostplugins import HostModule, i32
-
-gate = HostModule("gate")
-CLOSED = Path("/nonexistent")
-
-def init(options):
-    global CLOSED
-    CLOSED = Path(options["file"])
-
-@gate.function
-def wait() -> i32:
-    while CLOSED.exists():
-        time.sleep(0.005)
-    return 0
-"""
-GATED = """(module (import "gate" "wait" (func $wait (result i32)))
-  (func (export "hold") (result i32) (call $wait)))"""
+from orchestra.testing import ADD, GATE_HOSTPLUGIN, GATED  # noqa: E402
 
 
 def _rss() -> int:
@@ -133,7 +110,7 @@ async def main(args: argparse.Namespace) -> None:
         add.write_text(ADD)
         gated = Path(tmp, "gated.wat")
         gated.write_text(GATED)
-        Path(tmp, "gate.py").write_text(GATE)
+        Path(tmp, "gate.py").write_text(GATE_HOSTPLUGIN)
         gate = Path(tmp, "closed")
         cfg = Config(
             plugins={

@@ -17,38 +17,12 @@ import pytest
 
 from orchestra import Config, Orchestra, Overloaded
 from orchestra.config import HostPluginsSpec, PluginSpec
-from orchestra.testing import FORWARD
+from orchestra.testing import FORWARD, GATE_HOSTPLUGIN, GATED
 
 pytestmark = pytest.mark.anyio
 WatFile = Callable[[str, str], Path]
 NewOrchestra = Callable[..., Orchestra]  # the new_orchestra fixture: local, then ray
 
-GATE = """
-import time
-from pathlib import Path
-from orchestra.hostplugins import HostModule, i32
-
-gate = HostModule("gate")
-CLOSED = Path("/nonexistent")
-
-def init(options):
-    global CLOSED
-    CLOSED = Path(options["file"])
-
-@gate.function
-def wait() -> i32:
-    while CLOSED.exists():
-        time.sleep(0.005)
-    return 0
-"""
-# core: ``hold`` blocks while the gate is closed, ``next`` counts its calls (so the
-# answers tell the order in which calls ran, and that no other call ran).
-GATED = """(module
-  (import "gate" "wait" (func $wait (result i32)))
-  (global $n (mut i32) (i32.const 0))
-  (func (export "hold") (result i32) (call $wait))
-  (func (export "next") (result i32)
-    (global.set $n (i32.add (global.get $n) (i32.const 1))) (global.get $n)))"""
 # extism: FORWARD with ``hold`` too.
 GATED_FORWARD = FORWARD.replace(
     '(func (export "run")',
@@ -60,7 +34,7 @@ GATED_FORWARD = FORWARD.replace(
 
 def gated(tmp_path: Path, plugins: dict[str, PluginSpec]) -> tuple[Config, Path]:
     (tmp_path / "hp").mkdir()
-    (tmp_path / "hp" / "gate.py").write_text(GATE)
+    (tmp_path / "hp" / "gate.py").write_text(GATE_HOSTPLUGIN)
     gate = tmp_path / "closed"
     gate.touch()
     cfg = Config(
