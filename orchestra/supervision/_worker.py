@@ -310,7 +310,10 @@ class WorkerHandle:
                 channel = await self._backend.spawn(self.plugin, self.index)
         except Exception as exc:
             self.state = WorkerState.STOPPED
-            raise self._start_error(exc, "could not start a worker") from exc
+            error = self._start_error(exc, "could not start a worker")
+            if error is exc:
+                raise
+            raise error from exc
         self._channel = channel
         self.pid = channel.pid
         decoder = FrameDecoder()
@@ -353,7 +356,9 @@ class WorkerHandle:
                     plugin=self.plugin,
                 ) from exc
             if isinstance(exc, Exception):
-                raise self._start_error(exc, "worker failed while starting") from exc
+                error = self._start_error(exc, "worker failed while starting")
+                if error is not exc:
+                    raise error from exc
             raise
         self.abi, self.exports, self.cached = ready.abi, list(ready.exports), ready.cached
         self._decoder = decoder
