@@ -20,6 +20,7 @@ from .errors import ConfigError as ConfigError
 from .errors import HostFunctionError as HostFunctionError
 from .errors import MissingHostPlugin as MissingHostPlugin
 from .errors import OrchestraError as OrchestraError
+from .errors import Overloaded as Overloaded
 from .errors import PluginCrashed as PluginCrashed
 from .errors import PluginError as PluginError
 from .errors import PluginFuelExhausted as PluginFuelExhausted
@@ -69,6 +70,7 @@ __all__ = (
     "MissingHostPlugin",
     "Orchestra",
     "OrchestraError",
+    "Overloaded",
     "PipelineRun",
     "PluginCrashed",
     "PluginError",

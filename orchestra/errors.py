@@ -15,6 +15,7 @@
         ├── PluginCrashed     the worker died mid-call (or broke the protocol)
         ├── PluginOutputTooLarge the output exceeds ``limits.output``
         ├── PluginUnavailable restart budget spent; carries the recent failures
+        ├── Overloaded        more callers waiting than the plug-in's max_waiting
         ├── HostFunctionError a host function raised or reported an error
         └── MissingHostPlugin a mocked host function was called
 
@@ -32,6 +33,7 @@ __all__ = (
     "HostFunctionError",
     "MissingHostPlugin",
     "OrchestraError",
+    "Overloaded",
     "PluginCrashed",
     "PluginError",
     "PluginFuelExhausted",
@@ -205,6 +207,11 @@ class PluginUnavailable(CallError):
         self.failures = list(failures or [])
 
 
+class Overloaded(CallError):
+    """Every instance is busy and ``max_waiting`` callers already wait for one: the call
+    is refused at once instead of queueing (shedding load beats unbounded queues)."""
+
+
 class HostFunctionError(CallError):
     """A host function (host plug-in or route) raised or reported an error."""
 
@@ -225,6 +232,7 @@ _KINDS: dict[str, type[CallError]] = {
         PluginCrashed,
         PluginOutputTooLarge,
         PluginUnavailable,
+        Overloaded,
         HostFunctionError,
         MissingHostPlugin,
     )

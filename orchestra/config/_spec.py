@@ -204,6 +204,9 @@ class PluginSpec(_Spec):
     retry: Retry | None = None
     max_in_flight: Annotated[int, Meta(ge=1, le=4096)] = 32
     """Calls queued on one instance at once (pipelining); callers wait beyond it."""
+    max_waiting: Annotated[int, Meta(ge=0)] | None = None
+    """Callers that may wait for a free instance (null: unbounded); past it a call fails
+    at once with ``Overloaded``."""
     start_timeout: Duration = _default(Duration(30.0))
     """How long a worker may take to load and report ready."""
     max_var_bytes: Size = _default(Size(1024 * 1024))

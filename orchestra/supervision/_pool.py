@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from typing import Any
@@ -12,7 +13,7 @@ import structlog
 
 from ..backends import Backend, ByRef
 from ..config import PluginSpec
-from ..errors import CallError, PluginCrashed, PluginLoadError, PluginUnavailable
+from ..errors import CallError, Overloaded, PluginCrashed, PluginLoadError, PluginUnavailable
 from ..wire import Result
 from ._restart import decide_restart
 from ._worker import Router, WorkerHandle, WorkerState, _Pending
@@ -25,9 +26,14 @@ WATCHDOG_GRACE = 2.0  # seconds past limits.timeout before a silent worker is ki
 
 
 class _Admission:
-    """A caller queued for a free slot; the pool submits its call when one frees."""
+    """A caller queued for a free slot; the pool submits its call when one frees.
 
-    __slots__ = ("admitted", "args", "chain", "data", "exclude", "export", "pending")
+    Waiting is FIFO with lazy deletion: a caller that gives up is only marked (and
+    its payload dropped), and skipped when it reaches the head of its queue, so
+    joining, leaving and being admitted are O(1) each.
+    """
+
+    __slots__ = ("args", "chain", "data", "exclude", "export", "pending", "seq", "state", "waker")
 
     def __init__(
         self,
@@ -36,14 +42,44 @@ class _Admission:
         args: list[Any] | None,
         exclude: frozenset[int],
         chain: tuple[tuple[str, int], ...],
+        seq: int,
     ) -> None:
         self.export = export
         self.data = data
         self.args = args
         self.exclude = exclude
         self.chain = chain
-        self.admitted = anyio.Event()
+        self.seq = seq  # arrival order over every queue of the pool
+        self.state = _QUEUED
         self.pending: _Pending | None = None
+        # An asyncio future where there is a running asyncio loop (a few hundred bytes
+        # less than an Event, and no extra wake-up); an anyio Event elsewhere (trio).
+        self.waker: Any = _new_waker()
+
+    async def wait(self) -> None:
+        waker = self.waker
+        if isinstance(waker, anyio.Event):
+            await waker.wait()
+        else:
+            await waker
+
+    def wake(self, state: int) -> None:
+        self.state = state
+        waker = self.waker
+        if isinstance(waker, anyio.Event):
+            waker.set()
+        elif not waker.done():  # a cancelled caller left a cancelled future
+            waker.set_result(None)
+
+
+_QUEUED, _ADMITTED, _REFUSED, _LEFT = range(4)
+
+
+def _new_waker() -> Any:
+    try:
+        return asyncio.get_running_loop().create_future()
+    except RuntimeError:  # no asyncio loop: trio
+        return anyio.Event()
 
 
 class PluginStats(dict[str, Any]):
@@ -54,7 +90,8 @@ class PluginPool:
     """Owns ``spec.instances`` slots, each running a worker and restarting it.
 
     Callers wait (bounded by capacity, not by memory) when every instance holds
-    ``max_in_flight`` calls.
+    ``max_in_flight`` calls; past ``max_waiting`` waiting callers a call fails at once
+    with :class:`Overloaded`.
     """
 
     def __init__(
@@ -80,69 +117,167 @@ class PluginPool:
         self.workers: list[WorkerHandle | None] = [None] * spec.instances
         self.failed: str | None = None
         self.closing = False
-        self._waiters: deque[_Admission] = deque()
+        # Waiting callers, one FIFO per set of instances to avoid: plain calls under
+        # the empty set (always present), routed calls under what their chain holds.
+        # There are few such sets, so admitting scans the heads, never the callers.
+        self._plain: deque[_Admission] = deque()
+        self._queues: dict[frozenset[int], deque[_Admission]] = {frozenset(): self._plain}
+        self._seq = 0
+        self.waiting = 0
+        """Callers waiting for a free instance now (not those that gave up)."""
+        self._left = 0  # callers that gave up, still in a queue
         self._restart_history: tuple[float, ...] = ()
         self.failures: deque[str] = deque(maxlen=10)
         self.restarts = 0
         self.resets = 0
         self.calls = 0
         self.errors = 0
+        self.overloaded = 0
         self._latencies: deque[float] = deque(maxlen=4096)
         self.abi: str | None = None
         self._log = log.bind(plugin=name)
 
-    # -- lifecycle ----------------------------------------------------------------
+    # -- admission ----------------------------------------------------------------
 
     def _notify(self) -> None:
-        """Capacity or health changed: admit queued callers, oldest first."""
-        waiters = self._waiters
-        if waiters and self._pick() is not None:
-            # Oldest first; a routed call that must avoid some instances (they wait on
-            # it up the chain) may be passed by later ones that fit elsewhere.
-            for waiter in list(waiters):
-                worker = self._pick(waiter.exclude)
-                if worker is None:
-                    if not waiter.exclude:
-                        break  # no room anywhere: everyone behind waits too
+        """Capacity or health changed: admit queued callers, oldest first. A routed
+        call that must avoid some instances (they wait on it up the chain) may be
+        passed by later ones that fit elsewhere."""
+        if not self.waiting:
+            return
+        if self.failed or self.closing:
+            self._refuse_waiters()
+            return
+        queues = self._queues
+        while self.waiting:
+            free = self._pick()
+            if free is None:
+                break  # no room anywhere: everyone waits
+            if len(queues) == 1:  # the common case: no routed caller waits
+                head = self._head(self._plain)
+                assert head is not None
+                self._admit_head(self._plain, free)
+                continue
+            best: _Admission | None = None
+            best_queue = self._plain
+            best_worker = free
+            for exclude, queue in queues.items():
+                head = self._head(queue)
+                if head is None or (best is not None and head.seq > best.seq):
                     continue
-                waiters.remove(waiter)
-                waiter.pending = worker.submit(
-                    waiter.export, waiter.data, waiter.args, waiter.chain
-                )
-                waiter.admitted.set()
-        if waiters and (self.failed or self.closing):
-            while waiters:
-                waiters.popleft().admitted.set()  # pending stays None: unavailable
+                worker = free if free.index not in exclude else self._pick(exclude)
+                if worker is not None:
+                    best, best_queue, best_worker = head, queue, worker
+            if best is None:
+                break
+            self._admit_head(best_queue, best_worker)
+        for exclude in [k for k, q in queues.items() if k and not q]:
+            del queues[exclude]
+
+    def _head(self, queue: deque[_Admission]) -> _Admission | None:
+        """The oldest caller still waiting in ``queue`` (dropping those that left)."""
+        while queue:
+            head = queue[0]
+            if head.state == _QUEUED:
+                return head
+            queue.popleft()
+            self._left -= 1
+        return None
+
+    def _admit_head(self, queue: deque[_Admission], worker: WorkerHandle) -> None:
+        waiter = queue.popleft()
+        self.waiting -= 1
+        waiter.pending = worker.submit(waiter.export, waiter.data, waiter.args, waiter.chain)
+        waiter.data = b""
+        waiter.wake(_ADMITTED)
+
+    def _refuse_waiters(self) -> None:
+        """The plug-in failed or is closing: every waiting caller gets PluginUnavailable."""
+        for queue in self._queues.values():
+            while queue:
+                waiter = queue.popleft()
+                if waiter.state == _QUEUED:
+                    waiter.wake(_REFUSED)
+        self._queues = {frozenset(): self._plain}
+        self.waiting = self._left = 0
+
+    def _leave(self, waiter: _Admission) -> None:
+        """A waiting caller gave up (cancelled): O(1), amortised over the compactions
+        that keep the queues from filling with callers that left."""
+        waiter.state = _LEFT
+        waiter.data = b""
+        waiter.args = None
+        self.waiting -= 1
+        self._left += 1
+        if self._left > 64 and self._left > self.waiting:
+            for exclude, queue in list(self._queues.items()):
+                live = deque(w for w in queue if w.state == _QUEUED)
+                if exclude and not live:
+                    del self._queues[exclude]
+                    continue
+                queue.clear()
+                queue.extend(live)
+            self._left = 0
+
+    # -- lifecycle ----------------------------------------------------------------
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[PluginPool] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Start every instance concurrently; report started when all are ready.
 
-        :raises PluginLoadError: an instance failed to load (the first failure).
+        :raises PluginLoadError: one for the plug-in, however many instances failed
+            (the message says how many); a ``ConfigError`` from the backend as is.
         """
+        failures: list[tuple[int, Exception]] = []
         async with anyio.create_task_group() as tg:
-            starters = [tg.start(self._slot, i) for i in range(self.spec.instances)]
-            errors: list[BaseException] = []
 
-            async def start_one(coro: Any) -> None:
+            async def start_one(index: int) -> None:
                 try:
-                    await coro
-                except PluginLoadError as exc:
-                    errors.append(exc)
+                    await tg.start(self._slot, index)
+                except Exception as exc:  # cancellation is not an Exception: it goes on
+                    failures.append((index, exc))
 
             async with anyio.create_task_group() as start_tg:
-                for coro in starters:
-                    start_tg.start_soon(start_one, coro)
-            if errors:
+                for index in range(self.spec.instances):
+                    start_tg.start_soon(start_one, index)
+            if failures:
+                self.closing = True
                 tg.cancel_scope.cancel("startup failed")
-                raise errors[0]
-            task_status.started(self)
+            else:
+                task_status.started(self)
+        if failures:
+            raise self._startup_error(failures)
+
+    def _startup_error(self, failures: list[tuple[int, Exception]]) -> Exception:
+        """One error for the instances that failed to start (lowest instance first)."""
+        errors = [exc for _, exc in sorted(failures, key=lambda f: f[0])]
+        other = next((e for e in errors if not isinstance(e, PluginLoadError)), None)
+        if other is not None:
+            return other  # a ConfigError from the backend: the same for every instance
+        messages: list[str] = []
+        for exc in errors:
+            assert isinstance(exc, PluginLoadError)
+            if exc.message not in messages:
+                messages.append(exc.message)
+        message = messages[0]
+        if len(messages) > 1:
+            message += "; also: " + "; ".join(messages[1:3])
+        if self.spec.instances > 1:
+            message += f" ({len(errors)} of {self.spec.instances} instances failed to start)"
+        return PluginLoadError(message, plugin=self.name)
 
     async def _slot(
         self, index: int, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        """Keep instance ``index`` alive until the pool closes or fails."""
+        """Keep instance ``index`` alive until the pool closes or fails.
+
+        The first start's failure goes to the starter (``task_status``). After that,
+        a failed restart (load error, the worker dying or timing out while it starts,
+        a spawn failure) is one more failure against the restart budget, like a
+        crash: it backs off and retries, and at worst marks this plug-in failed. It
+        never leaves this slot, so no other instance or plug-in is harmed.
+        """
         first = True
         while True:
             handle = WorkerHandle(
@@ -159,27 +294,31 @@ class PluginPool:
                 router=self._router,
             )
             try:
-                async with anyio.create_task_group() as tg:
-                    await tg.start(handle.run)
-                    self.workers[index] = handle
-                    self.abi = handle.abi
-                    # Admit callers queued while no instance was ready (after a
-                    # restart nothing else would wake them).
-                    self._notify()
-                    if first:
-                        first = False
-                        task_status.started()
-            except PluginLoadError as exc:
+                await handle.start()
+            except Exception as exc:  # cancellation goes on: it is not an Exception
                 if first:
                     raise
-                self.failures.append(f"instance {index}: restart failed: {exc}")
-            finally:
-                if self.workers[index] is handle:
-                    self.workers[index] = None
-                self._notify()
-            if self.closing:
+                message = exc.message if isinstance(exc, PluginLoadError) else str(exc)
+                reason = f"restart failed: {message}"
+                self._log.warning("worker_restart_failed", instance=index, error=message)
+            else:
+                self.workers[index] = handle
+                self.abi = handle.abi
+                if first:
+                    first = False
+                    task_status.started()
+                try:
+                    await handle.serve()  # admits queued callers once it is ready
+                except Exception as exc:  # a bug in serving one worker: not everyone's
+                    self._log.exception("worker_serve_failed", instance=index, pid=handle.pid)
+                    handle.exit_reason = f"serving failed: {type(exc).__name__}: {exc}"
+                finally:
+                    if self.workers[index] is handle:
+                        self.workers[index] = None
+                    self._notify()
+                reason = handle.exit_reason or "exited"
+            if self.closing or self.failed:
                 return
-            reason = handle.exit_reason or "exited"
             self.failures.append(f"instance {index}: {reason}")
             decision = decide_restart(self.spec.restart, self._restart_history, time.monotonic())
             self._restart_history = decision.history
@@ -310,7 +449,7 @@ class PluginPool:
         """Submit to the least-loaded instance with room, unless callers are queued
         (they go first; a routed call avoiding some instances need not wait); None
         when the call has to queue."""
-        if not self._waiters or exclude:
+        if not self.waiting or exclude:
             worker = self._pick(exclude)
             if worker is not None:
                 return worker.submit(export, data, args, chain)
@@ -341,13 +480,28 @@ class PluginPool:
             return pending
         if self.failed or self.closing:
             raise self._unavailable(export)
-        admission = _Admission(export, data, args, exclude, chain)
-        self._waiters.append(admission)
+        limit = self.spec.max_waiting
+        if limit is not None and self.waiting >= limit:
+            self.overloaded += 1
+            raise Overloaded(
+                f"every instance is busy and {self.waiting} callers already wait "
+                f"(max_waiting: {limit}); retry later, or raise plugins.{self.name}."
+                "max_waiting or instances",
+                plugin=self.name,
+                export=export,
+            )
+        self._seq += 1
+        admission = _Admission(export, data, args, exclude, chain, self._seq)
+        queue = self._queues.get(exclude)
+        if queue is None:
+            queue = self._queues[exclude] = deque()
+        queue.append(admission)
+        self.waiting += 1
         try:
-            await admission.admitted.wait()
+            await admission.wait()
         except BaseException:
-            if admission.pending is None:
-                self._waiters.remove(admission)
+            if admission.state == _QUEUED:
+                self._leave(admission)
             raise
         if admission.pending is None:
             raise self._unavailable(export)
@@ -370,7 +524,10 @@ class PluginPool:
             restarts=self.restarts,
             resets=self.resets,
             failed=self.failed,
+            waiting=self.waiting,
+            overloaded=self.overloaded,
             last_failure=self.failures[-1] if self.failures else None,
+            failures=list(self.failures),
             latency_ms={"p50": pct(0.50), "p99": pct(0.99)},
             pids=[w.pid for w in live],
         )

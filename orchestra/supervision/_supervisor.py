@@ -12,7 +12,7 @@ import structlog
 from .._paths import host_plugin_search_paths
 from ..backends import Backend, ByRef
 from ..config import Config
-from ..errors import PluginUnavailable
+from ..errors import PluginLoadError, PluginUnavailable
 from ..wire import Result
 from ._pool import PluginPool, PluginStats
 
@@ -68,30 +68,58 @@ class Supervisor:
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[Supervisor] = anyio.TASK_STATUS_IGNORED
     ) -> None:
+        """Start every plug-in (concurrently), then supervise until stopped.
+
+        :raises PluginLoadError: a plug-in could not start: one error, for the first
+            such plug-in in the config (the others are named in its message).
+        """
         started = time.perf_counter()
+        failures: dict[str, Exception] = {}
         try:
             async with anyio.create_task_group() as tg:
+
+                async def start_pool(pool: PluginPool) -> None:
+                    try:
+                        await tg.start(pool.run)
+                    except Exception as exc:  # cancellation is not an Exception
+                        failures[pool.name] = exc
+
                 async with anyio.create_task_group() as start_tg:
                     for pool in self.pools.values():
-                        start_tg.start_soon(self._start_pool, tg, pool)
-                tg.start_soon(self._watchdog)
-                log.info(
-                    "supervisor_ready",
-                    plugins=len(self.pools),
-                    instances=sum(p.spec.instances for p in self.pools.values()),
-                    startup_ms=round((time.perf_counter() - started) * 1e3, 1),
-                )
-                task_status.started(self)
-                await self._stopped.wait()
-                await self._close_pools()
-                tg.cancel_scope.cancel("supervisor stopped")
+                        start_tg.start_soon(start_pool, pool)
+                if failures:
+                    tg.cancel_scope.cancel("startup failed")
+                else:
+                    tg.start_soon(self._watchdog)
+                    log.info(
+                        "supervisor_ready",
+                        plugins=len(self.pools),
+                        instances=sum(p.spec.instances for p in self.pools.values()),
+                        startup_ms=round((time.perf_counter() - started) * 1e3, 1),
+                    )
+                    task_status.started(self)
+                    await self._stopped.wait()
+                    await self._close_pools()
+                    tg.cancel_scope.cancel("supervisor stopped")
+            if failures:
+                raise self._startup_error(failures)
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(self.shutdown_grace + 2):
                 await self._close_pools()
             self.done.set()
 
-    async def _start_pool(self, tg: anyio.abc.TaskGroup, pool: PluginPool) -> None:
-        await tg.start(pool.run)
+    def _startup_error(self, failures: dict[str, Exception]) -> Exception:
+        """The first failed plug-in's error (in config order), naming the others."""
+        names = [name for name in self.pools if name in failures]
+        first = failures[names[0]]
+        if len(names) > 1 and isinstance(first, PluginLoadError):
+            others = ", ".join(repr(n) for n in names[1:])
+            return PluginLoadError(
+                f"{first.message} (plug-in{'s' if len(names) > 2 else ''} {others} failed "
+                "to start too)",
+                plugin=first.plugin,
+            )
+        return first
 
     async def _close_pools(self) -> None:
         async with anyio.create_task_group() as tg:

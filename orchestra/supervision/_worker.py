@@ -24,6 +24,7 @@ from ..backends import Backend, ByRef, FastIO, PayloadLost, WorkerChannel
 from ..config import PluginSpec, encode_spec
 from ..errors import (
     CallError,
+    ConfigError,
     PluginCrashed,
     PluginLoadError,
     PluginTimeout,
@@ -180,7 +181,9 @@ class WorkerHandle:
 
     Use ``handle = await tg.start(WorkerHandle(...).run)``: ``run`` reports started only
     once the worker sent ``Ready``, so load failures reach the starter, and returns
-    when the worker is gone (after answering every call it held).
+    when the worker is gone (after answering every call it held). ``run`` is
+    :meth:`start` then :meth:`serve`, for a caller that wants the start's failure as a
+    plain exception rather than through a task group.
     """
 
     def __init__(
@@ -208,6 +211,9 @@ class WorkerHandle:
         self.cached: bool | None = None  # whether the worker loaded a cached compilation
         self.exit_reason: str | None = None
         self.last_progress = time.monotonic()
+        self._routes_open = 0  # routed calls of this worker being served now
+        self._routes_since = 0.0  # when the first of them began (or the running call)
+        self._route_paused = 0.0  # route time of the running call, before that
         self._backend = backend
         self._cache_dir = cache_dir
         self._log_level = log_level
@@ -256,10 +262,28 @@ class WorkerHandle:
         return self.state is WorkerState.READY
 
     def oldest_call_age(self, now: float) -> float:
-        """How long the worker has gone without answering while it holds calls."""
+        """How long the running call (the oldest held: a worker runs one at a time)
+        has gone without its answer: since it was sent, or since the answer before
+        it. Only answers count as progress, never other frames (a worker wedged in
+        a call may still log, echo heartbeats or ask for routes). Time the supervisor
+        spent serving this worker's routed calls is left out (the worker waits on us
+        then), up to one route timeout (``limits.timeout``, the most a call that
+        keeps its deadline can spend that way)."""
         if not self._pending:
             return 0.0
-        return now - self.last_progress
+        paused = self._route_paused
+        if self._routes_open:
+            paused += now - self._routes_since
+        if paused:
+            paused = min(paused, float(self.spec.limits.timeout or 30.0))
+        return now - self.last_progress - paused
+
+    def _answered(self, now: float) -> None:
+        """An answer arrived: the next held call starts running now."""
+        self.last_progress = now
+        self._route_paused = 0.0
+        if self._routes_open:
+            self._routes_since = now
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -268,13 +292,34 @@ class WorkerHandle:
     ) -> None:
         """Start the worker, wait for Ready (bounded), then serve until it exits.
 
-        :raises PluginLoadError: the worker reported a load failure or never got ready.
+        :raises PluginLoadError: the worker could not be started or never got ready.
         """
-        spec = await self._backend.prepare_spec(self.plugin, self.spec)
-        # Shielded: a cancellation landing mid-spawn would orphan a started process;
-        # once we hold the channel, the cleanup below reaps it.
-        with anyio.CancelScope(shield=True):
-            channel = await self._backend.spawn(self.plugin, self.index)
+        await self.start()
+        task_status.started(self)
+        await self.serve()
+
+    async def start(self) -> None:
+        """Spawn the worker and wait (at most ``start_timeout``) for its ``Ready``; the
+        handle is READY on return. Whatever goes wrong on the way (a load error, a
+        spawn failure, the worker dying or going silent, a bad frame) comes out as one
+        :class:`PluginLoadError`, so a supervisor can count it against the restart
+        budget instead of dying of it; cancellation propagates as is. On failure the
+        worker, if one was started, is gone and the handle is STOPPED.
+
+        :raises PluginLoadError: see above (``ConfigError`` from the backend as is).
+        """
+        try:
+            spec = await self._backend.prepare_spec(self.plugin, self.spec)
+            # Shielded: a cancellation landing mid-spawn would orphan a started
+            # process; once we hold the channel, the cleanup below reaps it.
+            with anyio.CancelScope(shield=True):
+                channel = await self._backend.spawn(self.plugin, self.index)
+        except Exception as exc:
+            self.state = WorkerState.STOPPED
+            error = self._start_error(exc, "could not start a worker")
+            if error is exc:
+                raise
+            raise error from exc
         self._channel = channel
         self.pid = channel.pid
         decoder = FrameDecoder()
@@ -295,17 +340,31 @@ class WorkerHandle:
             with anyio.fail_after(float(self.spec.start_timeout)):
                 ready = await self._wait_ready(channel, decoder)
         except BaseException as exc:
+            code: int | None = None
             with anyio.CancelScope(shield=True):
+                if isinstance(exc, OSError | anyio.BrokenResourceError):
+                    with anyio.move_on_after(0.5):  # it died: say how
+                        code = await channel.wait()
                 channel.kill()
                 with anyio.move_on_after(2):
                     await channel.wait()
                 await channel.aclose()
             self.state = WorkerState.STOPPED
-            if isinstance(exc, TimeoutError):
+            if isinstance(exc, TimeoutError):  # (an OSError too: first)
                 raise PluginLoadError(
                     f"worker did not get ready within {float(self.spec.start_timeout):g}s",
                     plugin=self.plugin,
                 ) from None
+            if isinstance(exc, OSError | anyio.BrokenResourceError):
+                died = channel.exit_description or describe_exit(code)
+                raise PluginLoadError(
+                    f"worker {died} before it was ready (sending Init: {exc or type(exc).__name__})",
+                    plugin=self.plugin,
+                ) from exc
+            if isinstance(exc, Exception):
+                error = self._start_error(exc, "worker failed while starting")
+                if error is not exc:
+                    raise error from exc
             raise
         self.abi, self.exports, self.cached = ready.abi, list(ready.exports), ready.cached
         self._decoder = decoder
@@ -320,10 +379,21 @@ class WorkerHandle:
             load_ms=round(ready.load_ms, 2),
             cached=ready.cached,
         )
-        task_status.started(self)
-        self._on_change()
+
+    def _start_error(self, exc: Exception, what: str) -> Exception:
+        """A start failure as the typed error a starter expects."""
+        if isinstance(exc, PluginLoadError | ConfigError):
+            return exc
+        return PluginLoadError(f"{what}: {type(exc).__name__}: {exc}", plugin=self.plugin)
+
+    async def serve(self) -> None:
+        """Serve the started worker until it exits; every call it held is answered
+        (PluginCrashed) before this returns, also when cancelled."""
+        channel = self._channel
+        assert channel is not None and self.state is not WorkerState.STARTING
         reason = "cancelled"
         try:
+            self._on_change()
             async with anyio.create_task_group() as tg:
                 self._route_tg = tg  # routed calls this worker asks for run here
                 if self._io is not None:
@@ -331,7 +401,7 @@ class WorkerHandle:
                     reason = self._gone_reason
                 else:
                     tg.start_soon(self._write_loop, channel)
-                    reason = await self._read_loop(channel, decoder)
+                    reason = await self._read_loop(channel, self._decoder)
                 # Outputs still being read by reference live in the worker: it is
                 # killed only once they are read (or lost, if it died).
                 if self._fetching and self.state is WorkerState.READY:
@@ -409,7 +479,6 @@ class WorkerHandle:
             msgs = self._decoder.feed(data)
         except ProtocolError as exc:
             return self._violation(str(exc))
-        self.last_progress = time.monotonic()
         try:
             for msg in msgs:
                 problem = check_from_worker(msg) or self._dispatch(msg)
@@ -455,6 +524,9 @@ class WorkerHandle:
             else:
                 self._failed(msg, waiter)
             del self._pending[msg.id]
+            # Only an answer is progress (see oldest_call_age): logs, heartbeats and
+            # route calls from a worker stuck in a call are not.
+            self._answered(time.monotonic())
             lone = self._lone
             if lone is not None and lone[0] == msg.id:
                 rtt = time.perf_counter() - lone[1]
@@ -574,11 +646,18 @@ class WorkerHandle:
         # A by-reference input is forwarded as is (the calling worker holds it until
         # it gets the answer): the supervisor never reads it.
         data = msg.data if msg.ref is None else ByRef(msg.ref, 0)
+        if not self._routes_open:
+            self._routes_since = time.monotonic()
+        self._routes_open += 1
         try:
             result = await self._router(msg.plugin, msg.export, data, msg.args, chain)
         except CallError as exc:
             self._answer_route(msg.id, None, exc)
             return
+        finally:
+            self._routes_open -= 1
+            if not self._routes_open:
+                self._route_paused += time.monotonic() - self._routes_since
         store = self._backend.payloads
         if store is not None and running is not None and len(result.data) >= store.threshold:
             held = await store.put(result.data)

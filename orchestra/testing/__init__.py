@@ -9,8 +9,12 @@ runtime (assemble it with ``wasmtime.wat2wasm``, or pass it wherever a
 * extism ABI: EXTISM_KITCHEN, FORWARD, RING_PROBE
 
 See :mod:`orchestra.testing._wat` for what each one exports and does.
+``GATE_HOSTPLUGIN`` and ``GATED`` (:mod:`orchestra.testing._gate`) keep an
+instance busy for as long as a file exists.
 """
 
+from ._gate import GATE_HOSTPLUGIN as GATE_HOSTPLUGIN
+from ._gate import GATED as GATED
 from ._wat import ADD as ADD
 from ._wat import COUNTER as COUNTER
 from ._wat import ECHO_WASI as ECHO_WASI
@@ -30,6 +34,8 @@ __all__ = (
     "EXIT_CODE",
     "EXTISM_KITCHEN",
     "FORWARD",
+    "GATED",
+    "GATE_HOSTPLUGIN",
     "GROW",
     "LOOP",
     "RING_PROBE",

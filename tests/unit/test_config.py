@@ -162,6 +162,20 @@ def test_load_config_text_needs_no_file(tmp_path: Path) -> None:
     assert config.plugins["p"] == PluginSpec(source=str(tmp_path / "p.wasm"))
 
 
+def test_max_waiting_is_unbounded_unless_given(tmp_path: Path) -> None:
+    """plugins.X.max_waiting: null (the default) or a count >= 0, nothing else."""
+    text = "plugins: {p: {source: p.wasm}, q: {source: q.wasm, max_waiting: 0}}\n"
+    config = load_config_text(text, filename="<stdin>", base_dir=tmp_path)
+    assert config.plugins["p"].max_waiting is None and config.plugins["q"].max_waiting == 0
+    with pytest.raises(ConfigError) as info:
+        load_config_text(
+            "plugins: {p: {source: p.wasm, max_waiting: -1}}\n",
+            filename="<stdin>",
+            base_dir=tmp_path,
+        )
+    assert "plugins.p.max_waiting" in str(info.value) and ">= 0" in str(info.value)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
@@ -204,7 +218,7 @@ def test_load_config_text_needs_no_file(tmp_path: Path) -> None:
         pytest.param(
             "    instances: 4",
             "    instanses: 4",
-            "config/demo.yaml:8:5: plugins.vowels.instanses: unknown field 'instanses' (expected one of: source, instances, abi, wasi, config, host_modules, imports, allowed_hosts, limits, restart, retry, max_in_flight, start_timeout, max_var_bytes, max_http_response_bytes, http_response_headers, sandbox)",
+            "config/demo.yaml:8:5: plugins.vowels.instanses: unknown field 'instanses' (expected one of: source, instances, abi, wasi, config, host_modules, imports, allowed_hosts, limits, restart, retry, max_in_flight, max_waiting, start_timeout, max_var_bytes, max_http_response_bytes, http_response_headers, sandbox)",
             id="unknown-field",
         ),
         pytest.param(
@@ -645,7 +659,7 @@ def test_set_overrides(tmp_path: Path) -> None:
         ),
         (
             "plugins.vowels.instanses=4",
-            "--set plugins.vowels.instanses=4: plugins.vowels.instanses: unknown field 'instanses' (expected one of: source, instances, abi, wasi, config, host_modules, imports, allowed_hosts, limits, restart, retry, max_in_flight, start_timeout, max_var_bytes, max_http_response_bytes, http_response_headers, sandbox)",
+            "--set plugins.vowels.instanses=4: plugins.vowels.instanses: unknown field 'instanses' (expected one of: source, instances, abi, wasi, config, host_modules, imports, allowed_hosts, limits, restart, retry, max_in_flight, max_waiting, start_timeout, max_var_bytes, max_http_response_bytes, http_response_headers, sandbox)",
         ),
         (
             "plugins.vowels.instances",

@@ -23,15 +23,20 @@ from orchestra.testing import (
     SLOW,
     TRAP,
 )
+from orchestra.testing._gate import GATE_HOSTPLUGIN, GATED
 from orchestra.testing._wat import ALL
 
 
 def test_public_names() -> None:
     assert orchestra.testing.__doc__
     assert isinstance(orchestra.testing.__all__, tuple)
-    assert set(orchestra.testing.__all__) == set(ALL)
+    # Besides the WAT texts, the gate: a Python host plug-in and the module using it.
+    gate = {"GATE_HOSTPLUGIN": GATE_HOSTPLUGIN, "GATED": GATED}
+    assert set(orchestra.testing.__all__) == set(ALL) | set(gate)
     for name in orchestra.testing.__all__:
-        assert getattr(orchestra.testing, name) is ALL[name]
+        assert getattr(orchestra.testing, name) is {**ALL, **gate}[name]
+    wasmtime.Module.validate(wasmtime.Engine(), wasmtime.wat2wasm(GATED))
+    compile(GATE_HOSTPLUGIN, "gate.py", "exec")
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
