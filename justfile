@@ -19,6 +19,10 @@ hostplugins:
 test *ARGS:
     {{python}} -m pytest {{ARGS}}
 
+# The quick path: no Ray, no slow tests (the chaos test among them); CI runs everything.
+test-quick *ARGS:
+    {{python}} -m pytest -m "not slow and not ray" {{ARGS}}
+
 test-unit *ARGS:
     {{python}} -m pytest tests/unit {{ARGS}}
 
