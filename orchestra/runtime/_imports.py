@@ -338,7 +338,7 @@ def _native(
     """The whole C callback (``LeanLinker.define_raw(..., catches=True)``) calling C
     function ``fn`` with a context refreshed per call; generated per signature, so
     there is no per-call type dispatch and no Python call besides the C one."""
-    ctx = new_context(fn.library)
+    ctx = new_context(fn.library, fn.data)
     argv = (ctypes.c_uint64 * max(1, len(fn.params)))()
     resv = (ctypes.c_uint64 * max(1, len(fn.results)))()
 
