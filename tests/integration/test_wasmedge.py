@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestra import HostFunctionError, Orchestra, PluginCrashed
+from orchestra import HostFunctionError, MissingHostPlugin, Orchestra, PluginCrashed
 from orchestra.errors import PluginLoadError
 from orchestra.testing import ADD
 
@@ -248,3 +248,37 @@ EXTISM_BYTESUM = r"""
     (call $output_set (local.get $h) (i64.extend_i32_u (local.get $len)))
     (i32.const 0)))
 """
+
+
+async def test_a_missing_wasmedge_plugin_is_mocked_as_wasmedge_does(tmp_path: Path) -> None:
+    """Modules WasmEdge mocks instantiate without a grant; wasi_nn's mock answers
+    its error code (1), wasmedge_process's traps; each names the plug-in."""
+    guest = r"""
+    (module
+      (import "wasi_ephemeral_nn" "compute" (func $compute (param i32) (result i32)))
+      (import "wasmedge_process" "wasmedge_process_run" (func $run (result i32)))
+      (import "wasi_ephemeral_crypto_symmetric" "symmetric_key_generate"
+        (func $keygen (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "compute") (result i32) (call $compute (i32.const 0)))
+      (func (export "keygen") (result i32)
+        (call $keygen (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+      (func (export "run") (result i32) (call $run)))
+    """
+    cfg = config({"m": core(tmp_path, guest)}, [tmp_path])
+    async with Orchestra(cfg) as orch:
+        assert await orch.call("m", "compute", []) == [1]
+        assert await orch.call("m", "compute", []) == [1]
+        assert await orch.call("m", "keygen", []) == [1]
+        with pytest.raises(MissingHostPlugin) as info:
+            await orch.call("m", "run", [])
+        assert "WasmEdge-Process plug-in not installed" in info.value.message
+        assert str(tmp_path) in info.value.message
+
+
+async def test_a_mock_with_the_wrong_signature_is_refused(tmp_path: Path) -> None:
+    guest = '(module (import "wasi_ephemeral_nn" "compute" (func (param i64) (result i32))))'
+    cfg = config({"m": core(tmp_path, guest)}, [tmp_path])
+    with pytest.raises(PluginLoadError, match=r"WasmEdge's wasi_ephemeral_nn.compute is \(i32\)"):
+        async with Orchestra(cfg):
+            pass

@@ -261,3 +261,27 @@ def test_bad_options_are_load_errors_naming_the_option(tmp_path: Path) -> None:
 
 def test_the_header_is_under_the_include_dir() -> None:
     assert (include_dir() / "wasmedge" / "wasmedge.h").is_file()
+
+
+def test_wasmedge_mocks_log_once_per_plugin_and_answer_as_wasmedge() -> None:
+    from orchestra.errors import MissingHostPlugin
+    from orchestra.hostplugins._wasmedge_mocks import WASMEDGE_MOCKS, mock_function, mock_problem
+
+    logged: list[tuple[str, str]] = []
+    tf = mock_function("wasmedge_tensorflow", "run_session", ["/p"], lambda *e: logged.append(e))
+    tf2 = mock_function("wasmedge_tensorflow", "clear_input", ["/p"], lambda *e: logged.append(e))
+    assert (tf(0), tf(0), tf2(0)) == (1, 1, 1)
+    assert logged == [
+        (
+            "error",
+            "WasmEdge-Tensorflow plug-in not installed: host function "
+            "wasmedge_tensorflow.run_session is WasmEdge's mock (searched: /p); install the "
+            "plug-in on a search path and grant host_modules: [wasmedge_tensorflow]",
+        )
+    ]
+    log = mock_function("wasi:logging/logging", "log", [], lambda *e: logged.append(e))
+    with pytest.raises(MissingHostPlugin, match="wasi-logging plug-in not installed"):
+        log(0, 0, 0, 0, 0)
+    assert len(WASMEDGE_MOCKS) == 12  # nn, five crypto, logging, process, image, tf, tflite, sd
+    assert mock_problem("wasi_ephemeral_nn", "load", ["i32"] * 5, ["i32"]) is None
+    assert "has no function 'nope'" in (mock_problem("wasmedge_image", "nope", [], []) or "")
