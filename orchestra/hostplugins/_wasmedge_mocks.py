@@ -42,6 +42,8 @@ def _sig(text: str) -> Signature:
 def _module(plugin: str, answer: int | None, spec: str) -> MockModule:
     functions = {}
     for line in spec.strip().splitlines():
+        if not line.strip():
+            continue
         name, _, sig = line.strip().partition(":")
         functions[name.strip()] = _sig(sig)
     return MockModule(plugin, answer, functions)
@@ -53,6 +55,14 @@ def _n(count: int) -> str:
 
 _I5 = f"{_n(5)} -> i32"
 _ERR = 1  # every error-code mock of WasmEdge answers 1
+_TF_SESSIONS = """
+        create_session: i32 i32 i32 -> i32
+        delete_session: i32 -> i32
+        run_session: i32 -> i32
+        get_output_tensor: i32 i32 i32 i32 -> i32
+        get_tensor_len: i32 i32 i32 -> i32
+        get_tensor_data: i32 i32 i32 i32 i32 -> i32
+"""  # the functions wasmedge_tensorflow and wasmedge_tensorflowlite share
 
 WASMEDGE_MOCKS: dict[str, MockModule] = {
     "wasi_ephemeral_nn": _module(
@@ -197,13 +207,8 @@ WASMEDGE_MOCKS: dict[str, MockModule] = {
     "wasmedge_tensorflow": _module(
         "WasmEdge-Tensorflow",
         _ERR,
-        """
-        create_session: i32 i32 i32 -> i32
-        delete_session: i32 -> i32
-        run_session: i32 -> i32
-        get_output_tensor: i32 i32 i32 i32 -> i32
-        get_tensor_len: i32 i32 i32 -> i32
-        get_tensor_data: i32 i32 i32 i32 i32 -> i32
+        _TF_SESSIONS
+        + """
         append_input: i32 i32 i32 i32 i32 i32 i32 i32 -> i32
         append_output: i32 i32 i32 -> i32
         clear_input: i32 -> i32
@@ -213,13 +218,8 @@ WASMEDGE_MOCKS: dict[str, MockModule] = {
     "wasmedge_tensorflowlite": _module(
         "WasmEdge-TensorflowLite",
         _ERR,
-        """
-        create_session: i32 i32 i32 -> i32
-        delete_session: i32 -> i32
-        run_session: i32 -> i32
-        get_output_tensor: i32 i32 i32 i32 -> i32
-        get_tensor_len: i32 i32 i32 -> i32
-        get_tensor_data: i32 i32 i32 i32 i32 -> i32
+        _TF_SESSIONS
+        + """
         append_input: i32 i32 i32 i32 i32 -> i32
         """,
     ),
