@@ -27,6 +27,7 @@
 #define WASMEDGE_C_API_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef WASMEDGE_CAPI_EXPORT
