@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from orchestra import HostFunctionError, MissingHostPlugin, Orchestra, PluginCrashed
+from orchestra.config import PluginSpec
 from orchestra.errors import PluginLoadError
 from orchestra.testing import ADD
 
 from ..unit.test_wasmedge_compat import cc_wasmedge_plugin
-from .test_hostplugins import config, core, wait_ready
+from .test_hostplugins import _build_script, config, core, wait_ready
 
 pytestmark = [
     pytest.mark.anyio,
@@ -138,6 +139,26 @@ async def test_a_segfault_kills_only_its_worker(tmp_path: Path, wedir: Path) -> 
         assert orch.stats()["add"]["pids"] == [add_pid]
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc")
+async def test_only_granted_workers_load_it_and_never_the_supervisor(
+    tmp_path: Path, wedir: Path
+) -> None:
+    plugin = str(wedir / "libwetest.so")
+    cfg = config(
+        {
+            "g": core(tmp_path, GUEST, host_modules=["wetest"]),
+            "add": core(tmp_path, ADD, name="add"),
+        },
+        [wedir],
+    )
+    async with Orchestra(cfg) as orch:
+        assert await orch.call("g", "count", []) == [1]
+        assert plugin in Path(f"/proc/{orch.stats()['g']['pids'][0]}/maps").read_text()
+        assert plugin not in Path(f"/proc/{orch.stats()['add']['pids'][0]}/maps").read_text()
+        here = Path("/proc/self/maps").read_text()
+        assert plugin not in here and "libwasmedge.so.0" not in here
+
+
 async def test_an_ungranted_module_is_refused(tmp_path: Path, wedir: Path) -> None:
     cfg = config({"g": core(tmp_path, GUEST)}, [wedir])
     with pytest.raises(PluginLoadError, match=r"grant a host module \(host_modules: \[wetest\]\)"):
@@ -154,6 +175,31 @@ async def test_found_through_wasmedge_plugin_path(
     cfg = config({"g": core(tmp_path, GUEST, host_modules=["wetest"])}, [])
     async with Orchestra(cfg) as orch:
         assert await orch.call("g", "sum", [100, 3]) == [6]
+
+
+C_GUEST = r"""
+#include <stdint.h>
+__attribute__((import_module("wetest"), import_name("greet"))) int32_t we_greet(int32_t, int32_t);
+__attribute__((import_module("wetest"), import_name("sum"))) int32_t we_sum(int32_t, int32_t);
+static char buf[64];
+__attribute__((export_name("greet_sum"))) int32_t greet_sum(void) {
+  int32_t n = we_greet((int32_t)(uintptr_t)buf, sizeof buf);
+  return we_sum((int32_t)(uintptr_t)buf, n) * 100 + n;
+}
+"""
+
+
+async def test_a_c_guest_compiled_by_zig_calls_the_plugin(tmp_path: Path, wedir: Path) -> None:
+    pytest.importorskip("ziglang")
+    src, wasm = tmp_path / "guest.c", tmp_path / "guest.wasm"
+    src.write_text(C_GUEST)
+    zig = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-freestanding", "-O2"]
+    cmd = [*zig, "-nostdlib", "-Wl,--no-entry", "-o", str(wasm), str(src)]
+    env = _build_script().zig_env()  # type: ignore[attr-defined]
+    subprocess.run(cmd, check=True, capture_output=True, env=env, timeout=300)
+    cfg = config({"c": PluginSpec(source=str(wasm), host_modules=["wetest"])}, [wedir])
+    async with Orchestra(cfg) as orch:
+        assert await orch.call("c", "greet_sum", []) == [_sum("hello") * 100 + 5]
 
 
 def orchestra_cli(
