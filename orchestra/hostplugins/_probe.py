@@ -60,9 +60,13 @@ def _probe_here(
 ) -> None:
     from ..errors import PluginLoadError
     from ._native import NativeLibrary, read_descriptor
-    from ._wasmedge import is_wasmedge_file, read_wasmedge_header
+    from ._wasmedge import cxx_plugin_problem, is_wasmedge_file, read_wasmedge_header
 
     for file in files:
+        problem = cxx_plugin_problem(file)
+        if problem is not None:
+            _emit(out, event="error", file=file, error=problem)
+            continue
         if is_wasmedge_file(file):
             # The descriptor first (so a crash in a module's create still names the
             # plug-in and its modules), then every create, which lists the functions.

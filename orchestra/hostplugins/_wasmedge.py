@@ -39,6 +39,7 @@ __all__ = (
     "SYMBOL",
     "WasmEdgeLibrary",
     "compat_library",
+    "cxx_plugin_problem",
     "is_wasmedge_file",
     "open_wasmedge",
     "read_wasmedge_header",
@@ -62,6 +63,22 @@ def is_wasmedge_file(path: str | Path) -> bool:
             return m.find(SYMBOL.encode() + b"\0") != -1
     except (OSError, ValueError):
         return False
+
+
+def cxx_plugin_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot load if it is a WasmEdge plug-in built in C++ against
+    WasmEdge's internals (it needs libwasmedge and exports ``GetDescriptor``)."""
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            cxx = m.find(SONAME.encode() + b"\0") != -1 and m.find(b"\0GetDescriptor\0") != -1
+    except (OSError, ValueError):
+        return None
+    if not cxx:
+        return None
+    return (
+        f"{path}: a WasmEdge plug-in built in C++ against WasmEdge's internals (it exports "
+        f"GetDescriptor): out of scope; Orchestra loads WasmEdge C-API plug-ins ({SYMBOL})"
+    )
 
 
 # -- building the compatibility library --------------------------------------------

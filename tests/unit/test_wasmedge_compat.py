@@ -259,6 +259,24 @@ def test_bad_options_are_load_errors_naming_the_option(tmp_path: Path) -> None:
             registry.load_from_path(tmp_path)
 
 
+def test_a_cxx_plugin_is_refused_as_out_of_scope(tmp_path: Path) -> None:
+    """WasmEdge's own plug-ins are C++ against its internals: they export
+    GetDescriptor and need libwasmedge; the probe says why they cannot load."""
+    src = tmp_path / "cxx.c"
+    src.write_text("const void *GetDescriptor(void) { return 0; }\n")
+    lib = compat_library()
+    out = tmp_path / "plugins" / "libwasmedgePluginFake.so"
+    out.parent.mkdir()
+    cmd = ["cc", "-shared", "-fPIC", "-o", str(out), str(src), "-Wl,--no-as-needed"]
+    subprocess.run([*cmd, f"-L{lib.parent}", f"-l:{lib.name}"], check=True, capture_output=True)
+    registry = HostPluginRegistry()
+    registry.load_from_path(out.parent, strict=False)
+    (failure,) = registry.errors
+    assert "built in C++ against WasmEdge's internals (it exports GetDescriptor)" in (
+        failure.message
+    )
+
+
 def test_the_header_is_under_the_include_dir() -> None:
     assert (include_dir() / "wasmedge" / "wasmedge.h").is_file()
 
@@ -283,5 +301,7 @@ def test_wasmedge_mocks_log_once_per_plugin_and_answer_as_wasmedge() -> None:
     with pytest.raises(MissingHostPlugin, match="wasi-logging plug-in not installed"):
         log(0, 0, 0, 0, 0)
     assert len(WASMEDGE_MOCKS) == 12  # nn, five crypto, logging, process, image, tf, tflite, sd
+    assert len(WASMEDGE_MOCKS["wasmedge_tensorflow"].functions) == 10
+    assert len(WASMEDGE_MOCKS["wasmedge_tensorflowlite"].functions) == 7
     assert mock_problem("wasi_ephemeral_nn", "load", ["i32"] * 5, ["i32"]) is None
     assert "has no function 'nope'" in (mock_problem("wasmedge_image", "nope", [], []) or "")

@@ -63,6 +63,9 @@ API(uint32_t, WasmEdge_VersionGetPatch)(void) { return WASMEDGE_VERSION_PATCH; }
 API(void, WasmEdge_LogSetErrorLevel)(void) {}
 API(void, WasmEdge_LogSetDebugLevel)(void) {}
 API(void, WasmEdge_LogOff)(void) {}
+/* Orchestra's compatibility library logs nothing itself: level and callback have no effect. */
+API(void, WasmEdge_LogSetLevel)(const enum WasmEdge_LogLevel Level) { (void)Level; }
+API(void, WasmEdge_LogSetCallback)(WasmEdge_LogCallback_t Callback) { (void)Callback; }
 
 API(WasmEdge_ValType, WasmEdge_ValTypeGenI32)(void) { return valtype(VT_I32); }
 API(WasmEdge_ValType, WasmEdge_ValTypeGenI64)(void) { return valtype(VT_I64); }
@@ -652,6 +655,7 @@ API(WasmEdge_Async *, WasmEdge_VMAsyncExecuteRegistered)(WasmEdge_VMContext *Cxt
 API(const WasmEdge_FunctionTypeContext *, WasmEdge_VMGetFunctionType)(const WasmEdge_VMContext *Cxt, const WasmEdge_String FuncName) { (void)Cxt; (void)FuncName; unsupported("WasmEdge_VMGetFunctionType"); return NULL; }
 API(const WasmEdge_FunctionTypeContext *, WasmEdge_VMGetFunctionTypeRegistered)(const WasmEdge_VMContext *Cxt, const WasmEdge_String ModuleName, const WasmEdge_String FuncName) { (void)Cxt; (void)ModuleName; (void)FuncName; unsupported("WasmEdge_VMGetFunctionTypeRegistered"); return NULL; }
 API(void, WasmEdge_VMCleanup)(WasmEdge_VMContext *Cxt) { (void)Cxt; unsupported("WasmEdge_VMCleanup"); }
+API(WasmEdge_Result, WasmEdge_VMForceDeleteRegisteredModule)(const WasmEdge_VMContext *Cxt, const WasmEdge_String ModuleName) { (void)Cxt; (void)ModuleName; unsupported("WasmEdge_VMForceDeleteRegisteredModule"); return WasmEdge_Result_Fail; }
 API(uint32_t, WasmEdge_VMGetFunctionListLength)(const WasmEdge_VMContext *Cxt) { (void)Cxt; unsupported("WasmEdge_VMGetFunctionListLength"); return 0; }
 API(uint32_t, WasmEdge_VMGetFunctionList)(const WasmEdge_VMContext *Cxt, WasmEdge_String *Names, const WasmEdge_FunctionTypeContext **FuncTypes, const uint32_t Len) { (void)Cxt; (void)Names; (void)FuncTypes; (void)Len; unsupported("WasmEdge_VMGetFunctionList"); return 0; }
 API(WasmEdge_ModuleInstanceContext *, WasmEdge_VMGetImportModuleContext)(const WasmEdge_VMContext *Cxt, const enum WasmEdge_HostRegistration Reg) { (void)Cxt; (void)Reg; unsupported("WasmEdge_VMGetImportModuleContext"); return NULL; }
@@ -772,6 +776,8 @@ ORCHESTRA_WASMEDGE_EXPORT void orchestra_wasmedge_module_delete(WasmEdge_ModuleI
     X(WasmEdge_LogSetErrorLevel) \
     X(WasmEdge_LogSetDebugLevel) \
     X(WasmEdge_LogOff) \
+    X(WasmEdge_LogSetLevel) \
+    X(WasmEdge_LogSetCallback) \
     X(WasmEdge_ValTypeGenI32) \
     X(WasmEdge_ValTypeGenI64) \
     X(WasmEdge_ValTypeGenF32) \
@@ -1007,6 +1013,7 @@ ORCHESTRA_WASMEDGE_EXPORT void orchestra_wasmedge_module_delete(WasmEdge_ModuleI
     X(WasmEdge_VMGetFunctionType) \
     X(WasmEdge_VMGetFunctionTypeRegistered) \
     X(WasmEdge_VMCleanup) \
+    X(WasmEdge_VMForceDeleteRegisteredModule) \
     X(WasmEdge_VMGetFunctionListLength) \
     X(WasmEdge_VMGetFunctionList) \
     X(WasmEdge_VMGetImportModuleContext) \

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifndef WASMEDGE_CAPI_EXPORT
 #define WASMEDGE_CAPI_EXPORT __attribute__((visibility("default")))
@@ -57,6 +58,19 @@ typedef struct int128_t { uint64_t Low; int64_t High; } int128_t;
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- logging (WasmEdge 0.15 on) ----------------------------------------- */
+
+enum WasmEdge_LogLevel {
+  WasmEdge_LogLevel_Trace = 0,
+  WasmEdge_LogLevel_Debug,
+  WasmEdge_LogLevel_Info,
+  WasmEdge_LogLevel_Warn,
+  WasmEdge_LogLevel_Error,
+  WasmEdge_LogLevel_Critical,
+  WasmEdge_LogLevel_Off,
+};
+typedef enum WasmEdge_LogLevel WasmEdge_LogLevel;
 
 /* ---- plain values ------------------------------------------------------ */
 
@@ -171,6 +185,15 @@ typedef struct WasmEdge_Async WasmEdge_Async;
 typedef struct WasmEdge_VMContext WasmEdge_VMContext;
 typedef struct WasmEdge_PluginContext WasmEdge_PluginContext;
 
+typedef struct WasmEdge_LogMessage {
+  WasmEdge_String Message;
+  WasmEdge_String LoggerName;
+  WasmEdge_LogLevel Level;
+  time_t Time;
+  uint64_t ThreadId;
+} WasmEdge_LogMessage;
+typedef void (*WasmEdge_LogCallback_t)(const WasmEdge_LogMessage *Message);
+
 /* A host function: Params and Returns hold exactly as many values as its
  * function type says. Return WasmEdge_Result_Success, WasmEdge_Result_Terminate
  * (ends the wasm call) or an error (WasmEdge_ResultGen). */
@@ -247,6 +270,8 @@ WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_VersionGetPatch(void);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_LogSetErrorLevel(void);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_LogSetDebugLevel(void);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_LogOff(void);
+WASMEDGE_CAPI_EXPORT extern void WasmEdge_LogSetLevel(const enum WasmEdge_LogLevel Level);
+WASMEDGE_CAPI_EXPORT extern void WasmEdge_LogSetCallback(WasmEdge_LogCallback_t Callback);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_ValType WasmEdge_ValTypeGenI32(void);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_ValType WasmEdge_ValTypeGenI64(void);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_ValType WasmEdge_ValTypeGenF32(void);
@@ -482,6 +507,7 @@ WASMEDGE_CAPI_EXPORT extern WasmEdge_Async *WasmEdge_VMAsyncExecuteRegistered(Wa
 WASMEDGE_CAPI_EXPORT extern const WasmEdge_FunctionTypeContext *WasmEdge_VMGetFunctionType(const WasmEdge_VMContext *Cxt, const WasmEdge_String FuncName);
 WASMEDGE_CAPI_EXPORT extern const WasmEdge_FunctionTypeContext *WasmEdge_VMGetFunctionTypeRegistered(const WasmEdge_VMContext *Cxt, const WasmEdge_String ModuleName, const WasmEdge_String FuncName);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_VMCleanup(WasmEdge_VMContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_VMForceDeleteRegisteredModule(const WasmEdge_VMContext *Cxt, const WasmEdge_String ModuleName);
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_VMGetFunctionListLength(const WasmEdge_VMContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_VMGetFunctionList(const WasmEdge_VMContext *Cxt, WasmEdge_String *Names, const WasmEdge_FunctionTypeContext **FuncTypes, const uint32_t Len);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_ModuleInstanceContext *WasmEdge_VMGetImportModuleContext(const WasmEdge_VMContext *Cxt, const enum WasmEdge_HostRegistration Reg);
