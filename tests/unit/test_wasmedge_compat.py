@@ -204,6 +204,37 @@ def test_the_library_has_wasmedges_soname_and_symbol_versions(tmp_path: Path) ->
     assert "WASMEDGE_0.17" in _readelf("-V", str(plugin))
 
 
+@pytest.mark.skipif(shutil.which("readelf") is None, reason="needs readelf")
+def test_a_plugin_linked_against_an_older_libwasmedge_loads(tmp_path: Path) -> None:
+    """A plug-in built against a libwasmedge whose symbols are WASMEDGE_0.16 (a
+    stand-in built here: the same source, versioned 0.16 only) references
+    WasmEdge_X@WASMEDGE_0.16, which Orchestra's library also defines."""
+    from orchestra.hostplugins._wasmedge import SOURCE_DIR
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "v16.map").write_text("WASMEDGE_0.16 { global: WasmEdge_*; orchestra_*; local: *; };\n")
+    subprocess.run(
+        [
+            "cc", "-shared", "-fPIC", f"-I{SOURCE_DIR.parent}", "-DORCHESTRA_WASMEDGE_NO_SYMVER",
+            "-Wl,-soname,libwasmedge.so.0", f"-Wl,--version-script={old / 'v16.map'}",
+            "-o", str(old / "libwasmedge.so.0"), str(SOURCE_DIR / "compat.c"),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    src = tmp_path / "we.c"
+    src.write_text(WASMEDGE_PLUGIN)
+    plugin = tmp_path / "plugins" / "libwe.so"
+    plugin.parent.mkdir()
+    cmd = ["cc", "-shared", "-fPIC", "-I", str(include_dir()), "-o", str(plugin), str(src)]
+    subprocess.run([*cmd, f"-L{old}", "-l:libwasmedge.so.0", "-Wl,-z,now"], check=True)
+    needs = _readelf("-V", str(plugin))
+    assert "WASMEDGE_0.16" in needs and "WASMEDGE_0.17" not in needs
+    (found,) = HostPluginRegistry().load_from_path(plugin.parent)
+    assert "arith" in found.signatures("wetest")
+
+
 @pytest.mark.parametrize("link", [True, False], ids=["linked", "unlinked"])
 @pytest.mark.parametrize("api", [3, 4, 5])
 def test_the_probe_lists_modules_and_functions_by_running_create(
