@@ -336,3 +336,16 @@ def test_wasmedge_mocks_log_once_per_plugin_and_answer_as_wasmedge() -> None:
     assert len(WASMEDGE_MOCKS["wasmedge_tensorflowlite"].functions) == 7
     assert mock_problem("wasi_ephemeral_nn", "load", ["i32"] * 5, ["i32"]) is None
     assert "has no function 'nope'" in (mock_problem("wasmedge_image", "nope", [], []) or "")
+
+
+def test_without_a_compiler_the_library_is_a_clear_load_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORCHESTRA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CC", "no-such-cc")
+    with pytest.raises(PluginLoadError) as info:
+        compat_library()
+    assert info.value.message == (
+        "WasmEdge plug-ins need Orchestra's compatibility library, built once with a C "
+        "compiler, and 'no-such-cc' is not on PATH: install one (e.g. gcc or clang), or set CC"
+    )
