@@ -11,6 +11,9 @@ Rows:
 
 * wasm -> native, ``ORCHESTRA_FN_NO_MEMORY``: the context is not refreshed;
 * wasm -> native, with the caller's linear memory in the context (the default);
+* wasm -> WasmEdge C API: the same function as a WasmEdge C-API plug-in, run
+  through Orchestra's compatibility library (the caller's memory in the calling
+  frame, like the row above: the difference is the shim's cost);
 * wasm -> Python, a ``@HostModule.function`` taking and returning an ``i32``;
 * wasm -> Python through wasmtime-py's public ``Func`` (a reference: what a host
   function costs without Orchestra's lean callbacks).
@@ -64,6 +67,36 @@ ORCHESTRA_HOSTPLUGIN_EXPORT const orchestra_plugin_t *orchestra_hostplugin_descr
 }
 """
 
+WASMEDGE = r"""
+#include <wasmedge/wasmedge.h>
+static WasmEdge_Result inc(void *data, const WasmEdge_CallingFrameContext *frame,
+                           const WasmEdge_Value *in, WasmEdge_Value *out) {
+    (void)data; (void)frame;
+    out[0] = WasmEdge_ValueGenI32(WasmEdge_ValueGetI32(in[0]) + 1);
+    return WasmEdge_Result_Success;
+}
+static WasmEdge_ModuleInstanceContext *create(const WasmEdge_ModuleDescriptor *desc) {
+    (void)desc;
+    WasmEdge_String name = WasmEdge_StringCreateByCString("bench_wasmedge");
+    WasmEdge_ModuleInstanceContext *mod = WasmEdge_ModuleInstanceCreate(name);
+    WasmEdge_StringDelete(name);
+    WasmEdge_ValType i32 = WasmEdge_ValTypeGenI32();
+    WasmEdge_FunctionTypeContext *type = WasmEdge_FunctionTypeCreate(&i32, 1, &i32, 1);
+    name = WasmEdge_StringCreateByCString("inc");
+    WasmEdge_ModuleInstanceAddFunction(mod, name, WasmEdge_FunctionInstanceCreate(type, inc, NULL, 0));
+    WasmEdge_StringDelete(name);
+    WasmEdge_FunctionTypeDelete(type);
+    return mod;
+}
+static WasmEdge_ModuleDescriptor mods[] = {{"bench_wasmedge", "host-call benchmark", create}};
+static WasmEdge_PluginDescriptor plugin = {
+    "bench_wasmedge", "host-call benchmark", WASMEDGE_PLUGIN_API_VERSION, {1, 0, 0, 0}, 1, 0, mods, NULL,
+};
+WASMEDGE_CAPI_PLUGIN_EXPORT const WasmEdge_PluginDescriptor *WasmEdge_Plugin_GetDescriptor(void) {
+    return &plugin;
+}
+"""
+
 PYTHON = """
 from orchestra.hostplugins import HostModule, i32
 bench = HostModule("bench_python")
@@ -97,6 +130,10 @@ CASES = {
     "wasm -> native, with linear memory": (
         '(import "bench_native" "inc_mem" (func $f (param i32) (result i32)))',
         ["bench_native"],
+    ),
+    "wasm -> WasmEdge C API, with linear memory": (
+        '(import "bench_wasmedge" "inc" (func $f (param i32) (result i32)))',
+        ["bench_wasmedge"],
     ),
     "wasm -> Python (i32 -> i32)": (
         '(import "bench_python" "inc" (func $f (param i32) (result i32)))',
@@ -150,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         lib, src = plugins / "libbench_native.so", Path(tmp) / "bench_native.c"
         cc = ["cc", "-shared", "-fPIC", "-O2", "-I", str(include_dir())]
         subprocess.run([*cc, "-o", str(lib), str(src)], check=True)
+        (Path(tmp) / "bench_wasmedge.c").write_text(WASMEDGE)
+        wasmedge = [str(plugins / "libbench_wasmedge.so"), str(Path(tmp) / "bench_wasmedge.c")]
+        subprocess.run([*cc, "-o", *wasmedge], check=True)
         (plugins / "bench_python.py").write_text(PYTHON)
         times: dict[str, float] = {}
         for name, (import_line, grants) in CASES.items():

@@ -22,11 +22,13 @@ def default_cache_dir() -> Path:
 
 def host_plugin_search_paths(config_paths: list[str] | None = None) -> list[str]:
     """DESIGN.md search order: ``ORCHESTRA_PLUGIN_PATH`` entries, then the config's
-    ``host_plugins.paths``, then ``<sys.prefix>/lib/orchestra/plugins``."""
+    ``host_plugins.paths``, then ``WASMEDGE_PLUGIN_PATH`` entries (WasmEdge's own
+    variable: files or folders), then ``<sys.prefix>/lib/orchestra/plugins``."""
     import sys
 
     env = os.environ.get("ORCHESTRA_PLUGIN_PATH", "")
     paths = [p for p in env.split(os.pathsep) if p]
     paths += list(config_paths or [])
+    paths += [p for p in os.environ.get("WASMEDGE_PLUGIN_PATH", "").split(os.pathsep) if p]
     paths.append(str(Path(sys.prefix) / "lib" / "orchestra" / "plugins"))
     return paths

@@ -12,6 +12,7 @@ import wasmtime
 
 from .errors import PluginLoadError
 from .hostplugins import HostPluginRegistry
+from .hostplugins._wasmedge_mocks import WASMEDGE_MOCKS
 from .runtime import detect_abi
 from .runtime._detect import EXTISM_ENV, WASI_MODULES
 from .runtime._engine import wasm_bytes
@@ -43,6 +44,13 @@ def _bound_to(module: str, abi: str) -> str:
     if provider is not None:
         return f"host plug-in {provider.name} {provider.version} ({provider.file}) once granted ({grant})"
     searched = ", ".join(registry.searched)
+    mock = WASMEDGE_MOCKS.get(module)
+    if mock is not None:
+        answer = "fails with MissingHostPlugin" if mock.answer is None else f"answers {mock.answer}"
+        return (
+            f"mocked as WasmEdge does: the {mock.plugin} plug-in is not installed (searched: "
+            f"{searched}); a call {answer}"
+        )
     known = registry.known_modules.get(module)
     if known is not None:
         return (

@@ -5,6 +5,10 @@ General layout:
 * ``_python``: Python host plug-ins (``HostModule`` and its ``@function`` decorator);
 * ``_native``: native host plug-ins, the ctypes side of ``orchestra_hostplugin.h``
   (shipped in this folder: :func:`include_dir`);
+* ``_wasmedge``: WasmEdge C-API plug-ins, through the compatibility library in
+  ``wasmedge/`` (compiled with ``cc`` on first use) and its header
+  ``wasmedge/wasmedge.h``;
+* ``_wasmedge_mocks``: the host modules WasmEdge mocks when their plug-in is missing;
 * ``_probe``: a child process that reads native descriptors, so the process doing
   discovery never loads a native library;
 * ``_registry``: search paths, discovery, ``find``/``names``/``create_module``.
@@ -29,6 +33,7 @@ from ._registry import HostPluginRegistry as HostPluginRegistry
 from ._registry import LoadFailure as LoadFailure
 from ._registry import NativeHostPlugin as NativeHostPlugin
 from ._registry import PythonPluginEntry as PythonPluginEntry
+from ._registry import WasmEdgeHostPlugin as WasmEdgeHostPlugin
 from ._registry import default_search_paths as default_search_paths
 from ._registry import describe_registry as describe_registry
 
@@ -46,6 +51,7 @@ __all__ = (
     "NativeLibrary",
     "PythonHostPlugin",
     "PythonPluginEntry",
+    "WasmEdgeHostPlugin",
     "default_search_paths",
     "describe_registry",
     "f32",

@@ -191,6 +191,10 @@ class Descriptor:
     options: tuple[OptionDesc, ...] = ()
     has_init: bool = False
     has_fini: bool = False
+    kind: str = "native"
+    """``native`` (Orchestra's ABI) or ``wasmedge`` (a WasmEdge C-API plug-in)."""
+    api_version: int = ABI_VERSION
+    """The ABI version it was built for (WasmEdge's plug-in API version for ``wasmedge``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -216,6 +220,8 @@ class Descriptor:
             ],
             "has_init": self.has_init,
             "has_fini": self.has_fini,
+            "kind": self.kind,
+            "api_version": self.api_version,
         }
 
     @classmethod
@@ -244,6 +250,8 @@ class Descriptor:
             ),
             has_init=bool(data.get("has_init")),
             has_fini=bool(data.get("has_fini")),
+            kind=str(data.get("kind", "native")),
+            api_version=int(data.get("api_version", ABI_VERSION)),
         )
 
 
@@ -523,6 +531,9 @@ class NativeFunction(HostFunction):
     flags: int = 0
     address: int = 0
     library: NativeLibrary | None = field(default=None, compare=False, repr=False)
+    data: int = 0
+    """``ctx->plugin_data`` for this function when not 0 (else the library's): a
+    WasmEdge plug-in's function instance, for the compatibility library's trampoline."""
 
     @property
     def uses_blocks(self) -> bool:
@@ -536,7 +547,7 @@ class NativeFunction(HostFunction):
 
         :raises HostFunctionError: the function reported a failure.
         """
-        ctx = new_context(self.library)
+        ctx = new_context(self.library, self.data)
         argv = (ctypes.c_uint64 * max(1, len(self.params)))(*args)
         resv = (ctypes.c_uint64 * max(1, len(self.results)))()
         rc = self.c_function()(
@@ -554,10 +565,12 @@ def _runtime_only(*args: Any) -> Any:
     )
 
 
-def new_context(library: NativeLibrary | None) -> Ctx:
+def new_context(library: NativeLibrary | None, data: int = 0) -> Ctx:
     ctx = Ctx()
     ctx.abi_version = ABI_VERSION
-    if library is not None:
+    if data:
+        ctx.plugin_data = data
+    elif library is not None:
         ctx.plugin_data = library.plugin_data.value
     ctx.block_alloc = _NO_ALLOC
     ctx.block_length = _NO_LENGTH

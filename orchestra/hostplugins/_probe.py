@@ -60,8 +60,26 @@ def _probe_here(
 ) -> None:
     from ..errors import PluginLoadError
     from ._native import NativeLibrary, read_descriptor
+    from ._wasmedge import cxx_plugin_problem, is_wasmedge_file, read_wasmedge_header
 
     for file in files:
+        problem = cxx_plugin_problem(file)
+        if problem is not None:
+            _emit(out, event="error", file=file, error=problem)
+            continue
+        if is_wasmedge_file(file):
+            # The descriptor first (so a crash in a module's create still names the
+            # plug-in and its modules), then every create, which lists the functions.
+            try:
+                header = read_wasmedge_header(file)
+                _emit(out, event="descriptor", file=file, descriptor=header.to_json())
+                full = _wasmedge_descriptor(file, options.get(header.name, {}))
+            except PluginLoadError as exc:
+                _emit(out, event="error", file=file, error=exc.message)
+                continue
+            _emit(out, event="descriptor", file=file, descriptor=full)
+            _emit(out, event="done", file=file)
+            continue
         try:
             desc = read_descriptor(file)
         except PluginLoadError as exc:
@@ -75,6 +93,12 @@ def _probe_here(
             _emit(out, event="error", file=file, error=exc.message)
             continue
         _emit(out, event="done", file=file)
+
+
+def _wasmedge_descriptor(file: str, options: Mapping[str, str]) -> dict[str, Any]:
+    from ._wasmedge import WasmEdgeLibrary
+
+    return WasmEdgeLibrary(file, options).descriptor.to_json()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

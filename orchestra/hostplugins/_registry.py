@@ -45,6 +45,7 @@ __all__ = (
     "LoadFailure",
     "NativeHostPlugin",
     "PythonPluginEntry",
+    "WasmEdgeHostPlugin",
     "default_search_paths",
     "describe_registry",
 )
@@ -159,6 +160,31 @@ class NativeHostPlugin:
                 module.functions[fname] = lib.function(name, fname)
             self._modules[name] = module
         return module
+
+
+class WasmEdgeHostPlugin(NativeHostPlugin):
+    """A WasmEdge C-API plug-in known from its probed descriptor (``_wasmedge.py``):
+    loaded through Orchestra's compatibility library, its modules' ``create`` run
+    with ``host_plugins.options`` as WasmEdge program options."""
+
+    kind = "wasmedge"
+
+    def create_module(self, name: str) -> HostModule:
+        module = self._modules.get(name)
+        if module is None:
+            from ._wasmedge import open_wasmedge
+
+            fns = self.descriptor.modules[name]  # KeyError: no such module
+            lib = open_wasmedge(self.file, self.options)
+            module = HostModule(name)
+            for fname in fns:
+                module.functions[fname] = lib.function(name, fname)
+            self._modules[name] = module
+        return module
+
+    def close(self) -> None:
+        """Module instances stay in the process (as in WasmEdge): nothing to run."""
+        self._modules.clear()
 
 
 class PythonPluginEntry:
@@ -310,7 +336,8 @@ class HostPluginRegistry:
             )
             return None
         assert desc is not None
-        return NativeHostPlugin(desc, self.options.get(desc.name))
+        kind = WasmEdgeHostPlugin if desc.kind == "wasmedge" else NativeHostPlugin
+        return kind(desc, self.options.get(desc.name))
 
     def _python_entry(self, file: Path) -> HostPlugin:
         info = scan_python_plugin(file)
@@ -332,16 +359,23 @@ class HostPluginRegistry:
 
     def load_default_paths(self, config_paths: list[str] | None = None) -> list[HostPlugin]:
         """Search ``ORCHESTRA_PLUGIN_PATH``, then ``config_paths``, then
-        ``<sys.prefix>/lib/orchestra/plugins``; failures go to :attr:`errors`."""
+        ``WASMEDGE_PLUGIN_PATH``, then ``<sys.prefix>/lib/orchestra/plugins``;
+        failures go to :attr:`errors`."""
         found: list[HostPlugin] = []
         for p in default_search_paths(config_paths):
             found += self.load_from_path(p, strict=False)
         return found
 
+    load_with_default_paths = load_default_paths
+    """WasmEdge's name (``WasmEdge_PluginLoadWithDefaultPaths``)."""
+
     # -- lookup ----------------------------------------------------------------------
 
     def names(self) -> list[str]:
         return sorted(self.plugins)
+
+    list_plugins = names
+    """WasmEdge's name (``WasmEdge_PluginListPlugins``)."""
 
     def find(self, name: str) -> HostPlugin | None:
         return self.plugins.get(name)
@@ -411,7 +445,10 @@ def describe_registry(registry: HostPluginRegistry) -> str:
         lines = ["no host plug-ins found"]
     for name in registry.names():
         p = registry.plugins[name]
-        lines += ["", f"{p.name} {p.version} ({p.kind}): {p.description or 'no description'}"]
+        kind = p.kind
+        if isinstance(p, WasmEdgeHostPlugin):
+            kind += f", plug-in API version {p.descriptor.api_version}"
+        lines += ["", f"{p.name} {p.version} ({kind}): {p.description or 'no description'}"]
         for module in p.module_names():
             try:
                 sigs = p.signatures(module)

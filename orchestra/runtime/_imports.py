@@ -36,6 +36,7 @@ from ..hostplugins._native import (
     failure,
     new_context,
 )
+from ..hostplugins._wasmedge_mocks import WASMEDGE_MOCKS, mock_function, mock_problem
 from ._detect import EXTISM_ENV, WASI_MODULES
 from ._fastcall import CallerMemory, LeanLinker, RawValues, host_failure
 
@@ -106,6 +107,8 @@ class ImportPlan:
     """Where the host modules came from; :meth:`close` releases what it loaded."""
     native_kernel: bool = False
     """A native host function reads Extism kernel blocks by pointer (FN_KERNEL)."""
+    log_sink: Callable[[str, str], None] | None = None
+    """(level, message) to the supervisor's log: WasmEdge's mocks log through it."""
 
     def close(self) -> None:
         """The instance is done: native host plug-ins nobody else in this process uses
@@ -191,7 +194,7 @@ def plan_imports(
     if not others:
         return plan
     registry = plan.registry = HostPluginRegistry(options=options)
-    if granted:
+    if granted or any(imp.module in WASMEDGE_MOCKS for imp in others):
         for path in search_paths:
             registry.load_from_path(path, strict=False)
     grant_all = "*" in granted
@@ -202,6 +205,14 @@ def plan_imports(
             fail(imp, f"import {name!r} is not a function; only function imports can be provided")
             continue
         provider = registry.provider(imp.module)
+        if provider is None and _wasmedge_mocked(registry, imp.module):
+            sig = ([str(t) for t in imp.type.params], [str(t) for t in imp.type.results])
+            problem = mock_problem(imp.module, key[1], *sig)
+            if problem is not None:
+                fail(imp, problem)
+            else:  # as WasmEdge does, with or without a grant
+                plan.mocked[key] = imp.type
+            continue
         if imp.module not in granted and not (grant_all and provider is not None):
             fail(
                 imp,
@@ -271,6 +282,11 @@ def plan_imports(
     return plan
 
 
+def _wasmedge_mocked(registry: HostPluginRegistry, module: str) -> bool:
+    """A module WasmEdge mocks, and no plug-in that failed to load declares it."""
+    return module in WASMEDGE_MOCKS and not any(module in f.modules for f in registry.errors)
+
+
 _Signatures = dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], int]]
 """Function name -> ((param kinds, result kinds), native flags)."""
 
@@ -338,7 +354,7 @@ def _native(
     """The whole C callback (``LeanLinker.define_raw(..., catches=True)``) calling C
     function ``fn`` with a context refreshed per call; generated per signature, so
     there is no per-call type dispatch and no Python call besides the C one."""
-    ctx = new_context(fn.library)
+    ctx = new_context(fn.library, fn.data)
     argv = (ctypes.c_uint64 * max(1, len(fn.params)))()
     resv = (ctypes.c_uint64 * max(1, len(fn.results)))()
 
@@ -480,7 +496,9 @@ def define_imports(
             wrappers[(module, name)] = (
                 [str(t) for t in ty.params],
                 [str(t) for t in ty.results],
-                _mock(module, name, plan.searched, plan.mock_plugins.get(module)),
+                mock_function(module, name, plan.searched, plan.log_sink)
+                if module in WASMEDGE_MOCKS
+                else _mock(module, name, plan.searched, plan.mock_plugins.get(module)),
             )
         for key, route in plan.routes.items():
             wrappers[key] = (route.params, route.results, _route(route, blocks, router, timeout))

@@ -198,11 +198,8 @@ ORCHESTRA_HOSTPLUGIN_EXPORT const orchestra_plugin_t *something_else(void) {
 """
 
 
-def cc_plugin(out: Path, **defines: str | int | bool) -> Path:
-    """Compile :data:`TEST_PLUGIN` into shared library ``out`` with ``-DKEY=VALUE``."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    src = out.with_suffix(".c")
-    src.write_text(TEST_PLUGIN)
+def define_flags(defines: dict[str, str | int | bool]) -> list[str]:
+    """``-DKEY``, ``-DKEY="text"`` or ``-DKEY=number`` for each define."""
     flags = []
     for key, value in defines.items():
         if value is True:
@@ -211,6 +208,15 @@ def cc_plugin(out: Path, **defines: str | int | bool) -> Path:
             flags.append(f'-D{key}="{value}"')
         else:
             flags.append(f"-D{key}={value}")
+    return flags
+
+
+def cc_plugin(out: Path, **defines: str | int | bool) -> Path:
+    """Compile :data:`TEST_PLUGIN` into shared library ``out`` with ``-DKEY=VALUE``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = out.with_suffix(".c")
+    src.write_text(TEST_PLUGIN)
+    flags = define_flags(defines)
     cmd = ["cc", "-shared", "-fPIC", "-O1", "-I", str(include_dir()), "-o", str(out), str(src)]
     subprocess.run([*cmd, *flags], check=True, capture_output=True)
     src.unlink()
