@@ -30,7 +30,7 @@ class RecordSource:
     of a file (``total`` is its size; ``None`` for stdin), or files of a directory.
     ``names`` maps the index of each directory record still in flight to its file
     name (the sink takes it back). ``error`` says why reading stopped early, if it
-    did (a JSON line that is not JSON).
+    did (a JSON line that is not JSON). ``finished``: every record has been read.
     """
 
     def __init__(self, path: str, fmt: Format) -> None:
@@ -41,6 +41,7 @@ class RecordSource:
         self.done = 0
         self.total: int | None = None
         self.error: str | None = None
+        self.finished = False
         self._files: list[str] = []
         if self.is_dir:
             # Hidden files (.DS_Store, editor swap files) are not records.
@@ -63,6 +64,7 @@ class RecordSource:
                 self.names[index] = name
                 self.done += 1
                 yield data
+            self.finished = True
             return
         line_no = 0
         async for line in self._lines():
@@ -77,6 +79,7 @@ class RecordSource:
                 self.error = f"input line {line_no}: {record}; stopped reading"
                 return
             yield record[0]
+        self.finished = True
 
     async def _lines(self) -> AsyncIterator[bytes]:
         """Lines of the file or stdin, without their ``\\n`` (or ``\\r\\n``).

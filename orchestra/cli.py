@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +15,8 @@ import anyio
 import click
 import msgspec
 
+from ._callargs import CallInput, UsageError, core_arguments, default_stdin, read_input
+from ._interrupt import EXIT_INTERRUPTED, Interrupt
 from ._logging import LEVELS, configure_logging
 from ._orchestra import Orchestra
 from ._report import Reporter
@@ -35,7 +36,7 @@ from .graph import render_graph
 
 __all__ = ("main",)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SHUTDOWN_GRACE = float(os.environ.get("ORCHESTRA_SHUTDOWN_GRACE", "10"))
 
 
@@ -153,8 +154,8 @@ def _allow_paths(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _apply_call_options(spec: PluginSpec, opts: dict[str, Any]) -> PluginSpec:
-    """The call options (--timeout, --memory, --fuel, --wasi, --allow-path,
-    --allow-host, --config) applied over ``spec``: the command line wins."""
+    """The call options (--timeout, --memory, --fuel, --wasi, --env, --arg,
+    --allow-path, --allow-host, --config) applied over ``spec``: the command line wins."""
     limits = spec.limits
     try:
         if opts["timeout"]:
@@ -166,10 +167,13 @@ def _apply_call_options(spec: PluginSpec, opts: dict[str, Any]) -> PluginSpec:
     if opts["fuel"]:
         limits = msgspec.structs.replace(limits, fuel=opts["fuel"])
     wasi = spec.wasi
-    if opts["wasi"] or opts["allow_path"]:
+    if opts["wasi"] or opts["allow_path"] or opts["env"] or opts["wasi_args"]:
         base = wasi or WasiSpec()
         wasi = msgspec.structs.replace(
-            base, allowed_paths={**base.allowed_paths, **_allow_paths(opts["allow_path"])}
+            base,
+            allowed_paths={**base.allowed_paths, **_allow_paths(opts["allow_path"])},
+            env={**base.env, **_kv(opts["env"], "--env")},
+            args=[*base.args, *opts["wasi_args"]],
         )
     return msgspec.structs.replace(
         spec,
@@ -196,11 +200,30 @@ def _source_plugin(source: str, opts: dict[str, Any]) -> PluginSpec:
     type=click.Path(dir_okay=False),
     help="Take PLUGIN from this config: call -c CONFIG PLUGIN EXPORT.",
 )
-@click.option("--input", "input_text", help="Input (core ABI: a JSON list of numbers).")
 @click.option(
-    "--input-file", type=click.Path(dir_okay=False, exists=True), help="Read the input from a file."
+    "--input",
+    "input_text",
+    help="Input (core ABI: a JSON list of numbers). Default: stdin when it is not a terminal.",
+)
+@click.option(
+    "--input-file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Read the input from a file (- for stdin).",
 )
 @click.option("--wasi", is_flag=True, help="Give the plug-in a WASI context.")
+@click.option(
+    "--env",
+    multiple=True,
+    metavar="K=V",
+    help="WASI environment variable (repeatable; implies --wasi).",
+)
+@click.option(
+    "--arg",
+    "wasi_args",
+    multiple=True,
+    metavar="ARG",
+    help="WASI command-line argument, after argv[0] (repeatable; implies --wasi).",
+)
 @click.option("--config", multiple=True, metavar="K=V", help="Plug-in config value (repeatable).")
 @click.option(
     "--allow-path", multiple=True, metavar="HOST[:GUEST]", help="Pre-open a directory (repeatable)."
@@ -245,9 +268,10 @@ def call(
     if len(args) != 2:
         _fail("expected SOURCE EXPORT (or -c CONFIG PLUGIN EXPORT)")
     first, export = args
-    if input_text is not None and input_file is not None:
-        _fail("give --input or --input-file, not both")
-    data = Path(input_file).read_bytes() if input_file else (input_text or "").encode()
+    try:
+        given = read_input(input_text, input_file, default_stdin())
+    except UsageError as exc:
+        _fail(str(exc))
     if config_file:
         cfg = _load(config_file)
         if first not in cfg.plugins:
@@ -261,6 +285,9 @@ def call(
         plugin = Path(first).stem or "plugin"
         config = Config(plugins={plugin: _source_plugin(first, opts)})
     host_paths = [os.path.abspath(p) for p in opts["host_plugin"]]
+    for given_path, host_path in zip(opts["host_plugin"], host_paths, strict=True):
+        if not os.path.exists(host_path):
+            _fail(f"--host-plugin {given_path}: no such file or directory")
     if host_paths:
         # Host plug-ins named on the command line are granted every module they provide.
         spec = config.plugins[plugin]
@@ -271,15 +298,18 @@ def call(
             ),
             plugins={plugin: msgspec.structs.replace(spec, host_modules=[*spec.host_modules, "*"])},
         )
-    code = anyio.run(_call, config, plugin, export, data, loops, log_level)
+    code = anyio.run(_call, config, plugin, export, given, loops, log_level)
     sys.exit(code)
 
 
 async def _call(
-    config: Config, plugin: str, export: str, data: bytes, loops: int, log_level: str
+    config: Config, plugin: str, export: str, given: CallInput, loops: int, log_level: str
 ) -> int:
     try:
         async with Orchestra(config, log_level=log_level) as orch:
+            data: bytes | list[int | float] = given.data
+            if orch.supervisor.pool(plugin).abi == "core":
+                data = _core_call_args(config.plugins[plugin], export, given)
             for _ in range(max(1, loops)):
                 out = await orch.call(plugin, export, data)
                 if isinstance(out, list):
@@ -289,13 +319,29 @@ async def _call(
                     if loops > 1:
                         sys.stdout.buffer.write(b"\n")
                 sys.stdout.flush()
-    except (ConfigError, PluginLoadError) as exc:
+    except (ConfigError, PluginLoadError, UsageError) as exc:
         click.echo(f"orchestra: {exc}", err=True)
         return EXIT_USAGE
     except CallError as exc:
         click.echo(f"orchestra: {type(exc).__name__}: {exc}", err=True)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _core_call_args(spec: PluginSpec, export: str, given: CallInput) -> list[int | float]:
+    """The numbers for a core-ABI ``export``, checked against its signature here (the
+    module is compiled in this process, never instantiated), so that a wrong call is
+    a usage error naming what was given.
+
+    :raises UsageError: no such export, or the input is not what it takes.
+    """
+    from .inspect import export_params
+
+    try:
+        params = export_params(spec, export)
+    except PluginLoadError as exc:
+        raise UsageError(f"{os.path.basename(spec.source)}: {exc.message}") from None
+    return core_arguments(export, params, given)
 
 
 # -- run ----------------------------------------------------------------------------------
@@ -372,8 +418,11 @@ def run(
         parent = os.path.dirname(os.path.abspath(output_path))
         if not os.path.isdir(parent):
             _fail(f"output {output_path}: no such directory {parent}")
+    interrupt = Interrupt()
+    interrupt.install()
     code = anyio.run(
         _run,
+        interrupt,
         _RunArgs(
             cfg=cfg,
             name=name,
@@ -400,7 +449,7 @@ class _RunArgs:
     progress: bool | None
 
 
-async def _run(args: _RunArgs) -> int:
+async def _run(interrupt: Interrupt, args: _RunArgs) -> int:
     started = time.perf_counter()
     name = args.name
     source = RecordSource(args.source, args.in_fmt)
@@ -412,16 +461,15 @@ async def _run(args: _RunArgs) -> int:
     except OSError as exc:
         report.say(f"orchestra: output {args.output}: {exc.strerror or exc}")
         return EXIT_USAGE
+    # A second signal exits at once: the display goes first, what was written stays.
+    interrupt.on_exit += [report.clear, sys.stdout.flush, sink.flush]
     ok = failed = dropped = 0
     output_closed = False
-    interrupt = _Interrupt()
     try:
         async with Orchestra(args.cfg) as orch:
             run_ = orch.run_pipeline(name, source.records())
             async with anyio.create_task_group() as tg:
-                tg.start_soon(
-                    _watch_signals, run_, interrupt, SHUTDOWN_GRACE, report.say, sink.file
-                )
+                tg.start_soon(_watch_signals, run_, interrupt, SHUTDOWN_GRACE, report.say)
                 tg.start_soon(report.run_progress, run_.stats)
                 async with run_:
                     async for res in run_:
@@ -483,9 +531,16 @@ async def _run(args: _RunArgs) -> int:
     if interrupt.signal:
         summary["interrupted_by"] = interrupt.signal
         summary["records_abandoned"] = interrupt.abandoned
+        read = done + interrupt.abandoned  # records taken from the input, indexed from 0
+        unread = (
+            "all input was read"
+            if source.finished
+            else f"input after record {read - 1} was not read"
+            if read
+            else "no input was read"
+        )
         report.say(
-            f"orchestra: {name}: stopped by {interrupt.signal}; input after record "
-            f"{done + interrupt.abandoned} was not read"
+            f"orchestra: {name}: stopped by {interrupt.signal}; {unread}"
             + (
                 f"; {interrupt.abandoned} records in flight were abandoned after "
                 f"{SHUTDOWN_GRACE:g}s"
@@ -510,37 +565,21 @@ def _silence_stdout() -> None:
         pass
 
 
-class _Interrupt:
-    signal: str | None = None
-    abandoned: int = 0
-
-
 async def _watch_signals(
-    run_: Any, state: _Interrupt, grace: float, say: Callable[[str], None], *flush_on_exit: Any
+    run_: Any, interrupt: Interrupt, grace: float, say: Callable[[str], None]
 ) -> None:
     """First SIGINT/SIGTERM: stop taking input and let records in flight finish for
-    up to ``grace`` seconds (then abandon them). Second: exit at once."""
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with anyio.create_task_group() as tg:
-            async for sig in signals:
-                if state.signal is None:
-                    state.signal = signal.Signals(sig).name
-                    say(
-                        f"orchestra: {state.signal}: finishing the records in flight "
-                        f"(up to {grace:g}s; again to stop at once)"
-                    )
-                    run_.stop()
-                    tg.start_soon(_abandon_after, run_, state, grace)
-                else:
-                    for stream in (sys.stdout, *flush_on_exit):
-                        try:
-                            stream.flush()
-                        except (OSError, ValueError):
-                            pass
-                    os._exit(EXIT_INTERRUPTED)
+    up to ``grace`` seconds (then abandon them). A second exits at once (Interrupt)."""
+    sig = await interrupt.wait()
+    say(
+        f"orchestra: {sig}: finishing the records in flight "
+        f"(up to {grace:g}s; again to stop at once)"
+    )
+    run_.stop()
+    await _abandon_after(run_, interrupt, grace)
 
 
-async def _abandon_after(run_: Any, state: _Interrupt, grace: float) -> None:
+async def _abandon_after(run_: Any, state: Interrupt, grace: float) -> None:
     await anyio.sleep(grace)
     state.abandoned = run_.in_flight
     run_.abandon()
