@@ -469,3 +469,65 @@ def test_run_interrupt_counts_records_from_0(tmp_path: Path, wat_file: WatFile) 
         "orchestra: p: stopped by SIGINT; input after record 1 was not read; "
         "2 records in flight were abandoned after 0.2s"
     ) in err
+
+
+# -- WASI stderr ---------------------------------------------------------------------------
+
+#: wasi-command: writes ``line N`` for N in 0..149 to stderr, then ``tail`` (no newline).
+CHATTY_WASI = """\
+(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "line 000\\n")
+  (data (i32.const 200) "tail")
+  (func $write (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "_start")
+    (local $i i32)
+    (loop $next
+      ;; "line NNN": three decimal digits of $i at 105..107
+      (i32.store8 (i32.const 105) (i32.add (i32.const 48) (i32.div_u (local.get $i) (i32.const 100))))
+      (i32.store8 (i32.const 106)
+        (i32.add (i32.const 48) (i32.rem_u (i32.div_u (local.get $i) (i32.const 10)) (i32.const 10))))
+      (i32.store8 (i32.const 107) (i32.add (i32.const 48) (i32.rem_u (local.get $i) (i32.const 10))))
+      (call $write (i32.const 100) (i32.const 9))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (i32.const 150))))
+    (call $write (i32.const 200) (i32.const 4)))
+)
+"""
+
+
+def _events(stderr: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+
+
+def test_wasi_stderr_lines_are_log_events_tagged_with_plugin_and_instance(
+    wat_file: WatFile,
+) -> None:
+    """What a WASI command writes to stderr comes out as `plugin_stderr` events with
+    `plugin` and `instance`, one per line (never raw text), shown at the default
+    level; stdout still holds only the output."""
+    proc = orchestra(
+        "call", str(wat_file("argenv", ARGS_ENV_WASI)), "_start", "--log-format", "json"
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = [line for line in proc.stderr.decode().splitlines() if line.strip()]
+    assert all(line.startswith("{") for line in lines), lines
+    events = [e for e in _events(proc.stderr) if e["event"] == "plugin_stderr"]
+    assert [(e["plugin"], e["instance"], e["level"], e["line"]) for e in events] == [
+        ("argenv", 0, "warning", "warn: from stderr")
+    ] * 2
+    assert proc.stdout == b"argenv\0"
+
+
+def test_wasi_stderr_is_bounded_per_call(wat_file: WatFile) -> None:
+    """A flood of stderr costs at most 100 events per call, then one that counts the
+    rest (the last line, which has no newline, among them)."""
+    proc = orchestra("call", str(wat_file("chatty", CHATTY_WASI)), "_start", "--log-format", "json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = [e["line"] for e in _events(proc.stderr) if e["event"] == "plugin_stderr"]
+    assert lines == [f"line {i:03d}" for i in range(100)] + ["…(51 lines more)"]
