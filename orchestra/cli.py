@@ -596,31 +596,37 @@ async def _abandon_after(run_: Any, state: Interrupt, grace: float) -> None:
     type=click.Path(dir_okay=False),
     help="Inspect plug-in WASM of this config (shows its routes).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @_log_options
-def inspect(wasm: str, config_file: str | None, log_format: str, log_level: str) -> None:
+def inspect(
+    wasm: str, config_file: str | None, as_json: bool, log_format: str, log_level: str
+) -> None:
     """Show ABI, exports, imports, and what would satisfy each import.
 
-    WASM is a .wasm/.wat file, or with -c CONFIG a plug-in name of that config.
+    WASM is a .wasm/.wat file or an Extism manifest (.json), or with -c CONFIG a
+    plug-in name of that config. --json keys: module, abi, linked, exports
+    [{name, type}], imports [{module, name, type, bound, detail}].
     """
     configure_logging(log_format, log_level)
-    from .inspect import describe_module
+    from .inspect import inspect_module, render_report
 
+    spec = PluginSpec(source=wasm)
     routes: dict[str, str] = {}
-    path = wasm
     if config_file:
         cfg = _load(config_file)
         if wasm not in cfg.plugins:
             _fail(
                 f"{config_file}: no plug-in named {wasm!r} (configured: {', '.join(sorted(cfg.plugins))})"
             )
-        path, routes = cfg.plugins[wasm].source, cfg.plugins[wasm].imports
-    if not os.path.isfile(path):
-        _fail(f"{path}: no such file")
+        spec = cfg.plugins[wasm]
+        routes = spec.imports
+    if not os.path.isfile(spec.source):
+        _fail(f"{spec.source}: no such file")
     try:
-        report = describe_module(Path(path), routes)
+        info = inspect_module(spec, routes)
     except OrchestraError as exc:
         _fail(str(exc))
-    click.echo(report)
+    click.echo(json.dumps(info, indent=2) if as_json else render_report(info))
 
 
 # -- plugins -------------------------------------------------------------------------------
@@ -638,20 +644,32 @@ def inspect(wasm: str, config_file: str | None, log_format: str, log_level: str)
 @click.option(
     "--include-dir", is_flag=True, help="Print the folder of orchestra_hostplugin.h and exit."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the list as one JSON object.")
 @_log_options
-def plugins(paths: tuple[str, ...], include_dir: bool, log_format: str, log_level: str) -> None:
+def plugins(
+    paths: tuple[str, ...], include_dir: bool, as_json: bool, log_format: str, log_level: str
+) -> None:
     """List the host plug-ins found: name, version, file, modules and functions.
 
     Searches ORCHESTRA_PLUGIN_PATH, then each --path, then <prefix>/lib/orchestra/plugins.
-    Native plug-ins are read by a probe process, never loaded here. Exit 0.
+    Native plug-ins are read by a probe process, never loaded here. Exit 0 (a
+    --path that does not exist is said on stderr). --json keys: plugins [{name, version, kind,
+    description, file, modules [{name, functions [{name, params, results}]}],
+    options [{name, description, default}]}], errors, shadowed [{file, name}], searched.
     """
     configure_logging(log_format, log_level)
-    from .hostplugins import HostPluginRegistry, describe_registry
+    from .hostplugins import HostPluginRegistry, describe_registry, registry_as_dict
     from .hostplugins import include_dir as header_dir
 
     if include_dir:
         click.echo(str(header_dir()))
         return
+    for path in paths:
+        if not os.path.exists(path):
+            click.echo(f"orchestra: --path {path}: no such file or directory", err=True)
     registry = HostPluginRegistry()
     registry.load_default_paths([os.path.abspath(p) for p in paths])
-    click.echo(describe_registry(registry))
+    if as_json:
+        click.echo(json.dumps(registry_as_dict(registry), indent=2))
+    else:
+        click.echo(describe_registry(registry))

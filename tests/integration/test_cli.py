@@ -531,3 +531,104 @@ def test_wasi_stderr_is_bounded_per_call(wat_file: WatFile) -> None:
     assert proc.returncode == 0, proc.stderr.decode()
     lines = [e["line"] for e in _events(proc.stderr) if e["event"] == "plugin_stderr"]
     assert lines == [f"line {i:03d}" for i in range(100)] + ["…(51 lines more)"]
+
+
+# -- inspect and plugins: manifests, JSON --------------------------------------------------
+
+LIB_WAT = '(module (func (export "triple") (param i32) (result i32) local.get 0))'
+MAIN_WAT = """(module
+  (import "mathlib" "triple" (func (param i32) (result i32)))
+  (import "extism:host/env" "input_length" (func (result i64)))
+  (func (export "run") (result i32) (i32.const 0)))
+"""
+
+
+def test_inspect_an_extism_manifest_as_json(tmp_path: Path) -> None:
+    """`orchestra inspect` takes an Extism manifest as `call` does: its main module
+    is described, an import another module of the manifest serves says so; --json
+    has the documented keys."""
+    (tmp_path / "lib.wat").write_text(LIB_WAT)
+    (tmp_path / "main.wat").write_text(MAIN_WAT)
+    manifest = tmp_path / "plugin.json"
+    manifest.write_text(
+        json.dumps({"wasm": [{"path": "lib.wat", "name": "mathlib"}, {"path": "main.wat"}]})
+    )
+    proc = orchestra("inspect", str(manifest), "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    info = json.loads(proc.stdout)
+    assert info == {
+        "module": str(manifest),
+        "abi": "extism",
+        "linked": ["mathlib"],
+        "exports": [{"name": "run", "type": "func () -> (i32)"}],
+        "imports": [
+            {
+                "module": "mathlib",
+                "name": "triple",
+                "type": "func (i32) -> (i32)",
+                "bound": "manifest",
+                "detail": "module 'mathlib' of the manifest",
+            },
+            {
+                "module": "extism:host/env",
+                "name": "input_length",
+                "type": "func () -> (i64)",
+                "bound": "kernel",
+                "detail": "Extism kernel",
+            },
+        ],
+    }
+    text = orchestra("inspect", str(manifest))
+    assert text.returncode == 0, text.stderr.decode()
+    assert "mathlib.triple: func (i32) -> (i32)  <- module 'mathlib' of the manifest" in (
+        text.stdout.decode()
+    )
+
+
+def test_plugins_json_lists_host_plugins_with_their_functions() -> None:
+    proc = orchestra("plugins", "--json", "--path", str(REPO / "examples" / "hostplugins"))
+    assert proc.returncode == 0, proc.stderr.decode()
+    info = json.loads(proc.stdout)
+    assert sorted(info) == ["errors", "plugins", "searched", "shadowed"]
+    text = next(p for p in info["plugins"] if p["name"] == "orchestra_text")
+    assert text["kind"] == "python" and text["version"] == "1.0.0"
+    assert text["file"] == str(REPO / "examples" / "hostplugins" / "orchestra_text.py")
+    assert text["modules"] == [
+        {
+            "name": "orchestra_text",
+            "functions": [
+                {"name": "title", "params": ["bytes"], "results": ["bytes"]},
+                {"name": "word_count", "params": ["bytes"], "results": ["i64"]},
+            ],
+        }
+    ]
+    assert str(REPO / "examples" / "hostplugins") in info["searched"]
+
+
+# -- shell completion -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_script(shell: str) -> None:
+    """`_ORCHESTRA_COMPLETE={shell}_source orchestra` prints a completion script (the
+    README shows how to install it), and completing `orchestra ru` offers `run`."""
+    import os
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "_ORCHESTRA_COMPLETE": f"{shell}_source"}
+    script = subprocess.run(
+        [sys.executable, "-m", "orchestra"], env=env, capture_output=True, timeout=60
+    )
+    assert script.returncode == 0, script.stderr.decode()
+    assert b"_ORCHESTRA_COMPLETE" in script.stdout
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "_ORCHESTRA_COMPLETE": "bash_complete",
+        "COMP_WORDS": "orchestra ru",
+        "COMP_CWORD": "1",
+    }
+    words = subprocess.run(
+        [sys.executable, "-m", "orchestra"], env=env, capture_output=True, timeout=60
+    )
+    assert words.stdout.decode().split() == ["plain,run"]
