@@ -469,7 +469,7 @@ async def _run(interrupt: Interrupt, args: _RunArgs) -> int:
         async with Orchestra(args.cfg) as orch:
             run_ = orch.run_pipeline(name, source.records())
             async with anyio.create_task_group() as tg:
-                tg.start_soon(_watch_signals, run_, interrupt, SHUTDOWN_GRACE, report.say)
+                tg.start_soon(_watch_signals, run_, source, interrupt, SHUTDOWN_GRACE, report.say)
                 tg.start_soon(report.run_progress, run_.stats)
                 async with run_:
                     async for res in run_:
@@ -566,7 +566,7 @@ def _silence_stdout() -> None:
 
 
 async def _watch_signals(
-    run_: Any, interrupt: Interrupt, grace: float, say: Callable[[str], None]
+    run_: Any, source: RecordSource, interrupt: Interrupt, grace: float, say: Callable[[str], None]
 ) -> None:
     """First SIGINT/SIGTERM: stop taking input and let records in flight finish for
     up to ``grace`` seconds (then abandon them). A second exits at once (Interrupt)."""
@@ -576,6 +576,7 @@ async def _watch_signals(
         f"(up to {grace:g}s; again to stop at once)"
     )
     run_.stop()
+    source.stop()
     await _abandon_after(run_, interrupt, grace)
 
 

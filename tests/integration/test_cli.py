@@ -632,3 +632,48 @@ def test_shell_completion_script(shell: str) -> None:
         [sys.executable, "-m", "orchestra"], env=env, capture_output=True, timeout=60
     )
     assert words.stdout.decode().split() == ["plain,run"]
+
+
+def test_run_first_signal_stops_a_stdin_that_never_ends(tmp_path: Path, wat_file: WatFile) -> None:
+    """`tail -f log | orchestra run CONFIG --input -`: the first SIGINT stops the
+    run, finishing what was read, without waiting for a line that never comes."""
+    import os
+    import signal
+    import sys
+
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(
+        f"plugins:\n  argenv: {{source: {wat_file('argenv', ARGS_ENV_WASI)}}}\n"
+        "pipelines:\n  p:\n    stages: [{plugin: argenv, export: _start}]\n"
+    )
+    out = tmp_path / "out.txt"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestra", "run", str(cfg), "--input", "-", "--output", str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(b"one record\n")
+    proc.stdin.flush()  # and the pipe stays open
+    seen = b""
+    while b"warn: from stderr" not in seen:  # record 0 has run
+        line = proc.stderr.readline()
+        assert line, seen.decode()
+        seen += line
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stderr.close()  # (its workers may hold the pipe a while: no read)
+        raise AssertionError(f"still waiting for stdin: {seen.decode()}") from None
+    err = seen + proc.stderr.read()
+    proc.stdin.close()
+    proc.stderr.close()
+    assert code == 130, err.decode()
+    assert out.read_bytes() == b"argenv\0\n"
+    assert b"orchestra: p: stopped by SIGINT; input after record 0 was not read" in err
