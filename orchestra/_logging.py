@@ -1,4 +1,4 @@
-"""structlog set-up; only the CLI calls :func:`configure_logging` (STYLE.md §5)."""
+"""structlog set-up; only the CLI calls :func:`configure_logging` (the library itself only logs)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ def default_cache_dir() -> Path:
 
 
 def host_plugin_search_paths(config_paths: list[str] | None = None) -> list[str]:
-    """DESIGN.md search order: ``ORCHESTRA_PLUGIN_PATH`` entries, then the config's
+    """The search order of docs/hostplugins.md: ``ORCHESTRA_PLUGIN_PATH`` entries, then the config's
     ``host_plugins.paths``, then ``WASMEDGE_PLUGIN_PATH`` entries (WasmEdge's own
     variable: files or folders), then ``<sys.prefix>/lib/orchestra/plugins``."""
     import sys

@@ -56,6 +56,14 @@ class Reporter:
             sys.stderr.write(message + "\n")
             sys.stderr.flush()
 
+    def clear(self) -> None:
+        """Erase the progress display now (before an immediate exit)."""
+        live = self._live
+        if live is not None:
+            self._live = None
+            live.stop()
+        self.console.file.flush()
+
     # -- progress --------------------------------------------------------------------
 
     async def run_progress(self, stats: PipelineStats) -> None:

@@ -8,6 +8,7 @@ JSON lines, or a directory (one file per record that came out).
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import AsyncIterator
 from typing import IO, Any, Literal
@@ -30,7 +31,7 @@ class RecordSource:
     of a file (``total`` is its size; ``None`` for stdin), or files of a directory.
     ``names`` maps the index of each directory record still in flight to its file
     name (the sink takes it back). ``error`` says why reading stopped early, if it
-    did (a JSON line that is not JSON).
+    did (a JSON line that is not JSON). ``finished``: every record has been read.
     """
 
     def __init__(self, path: str, fmt: Format) -> None:
@@ -41,6 +42,9 @@ class RecordSource:
         self.done = 0
         self.total: int | None = None
         self.error: str | None = None
+        self.finished = False
+        self._stopped = False
+        self._waiting: anyio.CancelScope | None = None
         self._files: list[str] = []
         if self.is_dir:
             # Hidden files (.DS_Store, editor swap files) are not records.
@@ -63,6 +67,7 @@ class RecordSource:
                 self.names[index] = name
                 self.done += 1
                 yield data
+            self.finished = True
             return
         line_no = 0
         async for line in self._lines():
@@ -77,30 +82,69 @@ class RecordSource:
                 self.error = f"input line {line_no}: {record}; stopped reading"
                 return
             yield record[0]
+        self.finished = not self._stopped
 
     async def _lines(self) -> AsyncIterator[bytes]:
         """Lines of the file or stdin, without their ``\\n`` (or ``\\r\\n``).
 
-        Reads 256 KiB at a time in a thread (one hop per chunk, not per line), so
-        the event loop never blocks and memory stays bounded by the pipeline's window.
+        Reads 256 KiB at a time, in a thread for a file (one hop per chunk, not per
+        line), or once the event loop says a pipe or terminal has data, so the loop
+        never blocks and memory stays bounded by the pipeline's window.
         """
+        rest = b""
+        async for chunk in self._chunks():
+            self.done += len(chunk)
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                yield line.removesuffix(b"\r")
+        if rest:
+            yield rest.removesuffix(b"\r")
+
+    def stop(self) -> None:
+        """Read no more: a read waiting on a pipe or a terminal ends as if the input
+        had (``orchestra run``'s first signal: ``tail -f log | orchestra run ...``
+        must not wait for a line that may never come). A file read never waits."""
+        self._stopped = True
+        if self._waiting is not None:
+            self._waiting.cancel("input stopped")
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        if self.path == "-" and _may_wait(sys.stdin):
+            # Wait on the loop, where the wait can be cancelled; then read what is there.
+            fd = sys.stdin.fileno()
+            while not self._stopped:
+                with anyio.CancelScope() as waiting:
+                    self._waiting = waiting
+                    await anyio.wait_readable(fd)
+                self._waiting = None
+                if waiting.cancelled_caught:
+                    return
+                chunk = os.read(fd, CHUNK)
+                if not chunk:
+                    return
+                yield chunk
+            return
         if self.path == "-":
             stream = anyio.wrap_file(sys.stdin.buffer)
         else:
             stream = await anyio.open_file(self.path, "rb")
-        rest = b""
         async with stream:
-            while True:
+            while not self._stopped:
                 chunk = await stream.read(CHUNK)
                 if not chunk:
-                    break
-                self.done += len(chunk)
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    yield line.removesuffix(b"\r")
-        if rest:
-            yield rest.removesuffix(b"\r")
+                    return
+                yield chunk
+
+
+def _may_wait(stream: IO[str] | None) -> bool:
+    """A pipe, a socket or a terminal: a read may wait for as long as the writer likes."""
+    try:
+        fd = stream.fileno() if stream is not None else -1
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)
 
 
 def _json_record(line: bytes) -> tuple[bytes] | str | None:

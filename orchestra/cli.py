@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +15,8 @@ import anyio
 import click
 import msgspec
 
+from ._callargs import CallInput, UsageError, core_arguments, default_stdin, read_input
+from ._interrupt import EXIT_INTERRUPTED, Interrupt
 from ._logging import LEVELS, configure_logging
 from ._orchestra import Orchestra
 from ._report import Reporter
@@ -36,7 +37,7 @@ from .graph import render_graph
 
 __all__ = ("main",)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SHUTDOWN_GRACE = float(os.environ.get("ORCHESTRA_SHUTDOWN_GRACE", "10"))
 
 
@@ -183,8 +184,8 @@ def _allow_paths(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _apply_call_options(spec: PluginSpec, opts: dict[str, Any]) -> PluginSpec:
-    """The call options (--timeout, --memory, --fuel, --wasi, --allow-path,
-    --allow-host, --config) applied over ``spec``: the command line wins."""
+    """The call options (--timeout, --memory, --fuel, --wasi, --env, --arg,
+    --allow-path, --allow-host, --config) applied over ``spec``: the command line wins."""
     limits = spec.limits
     try:
         if opts["timeout"]:
@@ -196,10 +197,13 @@ def _apply_call_options(spec: PluginSpec, opts: dict[str, Any]) -> PluginSpec:
     if opts["fuel"]:
         limits = msgspec.structs.replace(limits, fuel=opts["fuel"])
     wasi = spec.wasi
-    if opts["wasi"] or opts["allow_path"]:
+    if opts["wasi"] or opts["allow_path"] or opts["env"] or opts["wasi_args"]:
         base = wasi or WasiSpec()
         wasi = msgspec.structs.replace(
-            base, allowed_paths={**base.allowed_paths, **_allow_paths(opts["allow_path"])}
+            base,
+            allowed_paths={**base.allowed_paths, **_allow_paths(opts["allow_path"])},
+            env={**base.env, **_kv(opts["env"], "--env")},
+            args=[*base.args, *opts["wasi_args"]],
         )
     return msgspec.structs.replace(
         spec,
@@ -226,11 +230,30 @@ def _source_plugin(source: str, opts: dict[str, Any]) -> PluginSpec:
     type=click.Path(dir_okay=False),
     help="Take PLUGIN from this config: call -c CONFIG PLUGIN EXPORT.",
 )
-@click.option("--input", "input_text", help="Input (core ABI: a JSON list of numbers).")
 @click.option(
-    "--input-file", type=click.Path(dir_okay=False, exists=True), help="Read the input from a file."
+    "--input",
+    "input_text",
+    help="Input (core ABI: a JSON list of numbers). Default: stdin when it is not a terminal.",
+)
+@click.option(
+    "--input-file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Read the input from a file (- for stdin).",
 )
 @click.option("--wasi", is_flag=True, help="Give the plug-in a WASI context.")
+@click.option(
+    "--env",
+    multiple=True,
+    metavar="K=V",
+    help="WASI environment variable (repeatable; implies --wasi).",
+)
+@click.option(
+    "--arg",
+    "wasi_args",
+    multiple=True,
+    metavar="ARG",
+    help="WASI command-line argument, after argv[0] (repeatable; implies --wasi).",
+)
 @click.option("--config", multiple=True, metavar="K=V", help="Plug-in config value (repeatable).")
 @click.option(
     "--allow-path", multiple=True, metavar="HOST[:GUEST]", help="Pre-open a directory (repeatable)."
@@ -277,11 +300,12 @@ def call(
     if len(args) != 2:
         _fail("expected SOURCE EXPORT (or -c CONFIG PLUGIN EXPORT)")
     first, export = args
-    if input_text is not None and input_file is not None:
-        _fail("give --input or --input-file, not both")
-    data = Path(input_file).read_bytes() if input_file else (input_text or "").encode()
     if overrides and not config_file:
         _fail("--set needs a config: call -c CONFIG PLUGIN EXPORT")
+    try:
+        given = read_input(input_text, input_file, default_stdin())
+    except UsageError as exc:
+        _fail(str(exc))
     if config_file:
         cfg = _load(config_file, overrides)
         if first not in cfg.plugins:
@@ -295,6 +319,9 @@ def call(
         plugin = Path(first).stem or "plugin"
         config = Config(plugins={plugin: _source_plugin(first, opts)})
     host_paths = [os.path.abspath(p) for p in opts["host_plugin"]]
+    for given_path, host_path in zip(opts["host_plugin"], host_paths, strict=True):
+        if not os.path.exists(host_path):
+            _fail(f"--host-plugin {given_path}: no such file or directory")
     if host_paths:
         # Host plug-ins named on the command line are granted every module they provide.
         spec = config.plugins[plugin]
@@ -305,15 +332,18 @@ def call(
             ),
             plugins={plugin: msgspec.structs.replace(spec, host_modules=[*spec.host_modules, "*"])},
         )
-    code = anyio.run(_call, config, plugin, export, data, loops, log_level)
+    code = anyio.run(_call, config, plugin, export, given, loops, log_level)
     sys.exit(code)
 
 
 async def _call(
-    config: Config, plugin: str, export: str, data: bytes, loops: int, log_level: str
+    config: Config, plugin: str, export: str, given: CallInput, loops: int, log_level: str
 ) -> int:
     try:
         async with Orchestra(config, log_level=log_level) as orch:
+            data: bytes | list[int | float] = given.data
+            if orch.supervisor.pool(plugin).abi == "core":
+                data = _core_call_args(config.plugins[plugin], export, given)
             for _ in range(max(1, loops)):
                 out = await orch.call(plugin, export, data)
                 if isinstance(out, list):
@@ -323,13 +353,29 @@ async def _call(
                     if loops > 1:
                         sys.stdout.buffer.write(b"\n")
                 sys.stdout.flush()
-    except (ConfigError, PluginLoadError) as exc:
+    except (ConfigError, PluginLoadError, UsageError) as exc:
         click.echo(f"orchestra: {exc}", err=True)
         return EXIT_USAGE
     except CallError as exc:
         click.echo(f"orchestra: {type(exc).__name__}: {exc}", err=True)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _core_call_args(spec: PluginSpec, export: str, given: CallInput) -> list[int | float]:
+    """The numbers for a core-ABI ``export``, checked against its signature here (the
+    module is compiled in this process, never instantiated), so that a wrong call is
+    a usage error naming what was given.
+
+    :raises UsageError: no such export, or the input is not what it takes.
+    """
+    from .inspect import export_params
+
+    try:
+        params = export_params(spec, export)
+    except PluginLoadError as exc:
+        raise UsageError(f"{os.path.basename(spec.source)}: {exc.message}") from None
+    return core_arguments(export, params, given)
 
 
 # -- run ----------------------------------------------------------------------------------
@@ -410,8 +456,11 @@ def run(
         if not os.path.isdir(parent):
             _fail(f"output {output_path}: no such directory {parent}")
     _preflight(loaded, name)
+    interrupt = Interrupt()
+    interrupt.install()
     code = anyio.run(
         _run,
+        interrupt,
         _RunArgs(
             cfg=cfg,
             name=name,
@@ -438,7 +487,7 @@ class _RunArgs:
     progress: bool | None
 
 
-async def _run(args: _RunArgs) -> int:
+async def _run(interrupt: Interrupt, args: _RunArgs) -> int:
     started = time.perf_counter()
     name = args.name
     source = RecordSource(args.source, args.in_fmt)
@@ -450,16 +499,15 @@ async def _run(args: _RunArgs) -> int:
     except OSError as exc:
         report.say(f"orchestra: output {args.output}: {exc.strerror or exc}")
         return EXIT_USAGE
+    # A second signal exits at once: the display goes first, what was written stays.
+    interrupt.on_exit += [report.clear, sys.stdout.flush, sink.flush]
     ok = failed = dropped = 0
     output_closed = False
-    interrupt = _Interrupt()
     try:
         async with Orchestra(args.cfg) as orch:
             run_ = orch.run_pipeline(name, source.records())
             async with anyio.create_task_group() as tg:
-                tg.start_soon(
-                    _watch_signals, run_, interrupt, SHUTDOWN_GRACE, report.say, sink.file
-                )
+                tg.start_soon(_watch_signals, run_, source, interrupt, SHUTDOWN_GRACE, report.say)
                 tg.start_soon(report.run_progress, run_.stats)
                 async with run_:
                     async for res in run_:
@@ -521,9 +569,16 @@ async def _run(args: _RunArgs) -> int:
     if interrupt.signal:
         summary["interrupted_by"] = interrupt.signal
         summary["records_abandoned"] = interrupt.abandoned
+        read = done + interrupt.abandoned  # records taken from the input, indexed from 0
+        unread = (
+            "all input was read"
+            if source.finished
+            else f"input after record {read - 1} was not read"
+            if read
+            else "no input was read"
+        )
         report.say(
-            f"orchestra: {name}: stopped by {interrupt.signal}; input after record "
-            f"{done + interrupt.abandoned} was not read"
+            f"orchestra: {name}: stopped by {interrupt.signal}; {unread}"
             + (
                 f"; {interrupt.abandoned} records in flight were abandoned after "
                 f"{SHUTDOWN_GRACE:g}s"
@@ -548,37 +603,22 @@ def _silence_stdout() -> None:
         pass
 
 
-class _Interrupt:
-    signal: str | None = None
-    abandoned: int = 0
-
-
 async def _watch_signals(
-    run_: Any, state: _Interrupt, grace: float, say: Callable[[str], None], *flush_on_exit: Any
+    run_: Any, source: RecordSource, interrupt: Interrupt, grace: float, say: Callable[[str], None]
 ) -> None:
     """First SIGINT/SIGTERM: stop taking input and let records in flight finish for
-    up to ``grace`` seconds (then abandon them). Second: exit at once."""
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with anyio.create_task_group() as tg:
-            async for sig in signals:
-                if state.signal is None:
-                    state.signal = signal.Signals(sig).name
-                    say(
-                        f"orchestra: {state.signal}: finishing the records in flight "
-                        f"(up to {grace:g}s; again to stop at once)"
-                    )
-                    run_.stop()
-                    tg.start_soon(_abandon_after, run_, state, grace)
-                else:
-                    for stream in (sys.stdout, *flush_on_exit):
-                        try:
-                            stream.flush()
-                        except (OSError, ValueError):
-                            pass
-                    os._exit(EXIT_INTERRUPTED)
+    up to ``grace`` seconds (then abandon them). A second exits at once (Interrupt)."""
+    sig = await interrupt.wait()
+    say(
+        f"orchestra: {sig}: finishing the records in flight "
+        f"(up to {grace:g}s; again to stop at once)"
+    )
+    run_.stop()
+    source.stop()
+    await _abandon_after(run_, interrupt, grace)
 
 
-async def _abandon_after(run_: Any, state: _Interrupt, grace: float) -> None:
+async def _abandon_after(run_: Any, state: Interrupt, grace: float) -> None:
     await anyio.sleep(grace)
     state.abandoned = run_.in_flight
     run_.abandon()
@@ -595,31 +635,37 @@ async def _abandon_after(run_: Any, state: _Interrupt, grace: float) -> None:
     type=click.Path(dir_okay=False),
     help="Inspect plug-in WASM of this config (shows its routes).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @_log_options
-def inspect(wasm: str, config_file: str | None, log_format: str, log_level: str) -> None:
+def inspect(
+    wasm: str, config_file: str | None, as_json: bool, log_format: str, log_level: str
+) -> None:
     """Show ABI, exports, imports, and what would satisfy each import.
 
-    WASM is a .wasm/.wat file, or with -c CONFIG a plug-in name of that config.
+    WASM is a .wasm/.wat file or an Extism manifest (.json), or with -c CONFIG a
+    plug-in name of that config. --json keys: module, abi, linked, exports
+    [{name, type}], imports [{module, name, type, bound, detail}].
     """
     configure_logging(log_format, log_level)
-    from .inspect import describe_module
+    from .inspect import inspect_module, render_report
 
+    spec = PluginSpec(source=wasm)
     routes: dict[str, str] = {}
-    path = wasm
     if config_file:
         cfg = _load(config_file)
         if wasm not in cfg.plugins:
             _fail(
                 f"{config_file}: no plug-in named {wasm!r} (configured: {', '.join(sorted(cfg.plugins))})"
             )
-        path, routes = cfg.plugins[wasm].source, cfg.plugins[wasm].imports
-    if not os.path.isfile(path):
-        _fail(f"{path}: no such file")
+        spec = cfg.plugins[wasm]
+        routes = spec.imports
+    if not os.path.isfile(spec.source):
+        _fail(f"{spec.source}: no such file")
     try:
-        report = describe_module(Path(path), routes)
+        info = inspect_module(spec, routes)
     except OrchestraError as exc:
         _fail(str(exc))
-    click.echo(report)
+    click.echo(json.dumps(info, indent=2) if as_json else render_report(info))
 
 
 # -- plugins -------------------------------------------------------------------------------
@@ -637,20 +683,32 @@ def inspect(wasm: str, config_file: str | None, log_format: str, log_level: str)
 @click.option(
     "--include-dir", is_flag=True, help="Print the folder of orchestra_hostplugin.h and exit."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the list as one JSON object.")
 @_log_options
-def plugins(paths: tuple[str, ...], include_dir: bool, log_format: str, log_level: str) -> None:
+def plugins(
+    paths: tuple[str, ...], include_dir: bool, as_json: bool, log_format: str, log_level: str
+) -> None:
     """List the host plug-ins found: name, version, file, modules and functions.
 
     Searches ORCHESTRA_PLUGIN_PATH, then each --path, then <prefix>/lib/orchestra/plugins.
-    Native plug-ins are read by a probe process, never loaded here. Exit 0.
+    Native plug-ins are read by a probe process, never loaded here. Exit 0 (a
+    --path that does not exist is said on stderr). --json keys: plugins [{name, version, kind,
+    description, file, modules [{name, functions [{name, params, results}]}],
+    options [{name, description, default}]}], errors, shadowed [{file, name}], searched.
     """
     configure_logging(log_format, log_level)
-    from .hostplugins import HostPluginRegistry, describe_registry
+    from .hostplugins import HostPluginRegistry, describe_registry, registry_as_dict
     from .hostplugins import include_dir as header_dir
 
     if include_dir:
         click.echo(str(header_dir()))
         return
+    for path in paths:
+        if not os.path.exists(path):
+            click.echo(f"orchestra: --path {path}: no such file or directory", err=True)
     registry = HostPluginRegistry()
     registry.load_default_paths([os.path.abspath(p) for p in paths])
-    click.echo(describe_registry(registry))
+    if as_json:
+        click.echo(json.dumps(registry_as_dict(registry), indent=2))
+    else:
+        click.echo(describe_registry(registry))

@@ -1,23 +1,28 @@
 """``orchestra inspect``: what a module is and what its imports would be bound to.
 
 Compiles the module (no store, no instance) in the calling process: it is a
-one-shot CLI step, not the supervisor.
+one-shot CLI step, not the supervisor. The source may be a ``.wasm``, a ``.wat``
+or an Extism manifest (its main module is described; imports that another module
+of the manifest serves say so).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import wasmtime
 
-from .errors import PluginLoadError
+from .config import PluginSpec
+from .errors import ConfigError, PluginLoadError
 from .hostplugins import HostPluginRegistry
 from .hostplugins._wasmedge_mocks import WASMEDGE_MOCKS
 from .runtime import detect_abi
 from .runtime._detect import EXTISM_ENV, WASI_MODULES
-from .runtime._engine import wasm_bytes
+from .runtime._engine import EngineSettings, make_engine
+from .runtime._sources import LoadedSource, load_source
 
-__all__ = ("describe_module",)
+__all__ = ("describe_module", "export_params", "inspect_module", "render_report")
 
 
 _registry: list[HostPluginRegistry] = []
@@ -33,16 +38,22 @@ def _host_plugins() -> HostPluginRegistry:
     return _registry[0]
 
 
-def _bound_to(module: str, abi: str) -> str:
+def _bound_to(module: str, linked: set[str]) -> tuple[str, str]:
+    """What would satisfy an import of ``module``: a kind and a sentence."""
     if module in WASI_MODULES:
-        return "WASI (only what the config grants)"
+        return "wasi", "WASI (only what the config grants)"
     if module == EXTISM_ENV:
-        return "Extism kernel"
+        return "kernel", "Extism kernel"
+    if module in linked:
+        return "manifest", f"module {module!r} of the manifest"
     registry = _host_plugins()
     grant = f"host_modules: [{module}]"
     provider = registry.provider(module)
     if provider is not None:
-        return f"host plug-in {provider.name} {provider.version} ({provider.file}) once granted ({grant})"
+        return "host-plugin", (
+            f"host plug-in {provider.name} {provider.version} ({provider.file}) "
+            f"once granted ({grant})"
+        )
     searched = ", ".join(registry.searched)
     mock = WASMEDGE_MOCKS.get(module)
     if mock is not None:
@@ -53,11 +64,11 @@ def _bound_to(module: str, abi: str) -> str:
         )
     known = registry.known_modules.get(module)
     if known is not None:
-        return (
+        return "mocked", (
             f"mocked once granted ({grant}): host plug-in {known!r} is not installed "
             f"(searched: {searched}); a call fails with MissingHostPlugin"
         )
-    return (
+    return "unsatisfied", (
         f"unsatisfied: grant a host module ({grant}; no host plug-in found provides it, "
         f"so it would be mocked; searched: {searched}) or route it (imports:)"
     )
@@ -81,25 +92,94 @@ def describe_type(ty: object) -> str:
     return type(ty).__name__
 
 
-def describe_module(path: Path, routes: dict[str, str] | None = None) -> str:
-    """A human-readable report. ``routes`` (a plug-in's ``imports:`` from a config)
-    names the imports another plug-in's export serves.
+def _load(spec: PluginSpec) -> LoadedSource:
+    """The plug-in's modules, compiled here (no cache: nothing is kept).
 
-    :raises PluginLoadError: not a valid module.
+    :raises PluginLoadError: unreadable, not wasm, a bad manifest.
     """
-    wasm = wasm_bytes(str(path), path.read_bytes())  # never quotes a file that is not WAT
+    settings = EngineSettings()
     try:
-        module = wasmtime.Module(wasmtime.Engine(), wasm)
-    except wasmtime.WasmtimeError as exc:
-        raise PluginLoadError(f"{path}: not a valid wasm module: {exc}") from None
-    abi = detect_abi(module)
-    lines = [f"module: {path}", f"abi: {abi}", "exports:"]
-    for exp in module.exports:
-        lines.append(f"  {exp.name}: {describe_type(exp.type)}")
-    lines.append("imports:" if module.imports else "imports: none")
+        return load_source(
+            spec,
+            plugin=Path(spec.source).stem,
+            engine=make_engine(settings),
+            settings=settings,
+            cache_dir=None,
+        )
+    except ConfigError as exc:  # a manifest that does not check out
+        raise PluginLoadError(str(exc)) from None
+
+
+def inspect_module(spec: PluginSpec, routes: dict[str, str] | None = None) -> dict[str, Any]:
+    """What ``orchestra inspect --json`` prints: ``module``, ``abi``, ``linked`` (the
+    other modules of a manifest), ``exports`` (``name``, ``type``) and ``imports``
+    (``module``, ``name``, ``type``, ``bound`` one of ``wasi``, ``kernel``,
+    ``manifest``, ``host-plugin``, ``mocked``, ``unsatisfied``, ``route``, and
+    ``detail``). ``routes`` (a plug-in's ``imports:`` from a config) names the
+    imports another plug-in's export serves.
+
+    :raises PluginLoadError: not a valid module or manifest.
+    """
+    loaded = _load(spec)
+    module = loaded.main
+    linked = {name for name, _ in loaded.linked}
+    imports = []
     for imp in module.imports:
         name = f"{imp.module}.{imp.name}"
         target = (routes or {}).get(name)
-        bound = f"route to {target} (imports:)" if target else _bound_to(imp.module, abi)
-        lines.append(f"  {name}: {describe_type(imp.type)}  <- {bound}")
+        kind, detail = (
+            ("route", f"route to {target} (imports:)") if target else _bound_to(imp.module, linked)
+        )
+        imports.append(
+            {
+                "module": imp.module,
+                "name": imp.name,
+                "type": describe_type(imp.type),
+                "bound": kind,
+                "detail": detail,
+            }
+        )
+    return {
+        "module": spec.source,
+        "abi": detect_abi(module),
+        "linked": sorted(linked),
+        "exports": [{"name": e.name, "type": describe_type(e.type)} for e in module.exports],
+        "imports": imports,
+    }
+
+
+def render_report(info: dict[str, Any]) -> str:
+    """:func:`inspect_module`'s answer for people."""
+    lines = [f"module: {info['module']}", f"abi: {info['abi']}"]
+    if info["linked"]:
+        lines.append(f"linked modules: {', '.join(info['linked'])}")
+    lines.append("exports:")
+    lines += [f"  {e['name']}: {e['type']}" for e in info["exports"]]
+    lines.append("imports:" if info["imports"] else "imports: none")
+    lines += [
+        f"  {i['module']}.{i['name']}: {i['type']}  <- {i['detail']}" for i in info["imports"]
+    ]
     return "\n".join(lines)
+
+
+def describe_module(path: Path, routes: dict[str, str] | None = None) -> str:
+    """A human-readable report (see :func:`inspect_module`).
+
+    :raises PluginLoadError: not a valid module.
+    """
+    return render_report(inspect_module(PluginSpec(source=str(path)), routes))
+
+
+def export_params(spec: PluginSpec, export: str) -> list[str]:
+    """The parameter types of function ``export`` of the plug-in's main module.
+
+    :raises PluginLoadError: the module cannot be loaded, or has no such function
+        (the message lists those it has).
+    """
+    module = _load(spec).main
+    funcs = {e.name: e.type for e in module.exports if isinstance(e.type, wasmtime.FuncType)}
+    ty = funcs.get(export)
+    if ty is None:
+        have = ", ".join(n for n in funcs if n != "_initialize") or "none"
+        raise PluginLoadError(f"no exported function {export!r} (exports: {have})")
+    return [str(t) for t in ty.params]

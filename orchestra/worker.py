@@ -165,6 +165,13 @@ def serve(
             if ref is not None:
                 store.release([ref])  # type: ignore[union-attr]
 
+    def stdio_line(stream: str, line: str) -> None:
+        """A line of the plug-in's WASI stderr (or stdout): a log event, sent at once
+        (a call that never ends still shows what it said)."""
+        encode_into(Log(level="warning", event=f"plugin_{stream}", fields={"line": line}), out)
+        sock.sendall(out)
+        out.clear()
+
     first = _recv_messages(sock, decoder)
     if not first:
         return 0
@@ -200,6 +207,7 @@ def serve(
                 ),
                 out,
             ),
+            stdio_sink=stdio_line,
         )
         if confine:  # loaded: from here on plug-in code runs, host plug-ins' included
             network = bool(spec.allowed_hosts)

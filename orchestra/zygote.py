@@ -2,8 +2,8 @@
 
 A fresh interpreter importing wasmtime and the runtime costs ~100 ms of CPU per
 worker; a fork of a process that already imported them costs a few ms
-(../shared/BASELINES.md: forkserver with wasmtime preloaded 6.7 ms against 48-69 ms
-for spawn). The zygote is single-threaded and creates no wasmtime engine, so a fork
+(measured on the development machine: a forkserver with wasmtime preloaded 6.7 ms
+against 48-69 ms for spawn). The zygote is single-threaded and creates no wasmtime engine, so a fork
 copies nothing that a thread might hold half-updated.
 
 Control protocol on ``--fd`` (a Unix stream socket to the supervisor), one JSON line

@@ -80,11 +80,14 @@ def ray_cluster() -> Iterator[str]:
 def run_orchestra(
     *args: str, input: bytes | None = None, cwd: Path | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``python -m orchestra ARGS`` as a user would, on this checkout."""
+    """Run ``python -m orchestra ARGS`` as a user would, on this checkout. With no
+    ``input``, stdin is /dev/null (never the test runner's own stdin, which
+    ``orchestra call`` would read when it is a pipe)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
         [sys.executable, "-m", "orchestra", *args],
         input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
         capture_output=True,
         cwd=cwd,
         env=env,

@@ -8,7 +8,7 @@ I/O: the handshake uses plain non-blocking socket calls under anyio. Under async
 the serve phase then hands the socket to an asyncio ``Protocol`` (``attach``):
 bytes arrive by callback inside the event loop and writes never await, which
 measured several times faster than a reader task and a writer task per worker
-(../shared/BASELINES.md). Under trio the supervisor keeps the task-based path.
+(on the development machine). Under trio the supervisor keeps the task-based path.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from ._registry import PythonPluginEntry as PythonPluginEntry
 from ._registry import WasmEdgeHostPlugin as WasmEdgeHostPlugin
 from ._registry import default_search_paths as default_search_paths
 from ._registry import describe_registry as describe_registry
+from ._registry import registry_as_dict as registry_as_dict
 
 __all__ = (
     "ABI_VERSION",
@@ -60,4 +61,5 @@ __all__ = (
     "i64",
     "include_dir",
     "load_python_plugin",
+    "registry_as_dict",
 )

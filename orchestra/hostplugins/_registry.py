@@ -1,4 +1,4 @@
-"""Finding host plug-ins on search paths (DESIGN.md "Host plug-ins").
+"""Finding host plug-ins on search paths (docs/hostplugins.md).
 
 Search order: ``ORCHESTRA_PLUGIN_PATH`` entries, then the config's
 ``host_plugins.paths``, then ``<sys.prefix>/lib/orchestra/plugins``. The first
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._paths import host_plugin_search_paths
 from ..errors import PluginLoadError
@@ -48,6 +48,7 @@ __all__ = (
     "WasmEdgeHostPlugin",
     "default_search_paths",
     "describe_registry",
+    "registry_as_dict",
 )
 
 #: Host modules known to come from a host plug-in (module -> plug-in name): a
@@ -468,3 +469,50 @@ def describe_registry(registry: HostPluginRegistry) -> str:
         lines += [f"  {file} ({name})" for file, name in registry.shadowed]
     lines += ["", "searched: " + (", ".join(registry.searched) or "nothing")]
     return "\n".join(lines)
+
+
+def registry_as_dict(registry: HostPluginRegistry) -> dict[str, Any]:
+    """What ``orchestra plugins --json`` prints (the keys are part of the CLI):
+    ``plugins`` (each ``name``, ``version``, ``kind``, ``description``, ``file``,
+    ``modules`` [{``name``, ``functions`` [{``name``, ``params``, ``results``}] or
+    ``error``}], ``options`` [{``name``, ``description``, ``default``}]),
+    ``errors`` [{``file``, ``message``, ``plugin``, ``modules``}], ``shadowed``
+    [{``file``, ``name``}] and ``searched``."""
+    plugins = []
+    for name in registry.names():
+        p = registry.plugins[name]
+        modules: list[dict[str, Any]] = []
+        for module in p.module_names():
+            try:
+                sigs = p.signatures(module)
+            except PluginLoadError as exc:
+                modules.append({"name": module, "error": exc.message})
+                continue
+            functions = [
+                {"name": fname, "params": list(params), "results": list(results)}
+                for fname, (params, results) in sorted(sigs.items())
+            ]
+            modules.append({"name": module, "functions": functions})
+        plugins.append(
+            {
+                "name": p.name,
+                "version": p.version,
+                "kind": p.kind,
+                "description": p.description,
+                "file": p.file,
+                "modules": modules,
+                "options": [
+                    {"name": o.name, "description": o.description, "default": o.default}
+                    for o in p.option_docs()
+                ],
+            }
+        )
+    return {
+        "plugins": plugins,
+        "errors": [
+            {"file": f.file, "message": f.message, "plugin": f.plugin, "modules": list(f.modules)}
+            for f in registry.errors
+        ],
+        "shadowed": [{"file": file, "name": name} for file, name in registry.shadowed],
+        "searched": list(registry.searched),
+    }

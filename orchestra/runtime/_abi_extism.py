@@ -3,7 +3,7 @@
 The kernel (``extism_kernel.wat``) is a wasm module instantiated in the plug-in's
 store, so the plug-in's byte loops (load/store/input_load) stay inside wasm; Python
 touches kernel memory only to place the input and read the output, plus the few
-host functions Extism defines (config, vars, logs, HTTP). See ../shared/EXTISM_ABI.md.
+host functions Extism defines (config, vars, logs, HTTP). See docs/extism.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Which calling convention (ABI) a module uses; DESIGN.md "Calling conventions"."""
+"""Which calling convention (ABI) a module uses; README.md "Calling conventions (ABIs)"."""
 
 from __future__ import annotations
 

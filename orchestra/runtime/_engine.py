@@ -2,7 +2,7 @@
 
 A worker compiles a module once per (module bytes, wasmtime version, engine
 settings); every later start deserializes it (mmap, ~0.05 ms against 36-51 ms to
-compile, ../shared/BASELINES.md).
+compile, as measured on the development machine).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ value on each call (~25 us here); calling ``wasmtime_func_call_unchecked`` with 
 value array built once per export costs ~1 us. Host functions likewise: wasmtime-py's
 trampoline converts every value through ``Val`` (~8 us per call), while a callback
 registered with ``wasmtime_linker_define_func_unchecked`` reads the raw array
-(< 1 us) (../shared/BASELINES.md).
+(< 1 us), as measured on the development machine.
 
 This reaches into wasmtime-py's private ctypes bindings, so the wasmtime version is
 pinned in pyproject.toml and ``tests/unit/test_runtime.py`` fails loudly if an

@@ -24,6 +24,7 @@ from ._engine import engine_settings, make_engine
 from ._fastcall import LeanLinker, deadline_setter
 from ._imports import BlockAccess, Router, define_imports, plan_imports
 from ._sources import load_source
+from ._stdio import OutputLines, StdioSink
 from ._traps import translate
 
 __all__ = ("Abi", "InputRing", "LogSink", "PluginInstance", "register_abi")
@@ -160,6 +161,7 @@ class PluginInstance:
         log_level: str = "info",
         log_sink: LogSink | None = None,
         router: Router | None = None,
+        stdio_sink: StdioSink | None = None,
     ) -> None:
         started = time.perf_counter()
         self.plugin = plugin
@@ -167,6 +169,13 @@ class PluginInstance:
         self.cache_dir = cache_dir
         self.log_level = log_level
         self.log_sink: LogSink = log_sink or (lambda level, message: None)
+        # WASI stderr (and a stdout that is not the output) as lines; without a sink
+        # they go to the worker's stderr as they are.
+        self._stdio = (
+            [OutputLines("stderr", stdio_sink), OutputLines("stdout", stdio_sink)]
+            if stdio_sink is not None
+            else None
+        )
         self.settings = engine_settings(spec)
         self.engine = make_engine(self.settings)
         loaded = load_source(
@@ -309,8 +318,12 @@ class PluginInstance:
             cfg.env = list(wasi.env.items())
         for path, guest, readonly in self._preopens:
             cfg.preopen_dir(path, guest, fs_mutable=not readonly)
-        cfg.inherit_stderr()
-        cfg.inherit_stdout()  # the worker's fd 1 is the supervisor's stderr, never the protocol
+        if self._stdio is not None:
+            cfg.stderr_custom = self._stdio[0].write
+            cfg.stdout_custom = self._stdio[1].write  # the command ABI sets its own
+        else:
+            cfg.inherit_stderr()
+            cfg.inherit_stdout()  # the worker's fd 1 is its stderr, never the protocol
         return cfg
 
     def arm(self, store: wasmtime.Store) -> None:
@@ -367,6 +380,8 @@ class PluginInstance:
         finally:
             self._ticker.end_call()
             self.input_consumed()  # an ABI that never said so is done with it now
+            for lines in self._stdio or ():
+                lines.end_call()
 
     def _memory_verdict(self, error: CallError) -> CallError:
         """A trap while a linear memory sits at its limit is a memory-limit breach:

@@ -94,7 +94,7 @@ def load_source(
         cached_all = cached_all and cached
         modules.append((entry.name or "", module))
     names = [n for n, _ in modules]
-    # The module named "main", or else the last one, is the plug-in (EXTISM_ABI.md).
+    # The module named "main", or else the last one, is the plug-in (docs/extism.md).
     main_index = names.index("main") if "main" in names else len(modules) - 1
     main = modules.pop(main_index)[1]
     unnamed = [i for i, (n, _) in enumerate(modules) if not n]

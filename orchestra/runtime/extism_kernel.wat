@@ -3,7 +3,7 @@
 ;; A standalone module (no imports) instantiated in the same wasmtime Store as
 ;; an Extism plug-in. The host links its function exports as the plug-in's
 ;; `extism:host/env` kernel functions and reads/writes the exported "memory"
-;; directly. Written from the ABI facts in docs (EXTISM_ABI.md); no code taken
+;; directly. Written from the ABI facts in docs/extism.md; no code taken
 ;; from Extism.
 ;;
 ;; ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The supervisor's handle on one worker: framing, batching, call matching, death.
 
-Hot path shape (../shared/BASELINES.md): callers encode their frame straight into
+Hot path shape (chosen by measurement, see docs/performance.md): callers encode their frame straight into
 the handle's outbox and wake one writer task, which sends everything queued in one
 write; one reader task decodes every frame a read returns and wakes the matching
 callers. No task hand-off per message in either direction beyond the caller's own

@@ -2,7 +2,7 @@
 
 Each constant is a complete WebAssembly text module; assemble it with
 ``wasmtime.wat2wasm`` (or hand the text to anything that accepts WAT).
-Their ABIs (see DESIGN.md, "Calling conventions"):
+Their ABIs (see README.md, "Calling conventions (ABIs)"):
 
 * ``core``: ADD, TRAP, LOOP, SLOW, GROW, COUNTER
 * ``wasi-command``: ECHO_WASI, EXIT_CODE

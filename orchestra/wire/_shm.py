@@ -99,7 +99,7 @@ class ShmRings:
         if pos % ring and (pos % ring + n > ring or empty):
             # Skip the tail: spans never wrap. And when the ring is empty, start over
             # at its beginning: already-touched pages are reused, fresh ones cost
-            # ~0.7 ms per MiB to fault in (../shared/BASELINES.md).
+            # ~0.7 ms per MiB to fault in (measured on the development machine).
             pos += ring - pos % ring
             if empty:
                 self._floor[produced_at] = consumed = pos

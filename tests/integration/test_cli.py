@@ -307,3 +307,502 @@ def test_inspect_a_config_plugin_shows_its_routes() -> None:
         "extism:host/user.lookup: func (i64) -> (i64)  <- route to owners.lookup (imports:)"
         in proc.stdout.decode()
     )
+
+
+# -- call: input, usage errors, WASI options ---------------------------------------------
+
+#: wasi-command: writes its argv strings, then its environment strings (each ending
+#: in NUL) to stdout, and ``warn: from stderr\n`` twice to stderr.
+ARGS_ENV_WASI = """\
+(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $asz (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $aget (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $esz (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $eget (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  ;; 0..7 iovec, 8..11 written, 16..23 sizes, 100.. message, 1024.. pointers, 4096.. strings
+  (memory (export "memory") 1)
+  (data (i32.const 100) "warn: from stderr\\n")
+  (func $write (param $fd i32) (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (drop (call $fd_write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "_start")
+    (drop (call $asz (i32.const 16) (i32.const 20)))
+    (drop (call $aget (i32.const 1024) (i32.const 4096)))
+    (call $write (i32.const 1) (i32.const 4096) (i32.load (i32.const 20)))
+    (drop (call $esz (i32.const 16) (i32.const 20)))
+    (drop (call $eget (i32.const 1024) (i32.const 4096)))
+    (call $write (i32.const 1) (i32.const 4096) (i32.load (i32.const 20)))
+    (call $write (i32.const 2) (i32.const 100) (i32.const 18))
+    (call $write (i32.const 2) (i32.const 100) (i32.const 18)))
+)
+"""
+
+
+def test_call_reads_stdin_when_no_input_is_given(wat_file: WatFile) -> None:
+    """`echo hi | orchestra call ...` sends `hi`; `--input-file -` reads stdin too;
+    with stdin at EOF (or /dev/null) and no input the call gets empty input."""
+    echo = str(wat_file("echo", ECHO_WASI))
+    piped = orchestra("call", echo, "_start", input=b"hi\n")
+    assert (piped.returncode, piped.stdout) == (0, b"hi\n"), piped.stderr.decode()
+    dash = orchestra("call", echo, "_start", "--input-file", "-", input=b"from stdin")
+    assert (dash.returncode, dash.stdout) == (0, b"from stdin"), dash.stderr.decode()
+    empty = orchestra("call", echo, "_start")  # stdin is /dev/null
+    assert (empty.returncode, empty.stdout) == (0, b""), empty.stderr.decode()
+    core = orchestra("call", str(wat_file("add", ADD)), "add", input=b"[2, 40]")
+    assert (core.returncode, core.stdout) == (0, b"[42]\n"), core.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("[2]", "add takes 2 arguments (i32, i32), got 1: --input '[2]'"),
+        ("[1, 2, 3]", "add takes 2 arguments (i32, i32), got 3: --input '[1, 2, 3]'"),
+        (
+            "[2.5, 1]",
+            "add takes 2 arguments (i32, i32): argument 1 is 2.5, not an integer (i32): "
+            "--input '[2.5, 1]'",
+        ),
+        (
+            "[1, 5000000000]",
+            "add takes 2 arguments (i32, i32): argument 2 is 5000000000, out of range "
+            "for an i32: --input '[1, 5000000000]'",
+        ),
+        (
+            "hello",
+            "add takes 2 arguments (i32, i32) as a JSON list of numbers like '[1, 1]', "
+            "got --input 'hello'",
+        ),
+        (None, "add takes 2 arguments (i32, i32), got 0: no input"),
+    ],
+)
+def test_call_core_abi_wrong_arguments_are_usage_errors(
+    wat_file: WatFile, given: str | None, message: str
+) -> None:
+    """A core-ABI call with the wrong number or type of arguments exits 2 with one
+    line in the CLI's words: no Python error, no "stage"."""
+    extra = ["--input", given] if given is not None else []
+    proc = orchestra("call", str(wat_file("add", ADD)), "add", *extra)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == f"orchestra: {message}"
+
+
+def test_call_core_abi_unknown_export_is_a_usage_error(wat_file: WatFile) -> None:
+    proc = orchestra("call", str(wat_file("add", ADD)), "sub", "--input", "[1, 2]")
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == (
+        "orchestra: add.wat: no exported function 'sub' (exports: add)"
+    )
+
+
+def test_call_env_and_arg_reach_a_wasi_command(wat_file: WatFile) -> None:
+    """`--arg` (repeatable) follows argv[0]; `--env K=V` (repeatable) is the whole
+    environment, as with `wasmtime run`."""
+    proc = orchestra(
+        "call",
+        str(wat_file("argenv", ARGS_ENV_WASI)),
+        "_start",
+        "--arg",
+        "one",
+        "--arg",
+        "two words",
+        "--env",
+        "GREETING=hi",
+        "--env",
+        "EMPTY=",
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == b"argenv\0one\0two words\0GREETING=hi\0EMPTY=\0"
+
+
+def test_call_env_without_equals_is_a_usage_error(wat_file: WatFile) -> None:
+    proc = orchestra("call", str(wat_file("echo", ECHO_WASI)), "_start", "--env", "NOPE")
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == "orchestra: --env expects K=V, got 'NOPE'"
+
+
+def test_call_missing_host_plugin_path_is_a_usage_error(wat_file: WatFile) -> None:
+    proc = orchestra(
+        "call", str(wat_file("echo", ECHO_WASI)), "_start", "--host-plugin", "no/such/dir/"
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == (
+        "orchestra: --host-plugin no/such/dir/: no such file or directory"
+    )
+
+
+# -- run: signals ------------------------------------------------------------------------
+
+
+class _Run:
+    """``python -m orchestra run ...`` in the background, its stderr read as it comes."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        import os
+        import queue
+        import sys
+        import threading
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "orchestra", "run", *args, "--log-level", "info"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:
+            assert self.proc.stderr is not None
+            for raw in self.proc.stderr:
+                self._queue.put(raw.decode("utf-8", "replace"))
+            self._queue.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        """Read stderr until a line contains ``text``."""
+        import queue
+
+        while not any(text in line for line in self.lines):
+            try:
+                line = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                self.finish_killed()
+                raise AssertionError(f"no {text!r} on stderr: {''.join(self.lines)}") from None
+            if line is None:
+                self.finish_killed()
+                raise AssertionError(f"exited before {text!r}: {''.join(self.lines)}")
+            self.lines.append(line)
+
+    def finish_killed(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.finish_killed()
+            raise AssertionError(f"still running: {''.join(self.lines)}") from None
+        while (line := self._queue.get(timeout=timeout)) is not None:
+            self.lines.append(line)
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+        return code, "".join(self.lines)
+
+
+#: wasi-command: writes ``spinning`` to stderr, then loops forever.
+SPIN_WASI = """\
+(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "spinning\\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 9))
+    (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (loop $forever (br $forever))))
+"""
+
+
+def _spin_config(tmp_path: Path, wat_file: WatFile) -> Path:
+    """A pipeline whose records never finish (a command that loops, with a 60 s
+    timeout), two records in flight at most; the first says ``spinning``."""
+    cfg = tmp_path / "spin.yaml"
+    cfg.write_text(
+        f"plugins:\n  spin: {{source: {wat_file('spin', SPIN_WASI)}, limits: {{timeout: 60s}}}}\n"
+        "pipelines:\n  p:\n    max_records_in_flight: 2\n"
+        "    stages: [{plugin: spin, export: _start}]\n"
+    )
+    (tmp_path / "in.txt").write_text("x\n" * 10)
+    return cfg
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_run_second_signal_exits_130_at_once(tmp_path: Path, wat_file: WatFile, sig: str) -> None:
+    """While records in flight are given their grace period (here never-ending ones,
+    a grace of 120 s), a second SIGINT or SIGTERM exits 130 at once."""
+    import signal
+
+    cfg = _spin_config(tmp_path, wat_file)
+    run = _Run(
+        str(cfg), "--input", str(tmp_path / "in.txt"), env={"ORCHESTRA_SHUTDOWN_GRACE": "120"}
+    )
+    run.wait_for("worker_started")
+    run.proc.send_signal(signal.Signals[sig])
+    run.wait_for("finishing the records in flight")
+    run.proc.send_signal(signal.Signals[sig])
+    code, err = run.finish(timeout=60)
+    assert code == 130, err
+    assert "Traceback" not in err and "Aborted!" not in err
+    assert " ok, " not in err  # no summary: it stopped at once
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("attempt", [1, 2, 3])
+def test_run_second_signal_during_the_summary_exits_130(
+    tmp_path: Path, wat_file: WatFile, sig: str, attempt: int
+) -> None:
+    """A second signal that comes after the pipeline has finished, while the summary
+    is being written (here: --stats-json into a FIFO nobody reads yet), still exits
+    130 at once: no `Aborted!` (exit 1), no 143 for SIGTERM."""
+    import os
+    import signal
+
+    cfg = _spin_config(tmp_path, wat_file)
+    fifo = tmp_path / "stats.fifo"
+    os.mkfifo(fifo)
+    run = _Run(
+        str(cfg),
+        "--input",
+        str(tmp_path / "in.txt"),
+        "--stats-json",
+        str(fifo),
+        env={"ORCHESTRA_SHUTDOWN_GRACE": "0.2"},
+    )
+    run.wait_for("worker_started")
+    run.proc.send_signal(signal.Signals[sig])
+    run.wait_for("plug-in  instances")  # the summary table: stats come next
+    run.proc.send_signal(signal.Signals[sig])
+    try:
+        code, err = run.finish(timeout=60)
+    finally:
+        if run.proc.poll() is None:  # still blocked on the FIFO: let it go
+            with open(fifo, "rb") as fh:
+                fh.read()
+    assert code == 130, err
+    assert "Traceback" not in err and "Aborted!" not in err
+
+
+def test_run_interrupt_counts_records_from_0(tmp_path: Path, wat_file: WatFile) -> None:
+    """With records 0 and 1 in flight (never finishing) and the grace spent, the
+    message names record 1 as the last one read, counting from 0 like every index."""
+    import signal
+
+    cfg = _spin_config(tmp_path, wat_file)
+    run = _Run(
+        str(cfg), "--input", str(tmp_path / "in.txt"), env={"ORCHESTRA_SHUTDOWN_GRACE": "0.2"}
+    )
+    run.wait_for("spinning")  # record 0 runs; record 1 waits behind it
+    run.proc.send_signal(signal.SIGINT)
+    code, err = run.finish(timeout=90)
+    assert code == 130, err
+    assert (
+        "orchestra: p: stopped by SIGINT; input after record 1 was not read; "
+        "2 records in flight were abandoned after 0.2s"
+    ) in err
+
+
+# -- WASI stderr ---------------------------------------------------------------------------
+
+#: wasi-command: writes ``line N`` for N in 0..149 to stderr, then ``tail`` (no newline).
+CHATTY_WASI = """\
+(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "line 000\\n")
+  (data (i32.const 200) "tail")
+  (func $write (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "_start")
+    (local $i i32)
+    (loop $next
+      ;; "line NNN": three decimal digits of $i at 105..107
+      (i32.store8 (i32.const 105) (i32.add (i32.const 48) (i32.div_u (local.get $i) (i32.const 100))))
+      (i32.store8 (i32.const 106)
+        (i32.add (i32.const 48) (i32.rem_u (i32.div_u (local.get $i) (i32.const 10)) (i32.const 10))))
+      (i32.store8 (i32.const 107) (i32.add (i32.const 48) (i32.rem_u (local.get $i) (i32.const 10))))
+      (call $write (i32.const 100) (i32.const 9))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (i32.const 150))))
+    (call $write (i32.const 200) (i32.const 4)))
+)
+"""
+
+
+def _events(stderr: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+
+
+def test_wasi_stderr_lines_are_log_events_tagged_with_plugin_and_instance(
+    wat_file: WatFile,
+) -> None:
+    """What a WASI command writes to stderr comes out as `plugin_stderr` events with
+    `plugin` and `instance`, one per line (never raw text), shown at the default
+    level; stdout still holds only the output."""
+    proc = orchestra(
+        "call", str(wat_file("argenv", ARGS_ENV_WASI)), "_start", "--log-format", "json"
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = [line for line in proc.stderr.decode().splitlines() if line.strip()]
+    assert all(line.startswith("{") for line in lines), lines
+    events = [e for e in _events(proc.stderr) if e["event"] == "plugin_stderr"]
+    assert [(e["plugin"], e["instance"], e["level"], e["line"]) for e in events] == [
+        ("argenv", 0, "warning", "warn: from stderr")
+    ] * 2
+    assert proc.stdout == b"argenv\0"
+
+
+def test_wasi_stderr_is_bounded_per_call(wat_file: WatFile) -> None:
+    """A flood of stderr costs at most 100 events per call, then one that counts the
+    rest (the last line, which has no newline, among them)."""
+    proc = orchestra("call", str(wat_file("chatty", CHATTY_WASI)), "_start", "--log-format", "json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = [e["line"] for e in _events(proc.stderr) if e["event"] == "plugin_stderr"]
+    assert lines == [f"line {i:03d}" for i in range(100)] + ["…(51 lines more)"]
+
+
+# -- inspect and plugins: manifests, JSON --------------------------------------------------
+
+LIB_WAT = '(module (func (export "triple") (param i32) (result i32) local.get 0))'
+MAIN_WAT = """(module
+  (import "mathlib" "triple" (func (param i32) (result i32)))
+  (import "extism:host/env" "input_length" (func (result i64)))
+  (func (export "run") (result i32) (i32.const 0)))
+"""
+
+
+def test_inspect_an_extism_manifest_as_json(tmp_path: Path) -> None:
+    """`orchestra inspect` takes an Extism manifest as `call` does: its main module
+    is described, an import another module of the manifest serves says so; --json
+    has the documented keys."""
+    (tmp_path / "lib.wat").write_text(LIB_WAT)
+    (tmp_path / "main.wat").write_text(MAIN_WAT)
+    manifest = tmp_path / "plugin.json"
+    manifest.write_text(
+        json.dumps({"wasm": [{"path": "lib.wat", "name": "mathlib"}, {"path": "main.wat"}]})
+    )
+    proc = orchestra("inspect", str(manifest), "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    info = json.loads(proc.stdout)
+    assert info == {
+        "module": str(manifest),
+        "abi": "extism",
+        "linked": ["mathlib"],
+        "exports": [{"name": "run", "type": "func () -> (i32)"}],
+        "imports": [
+            {
+                "module": "mathlib",
+                "name": "triple",
+                "type": "func (i32) -> (i32)",
+                "bound": "manifest",
+                "detail": "module 'mathlib' of the manifest",
+            },
+            {
+                "module": "extism:host/env",
+                "name": "input_length",
+                "type": "func () -> (i64)",
+                "bound": "kernel",
+                "detail": "Extism kernel",
+            },
+        ],
+    }
+    text = orchestra("inspect", str(manifest))
+    assert text.returncode == 0, text.stderr.decode()
+    assert "mathlib.triple: func (i32) -> (i32)  <- module 'mathlib' of the manifest" in (
+        text.stdout.decode()
+    )
+
+
+def test_plugins_json_lists_host_plugins_with_their_functions() -> None:
+    proc = orchestra("plugins", "--json", "--path", str(REPO / "examples" / "hostplugins"))
+    assert proc.returncode == 0, proc.stderr.decode()
+    info = json.loads(proc.stdout)
+    assert sorted(info) == ["errors", "plugins", "searched", "shadowed"]
+    text = next(p for p in info["plugins"] if p["name"] == "orchestra_text")
+    assert text["kind"] == "python" and text["version"] == "1.0.0"
+    assert text["file"] == str(REPO / "examples" / "hostplugins" / "orchestra_text.py")
+    assert text["modules"] == [
+        {
+            "name": "orchestra_text",
+            "functions": [
+                {"name": "title", "params": ["bytes"], "results": ["bytes"]},
+                {"name": "word_count", "params": ["bytes"], "results": ["i64"]},
+            ],
+        }
+    ]
+    assert str(REPO / "examples" / "hostplugins") in info["searched"]
+
+
+# -- shell completion -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_script(shell: str) -> None:
+    """`_ORCHESTRA_COMPLETE={shell}_source orchestra` prints a completion script (the
+    README shows how to install it), and completing `orchestra ru` offers `run`."""
+    import os
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "_ORCHESTRA_COMPLETE": f"{shell}_source"}
+    script = subprocess.run(
+        [sys.executable, "-m", "orchestra"], env=env, capture_output=True, timeout=60
+    )
+    assert script.returncode == 0, script.stderr.decode()
+    assert b"_ORCHESTRA_COMPLETE" in script.stdout
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "_ORCHESTRA_COMPLETE": "bash_complete",
+        "COMP_WORDS": "orchestra ru",
+        "COMP_CWORD": "1",
+    }
+    words = subprocess.run(
+        [sys.executable, "-m", "orchestra"], env=env, capture_output=True, timeout=60
+    )
+    assert words.stdout.decode().split() == ["plain,run"]
+
+
+def test_run_first_signal_stops_a_stdin_that_never_ends(tmp_path: Path, wat_file: WatFile) -> None:
+    """`tail -f log | orchestra run CONFIG --input -`: the first SIGINT stops the
+    run, finishing what was read, without waiting for a line that never comes."""
+    import os
+    import signal
+    import sys
+
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(
+        f"plugins:\n  argenv: {{source: {wat_file('argenv', ARGS_ENV_WASI)}}}\n"
+        "pipelines:\n  p:\n    stages: [{plugin: argenv, export: _start}]\n"
+    )
+    out = tmp_path / "out.txt"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestra", "run", str(cfg), "--input", "-", "--output", str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(b"one record\n")
+    proc.stdin.flush()  # and the pipe stays open
+    seen = b""
+    while b"warn: from stderr" not in seen:  # record 0 has run
+        line = proc.stderr.readline()
+        assert line, seen.decode()
+        seen += line
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stderr.close()  # (its workers may hold the pipe a while: no read)
+        raise AssertionError(f"still waiting for stdin: {seen.decode()}") from None
+    err = seen + proc.stderr.read()
+    proc.stdin.close()
+    proc.stderr.close()
+    assert code == 130, err.decode()
+    assert out.read_bytes() == b"argenv\0\n"
+    assert b"orchestra: p: stopped by SIGINT; input after record 0 was not read" in err

@@ -1,6 +1,6 @@
 // orchestra_pdk.h -- a minimal Extism-ABI plug-in development kit for C.
 //
-// Written for Orchestra from the ABI description in EXTISM_ABI.md (it is not
+// Written for Orchestra from the ABI description in docs/extism.md (it is not
 // Extism's c-pdk). A plug-in built with it runs unchanged under the Extism
 // SDK and under Orchestra.
 //

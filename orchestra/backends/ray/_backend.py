@@ -7,7 +7,7 @@ back, sends a hello line with the token and its pid, and runs the shared serve l
 on that connection. From then on the supervisor talks the ordinary worker protocol
 over the socket, with the same channel code as a local worker (asyncio fast path
 included). Calls never go through Ray's task API: a Ray method call costs ~0.5-1 ms
-(../shared/BASELINES.md), a framed call on a socket a few microseconds.
+(measured on the development machine), a framed call on a socket a few microseconds.
 
 Process control goes through Ray: ``kill``/``terminate`` are ``ray.kill``, and
 ``wait`` is the end of the actor's ``serve`` method (its return code, or the actor's
