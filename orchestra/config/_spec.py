@@ -79,6 +79,10 @@ class Limits(_Spec):
     """Maximum wasm stack size."""
     process_memory: Size | None = None
     """Address-space limit of the whole worker process (rlimit)."""
+    source_size: Size = _default(Size(256 * 1024**2))
+    """Largest plug-in source a worker reads: the .wasm/.wat file, or an Extism
+    manifest and the modules it names (by path or URL) together. Only regular files
+    are read, never more than this (``/dev/zero`` or a FIFO fails at once)."""
 
 
 class Backoff(_Spec):

@@ -34,7 +34,7 @@ from ..errors import (
 from ._detect import EXTISM_ENV
 from ._engine import load_module
 from ._fastcall import FastFunc, LeanLinker, WasmFailure, host_failure
-from ._http import HostNotAllowed, allowed_opener, host_allowed
+from ._http import HostNotAllowed, allowed_opener, check_url
 from ._imports import define_imports
 from ._instance import InputRing, PluginInstance, memory_sizes, register_abi
 
@@ -462,8 +462,10 @@ class ExtismAbi:
             url = req["url"]
         except (ValueError, KeyError, TypeError):
             raise _host_error("http_request: the request must be JSON with a 'url'") from None
-        if not host_allowed(url, self._owner.spec.allowed_hosts):
-            raise _host_error(f"HTTP request to {url} is not allowed")
+        try:
+            check_url(url, self._owner.spec.allowed_hosts)
+        except HostNotAllowed as exc:
+            raise _host_error(str(exc.reason)) from None
         data = self._read(body) if body else None
         headers = req.get("headers") or {}
         http = urllib.request.Request(

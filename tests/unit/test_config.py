@@ -191,7 +191,7 @@ def test_load_config_text_needs_no_file(tmp_path: Path) -> None:
         pytest.param(
             "timeout: 2s",
             "timout: 2s",
-            "config/demo.yaml:13:7: plugins.vowels.limits.timout: unknown field 'timout' (expected one of: memory, timeout, fuel, stack, process_memory)",
+            "config/demo.yaml:13:7: plugins.vowels.limits.timout: unknown field 'timout' (expected one of: memory, timeout, fuel, stack, process_memory, source_size)",
             id="unknown-nested-field",
         ),
         pytest.param(
