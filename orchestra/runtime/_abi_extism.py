@@ -82,6 +82,7 @@ _U64, _U32 = struct.Struct("<Q"), struct.Struct("<I")
 _BUMP = struct.Struct("<QQII")  # at 40: heap top, last block, free count, epoch
 _U64x2 = struct.Struct("<QQ")  # at 40: heap top, last block
 _LIVE = 0x4C495645  # "LIVE", the kernel's live-block magic
+_FIRST_HANDLE = 80  # below it: the control block and the first block's header
 
 
 def _reserved(base: int, start: int, end: int) -> bool:
@@ -629,6 +630,11 @@ class ExtismAbi:
             raise PluginError(self._read(int(err)).decode("utf-8", "replace"))
         if rc:
             raise PluginError(f"returned non-zero exit code {rc}")
+        if offset < _FIRST_HANDLE and length:  # the kernel's own state is not output
+            raise _host_error(
+                f"output_set [{offset}, +{length}) points into the kernel's control block "
+                f"(blocks start at {_FIRST_HANDLE})"
+            )
         if owner.view_output and length >= _VIEW_MIN:
             return k.view(offset, length), None  # (in the ring: valid until released)
         return k.read(offset, length), None

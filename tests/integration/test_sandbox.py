@@ -275,3 +275,88 @@ async def test_manifest_modules_share_one_cap(
         f"manifest wasm {wasm}: {size} bytes, larger than limits.source_size "
         f"({cap} bytes), with the manifest and the modules before it"
     )
+
+
+# --- nothing of one call is left for the next ---------------------------------------------
+
+#: extism, probing kernel memory across calls: ``echo`` (the input), ``fresh`` (a new
+#: 64-byte block, unwritten), ``raw`` (64 bytes loaded with load_u64 from 144, where a
+#: previous 128-byte input's second half was), ``stray`` (stores the input's first 8
+#: bytes at 8192, far above the heap top) and ``at8192`` (the 8 bytes at 8192),
+#: ``control`` (output_set over the control block), ``header`` (over the first header).
+PROBE = r"""(module
+  (import "extism:host/env" "input_offset" (func $input_offset (result i64)))
+  (import "extism:host/env" "input_length" (func $input_length (result i64)))
+  (import "extism:host/env" "input_load_u64" (func $input_load_u64 (param i64) (result i64)))
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "load_u64" (func $load_u64 (param i64) (result i64)))
+  (import "extism:host/env" "store_u64" (func $store_u64 (param i64 i64)))
+  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+  (func (export "echo") (result i32)
+    (call $output_set (call $input_offset) (call $input_length))
+    (i32.const 0))
+  (func (export "fresh") (result i32)
+    (call $output_set (call $alloc (i64.const 64)) (i64.const 64))
+    (i32.const 0))
+  (func (export "raw") (result i32)
+    (local $h i64) (local $i i64)
+    (local.set $h (call $alloc (i64.const 64)))
+    (block $d (loop $l
+      (br_if $d (i64.ge_u (local.get $i) (i64.const 64)))
+      (call $store_u64 (i64.add (local.get $h) (local.get $i))
+                       (call $load_u64 (i64.add (i64.const 144) (local.get $i))))
+      (local.set $i (i64.add (local.get $i) (i64.const 8)))
+      (br $l)))
+    (call $output_set (local.get $h) (i64.const 64))
+    (i32.const 0))
+  (func (export "stray") (result i32)
+    (call $store_u64 (i64.const 8192) (call $input_load_u64 (i64.const 0)))
+    (i32.const 0))
+  (func (export "at8192") (result i32)
+    (local $h i64)
+    (local.set $h (call $alloc (i64.const 8)))
+    (call $store_u64 (local.get $h) (call $load_u64 (i64.const 8192)))
+    (call $output_set (local.get $h) (i64.const 8))
+    (i32.const 0))
+  (func (export "control") (result i32)
+    (call $output_set (i64.const 0) (i64.const 64))
+    (i32.const 0))
+  (func (export "header") (result i32)
+    (call $output_set (i64.const 64) (i64.const 16))
+    (i32.const 0)))
+"""
+
+
+async def test_a_call_never_sees_the_previous_callers_bytes(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
+    """After a call with a secret input, the next call on the same instance finds
+    zeros where the input was: in a fresh block, by raw loads at its known offset,
+    and where the plug-in stored it above the heap top."""
+    secret = bytes(range(1, 129))
+    cfg = Config(plugins={"p": PluginSpec(source=str(wat_file("probe", PROBE)))})
+    async with new_orchestra(cfg) as orch:
+        assert await orch.call("p", "echo", secret) == secret
+        assert await orch.call("p", "fresh", b"") == bytes(64)
+        assert await orch.call("p", "echo", secret) == secret
+        assert await orch.call("p", "raw", b"") == bytes(64)
+        assert await orch.call("p", "stray", secret) == b""
+        assert await orch.call("p", "at8192", b"") == bytes(8)
+        # within one call, its own bytes are there (the probes do read memory)
+        assert await orch.call("p", "raw", secret) == secret[64:]
+
+
+async def test_output_cannot_be_the_kernels_control_block(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
+    """output_set over the kernel's control block (input/output offsets, heap top,
+    epoch) or the first block header is a HostFunctionError, not returned bytes."""
+    cfg = Config(plugins={"p": PluginSpec(source=str(wat_file("probe", PROBE)))})
+    async with new_orchestra(cfg) as orch:
+        for export, span in (("control", "[0, +64)"), ("header", "[64, +16)")):
+            with pytest.raises(HostFunctionError) as info:
+                await orch.call("p", export, b"x")
+            assert info.value.message == (
+                f"output_set {span} points into the kernel's control block (blocks start at 80)"
+            )
+        assert await orch.call("p", "echo", b"still serving") == b"still serving"
