@@ -2,6 +2,7 @@
 
 General layout:
 
+- ``_files``: reading a plug-in's source files with a size cap.
 - ``_units``: ``Size`` (``64MiB``) and ``Duration`` (``150ms``) and their parsers.
 - ``_spec``: the Structs (defaults live there and only there).
 - ``_loader``: YAML → ``Config`` with ``FILE:LINE:COL: path: message`` errors, checks
@@ -13,6 +14,8 @@ General layout:
 Imports nothing from Orchestra except ``orchestra.errors``.
 """
 
+from ._files import SourceBudget as SourceBudget
+from ._files import SourceRefused as SourceRefused
 from ._loader import ConfigFile as ConfigFile
 from ._loader import decode_spec as decode_spec
 from ._loader import encode_spec as encode_spec
@@ -26,6 +29,7 @@ from ._manifest import ManifestWasm as ManifestWasm
 from ._manifest import apply_manifest as apply_manifest
 from ._manifest import is_manifest as is_manifest
 from ._manifest import load_manifest as load_manifest
+from ._manifest import parse_manifest as parse_manifest
 from ._schema import config_schema as config_schema
 from ._schema import config_schema_text as config_schema_text
 from ._schema import write_schema as write_schema
@@ -81,6 +85,8 @@ __all__ = (
     "Rlimits",
     "SandboxSpec",
     "Size",
+    "SourceBudget",
+    "SourceRefused",
     "Stage",
     "WasiSpec",
     "apply_manifest",
@@ -92,6 +98,7 @@ __all__ = (
     "load_config",
     "load_config_text",
     "load_manifest",
+    "parse_manifest",
     "parse_duration",
     "parse_size",
     "read_config",

@@ -7,15 +7,16 @@ errors); the worker reads the wasm it names, checks hashes and links the modules
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
 from ..errors import ConfigError
+from ._files import SourceRefused, read_bounded
+from ._grants import hosts_within, paths_within, tighter
 from ._loader import _explain, _parse
-from ._spec import Limits, PluginSpec, WasiSpec
+from ._spec import Limits, PluginSpec
 from ._units import Duration, Size
 
 __all__ = (
@@ -26,6 +27,7 @@ __all__ = (
     "apply_manifest",
     "is_manifest",
     "load_manifest",
+    "parse_manifest",
 )
 
 MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
@@ -66,19 +68,34 @@ def is_manifest(source: str) -> bool:
     return source.lower().endswith(MANIFEST_SUFFIXES)
 
 
-def load_manifest(path: str | os.PathLike[str]) -> Manifest:
+def load_manifest(
+    path: str | os.PathLike[str], *, limit: int = int(Limits().source_size)
+) -> Manifest:
     """Read and check a manifest; relative wasm paths resolve against its folder.
 
-    :raises ConfigError: unreadable, malformed, unknown keys, duplicate module names,
-        a wasm entry with none or several of path/data/url.
+    :param limit: the most bytes read (``limits.source_size``).
+    :raises ConfigError: unreadable, not a regular file or larger than ``limit``, or
+        what :func:`parse_manifest` raises.
     """
     filename = os.fspath(path)
     try:
-        raw = Path(filename).read_bytes()
+        raw = read_bounded(filename, limit)
+    except SourceRefused as exc:
+        raise ConfigError(f"cannot read the manifest: {exc}", file=filename) from None
     except OSError as exc:
         raise ConfigError(
             f"cannot read the manifest: {(exc.strerror or str(exc)).lower()}", file=filename
         ) from None
+    return parse_manifest(raw, filename)
+
+
+def parse_manifest(raw: bytes, filename: str) -> Manifest:
+    """Check the manifest ``raw`` read from ``filename``; relative wasm paths resolve
+    against its folder.
+
+    :raises ConfigError: malformed, unknown keys, duplicate module names, a wasm entry
+        with none or several of path/data/url.
+    """
     doc = _parse(raw, filename)
     if not isinstance(doc.data, dict):
         raise doc.error((), "expected a manifest object with a 'wasm' list")
@@ -119,37 +136,42 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
 
 
 def apply_manifest(spec: PluginSpec, manifest: Manifest) -> PluginSpec:
-    """The plug-in spec with the manifest's settings applied.
+    """The plug-in spec with the manifest's settings applied: a manifest narrows the
+    spec's grants and limits, never widens them (``_grants``).
 
-    The manifest's limits and caps replace the spec's *defaults* only: a value the
-    YAML (or the CLI) set to something else wins. ``config`` merges, the YAML's keys
-    winning; ``allowed_hosts`` and ``allowed_paths`` are unions.
+    ``config`` merges, the spec's keys winning (config is data, not a grant).
+    ``allowed_hosts`` and ``allowed_paths`` must lie within the spec's, and replace
+    them; each limit (``max_pages``, ``timeout_ms``, the var and HTTP caps) is the
+    tighter of the spec's and the manifest's.
+
+    :raises ConfigError: a manifest entry the spec does not grant (``file`` is the
+        manifest, ``path`` the key), naming what to add.
     """
-    default_limits = Limits()
-    default_spec = PluginSpec(source="")
     limits: Limits = spec.limits
     memory = manifest.memory
-    if memory and memory.max_pages is not None and limits.memory == default_limits.memory:
-        limits = msgspec.structs.replace(limits, memory=Size(memory.max_pages * 65536))
-    if manifest.timeout_ms is not None and limits.timeout == default_limits.timeout:
-        limits = msgspec.structs.replace(limits, timeout=Duration(manifest.timeout_ms / 1000))
+    if memory and memory.max_pages is not None:
+        pages = Size(memory.max_pages * 65536)
+        limits = msgspec.structs.replace(limits, memory=tighter(limits.memory, pages))
+    if manifest.timeout_ms is not None:
+        timeout = Duration(manifest.timeout_ms / 1000)
+        limits = msgspec.structs.replace(limits, timeout=tighter(limits.timeout, timeout))
     wasi = spec.wasi
-    if manifest.allowed_paths:
-        base = wasi or WasiSpec()
-        wasi = msgspec.structs.replace(
-            base, allowed_paths={**manifest.allowed_paths, **base.allowed_paths}
-        )
-    changes: dict[str, object] = {
-        "limits": limits,
-        "wasi": wasi,
-        "config": {**manifest.config, **spec.config},
-    }
-    if manifest.allowed_hosts is not None:
-        changes["allowed_hosts"] = sorted({*manifest.allowed_hosts, *spec.allowed_hosts})
+    granted = wasi.allowed_paths if wasi else {}
+    changes: dict[str, object] = {"limits": limits, "config": {**manifest.config, **spec.config}}
+    where = "allowed_paths"
+    try:
+        if manifest.allowed_paths is not None:
+            paths = paths_within(manifest.allowed_paths, granted)
+            if wasi is not None:
+                changes["wasi"] = msgspec.structs.replace(wasi, allowed_paths=paths)
+        if manifest.allowed_hosts is not None:
+            where = "allowed_hosts"
+            changes["allowed_hosts"] = hosts_within(manifest.allowed_hosts, spec.allowed_hosts)
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=spec.source, path=where) from None
     if memory and memory.max_var_bytes is not None:
-        if spec.max_var_bytes == default_spec.max_var_bytes:
-            changes["max_var_bytes"] = Size(memory.max_var_bytes)
+        changes["max_var_bytes"] = min(spec.max_var_bytes, Size(memory.max_var_bytes))
     if memory and memory.max_http_response_bytes is not None:
-        if spec.max_http_response_bytes == default_spec.max_http_response_bytes:
-            changes["max_http_response_bytes"] = Size(memory.max_http_response_bytes)
+        cap = Size(memory.max_http_response_bytes)
+        changes["max_http_response_bytes"] = min(spec.max_http_response_bytes, cap)
     return msgspec.structs.replace(spec, **changes)  # type: ignore[arg-type]

@@ -92,6 +92,11 @@ class Limits(_Spec):
     larger output fails that call with PluginOutputTooLarge, the instance untouched.
     At most 256MiB (the worker channel's frame limit)."""
 
+    source_size: Size = _default(Size(256 * 1024**2))
+    """Largest plug-in source a worker reads: the .wasm/.wat file, or an Extism
+    manifest and the modules it names (by path or URL) together. Only regular files
+    are read, never more than this (``/dev/zero`` or a FIFO fails at once)."""
+
     def __post_init__(self) -> None:
         if not 1 <= self.output <= MAX_OUTPUT:
             raise field_error(

@@ -34,7 +34,7 @@ from ..errors import (
 from ._detect import EXTISM_ENV
 from ._engine import load_module
 from ._fastcall import FastFunc, LeanLinker, WasmFailure, host_failure
-from ._http import HostNotAllowed, allowed_opener, host_allowed
+from ._http import HostNotAllowed, allowed_opener, check_url
 from ._imports import define_imports
 from ._instance import InputRing, PluginInstance, memory_sizes, register_abi
 
@@ -82,6 +82,7 @@ _U64, _U32 = struct.Struct("<Q"), struct.Struct("<I")
 _BUMP = struct.Struct("<QQII")  # at 40: heap top, last block, free count, epoch
 _U64x2 = struct.Struct("<QQ")  # at 40: heap top, last block
 _LIVE = 0x4C495645  # "LIVE", the kernel's live-block magic
+_FIRST_HANDLE = 80  # below it: the control block and the first block's header
 
 
 def _reserved(base: int, start: int, end: int) -> bool:
@@ -462,8 +463,10 @@ class ExtismAbi:
             url = req["url"]
         except (ValueError, KeyError, TypeError):
             raise _host_error("http_request: the request must be JSON with a 'url'") from None
-        if not host_allowed(url, self._owner.spec.allowed_hosts):
-            raise _host_error(f"HTTP request to {url} is not allowed")
+        try:
+            check_url(url, self._owner.spec.allowed_hosts)
+        except HostNotAllowed as exc:
+            raise _host_error(str(exc.reason)) from None
         data = self._read(body) if body else None
         headers = req.get("headers") or {}
         http = urllib.request.Request(
@@ -627,6 +630,11 @@ class ExtismAbi:
             raise PluginError(self._read(int(err)).decode("utf-8", "replace"))
         if rc:
             raise PluginError(f"returned non-zero exit code {rc}")
+        if offset < _FIRST_HANDLE and length:  # the kernel's own state is not output
+            raise _host_error(
+                f"output_set [{offset}, +{length}) points into the kernel's control block "
+                f"(blocks start at {_FIRST_HANDLE})"
+            )
         if owner.view_output and length >= _VIEW_MIN:
             return k.view(offset, length), None  # (in the ring: valid until released)
         return k.read(offset, length), None

@@ -1,4 +1,8 @@
-"""Where a plug-in's wasm comes from: a .wasm/.wat file, or an Extism manifest."""
+"""Where a plug-in's wasm comes from: a .wasm/.wat file, or an Extism manifest.
+
+Every source is read bounded by ``limits.source_size`` (the manifest and the modules
+it names count together), and only regular files are read (``SourceBudget``).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,18 @@ from pathlib import Path
 
 import wasmtime
 
-from ..config import ManifestWasm, PluginSpec, apply_manifest, is_manifest, load_manifest
+from ..config import (
+    ManifestWasm,
+    PluginSpec,
+    SourceBudget,
+    SourceRefused,
+    apply_manifest,
+    is_manifest,
+    parse_manifest,
+)
 from ..errors import ConfigError, PluginLoadError
-from ._engine import EngineSettings, load_module, load_module_bytes
-from ._http import allowed_opener, host_allowed
+from ._engine import EngineSettings, load_module_bytes
+from ._http import HostNotAllowed, allowed_opener, check_url
 
 __all__ = ("LoadedSource", "load_source")
 
@@ -30,15 +42,26 @@ class LoadedSource:
     cached: bool
 
 
-def _entry_bytes(entry: ManifestWasm, spec: PluginSpec, plugin: str) -> tuple[bytes, str]:
+def _read(budget: SourceBudget, path: str, plugin: str, what: str = "") -> bytes:
+    """A source file, bounded by what is left of ``limits.source_size``.
+
+    :raises PluginLoadError: unreadable, not a regular file, or too large.
+    """
+    try:
+        return budget.read(path)
+    except SourceRefused as exc:
+        raise PluginLoadError(f"{what}{path}: {exc}", plugin=plugin) from None
+    except OSError as exc:
+        what = what or "cannot read "
+        raise PluginLoadError(f"{what}{path}: {exc.strerror}", plugin=plugin) from None
+
+
+def _entry_bytes(
+    entry: ManifestWasm, spec: PluginSpec, plugin: str, budget: SourceBudget
+) -> tuple[bytes, str]:
     if entry.path is not None:
-        try:
-            return Path(entry.path).read_bytes(), entry.path
-        except OSError as exc:
-            raise PluginLoadError(
-                f"manifest wasm {entry.path}: {exc.strerror}", plugin=plugin
-            ) from None
-    if entry.data is not None:
+        return _read(budget, entry.path, plugin, "manifest wasm "), entry.path
+    if entry.data is not None:  # inside the manifest, which was counted
         try:
             return base64.b64decode(entry.data, validate=True), f"{spec.source} (wasm data)"
         except ValueError:
@@ -46,17 +69,20 @@ def _entry_bytes(entry: ManifestWasm, spec: PluginSpec, plugin: str) -> tuple[by
                 "manifest wasm 'data' is not valid base64", plugin=plugin
             ) from None
     assert entry.url is not None
-    host = urllib.parse.urlsplit(entry.url).hostname or ""
-    if not host_allowed(entry.url, spec.allowed_hosts):
-        raise PluginLoadError(
-            f"manifest wasm url {entry.url}: host {host!r} is not in allowed_hosts", plugin=plugin
-        )
-    req = urllib.request.Request(entry.url, method=entry.method or "GET", headers=entry.headers)
+    url = entry.url
     try:
+        check_url(url, spec.allowed_hosts)
+        req = urllib.request.Request(url, method=entry.method or "GET", headers=entry.headers)
         with allowed_opener(spec.allowed_hosts).open(req, timeout=30) as resp:
-            return resp.read(), entry.url
-    except OSError as exc:
-        raise PluginLoadError(f"manifest wasm url {entry.url}: {exc}", plugin=plugin) from None
+            raw = resp.read(budget.left + 1)
+        budget.take(len(raw))
+    except HostNotAllowed as exc:
+        host = urllib.parse.urlsplit(url).hostname or ""
+        why = exc.why or f"host {host!r} is not in allowed_hosts"
+        raise PluginLoadError(f"manifest wasm url {url}: {why}", plugin=plugin) from None
+    except (OSError, SourceRefused) as exc:
+        raise PluginLoadError(f"manifest wasm url {url}: {exc}", plugin=plugin) from None
+    return raw, url
 
 
 def load_source(
@@ -69,20 +95,31 @@ def load_source(
 ) -> LoadedSource:
     """Load the plug-in's modules (through the compile cache).
 
-    :raises PluginLoadError: unreadable, invalid, or a hash mismatch.
+    :raises PluginLoadError: unreadable, not a regular file, larger than
+        ``limits.source_size``, invalid, a hash mismatch, or a manifest asking for
+        more than the spec grants.
     """
+    budget = SourceBudget(int(spec.limits.source_size))
     if not is_manifest(spec.source):
-        module, cached = load_module(engine, settings, Path(spec.source), cache_dir=cache_dir)
+        raw = _read(budget, spec.source, plugin)
+        module, cached = load_module_bytes(engine, settings, raw, spec.source, cache_dir=cache_dir)
         return LoadedSource(spec, module, [], cached)
     try:
-        manifest = load_manifest(spec.source)
+        raw = budget.read(spec.source)
+    except (OSError, SourceRefused) as exc:
+        why = str(exc) if isinstance(exc, SourceRefused) else (exc.strerror or "").lower()
+        raise PluginLoadError(
+            f"{spec.source}: cannot read the manifest: {why}", plugin=plugin
+        ) from None
+    try:
+        manifest = parse_manifest(raw, spec.source)
+        spec = apply_manifest(spec, manifest)
     except ConfigError as exc:
         raise PluginLoadError(str(exc), plugin=plugin) from None
-    spec = apply_manifest(spec, manifest)
     modules: list[tuple[str, wasmtime.Module]] = []
     cached_all = True
     for entry in manifest.wasm:
-        raw, where = _entry_bytes(entry, spec, plugin)
+        raw, where = _entry_bytes(entry, spec, plugin, budget)
         if entry.hash is not None:
             found = hashlib.sha256(raw).hexdigest()
             if found != entry.hash.lower():

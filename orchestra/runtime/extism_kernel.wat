@@ -50,8 +50,22 @@
 ;;   * A reused block is split when at least 48 bytes would be left over (a
 ;;     16-byte header + >= 32 data bytes); the remainder is a new free block.
 ;;     Otherwise the whole block is handed out (its `cap` stays larger).
-;;   * Block data is not zeroed by alloc.
-;;   * Memory never shrinks; reset only moves `top` back to 64.
+;;   * Block data is not zeroed by alloc, but everything above `top` is zero
+;;     unless this call wrote it (see "Between calls" below).
+;;   * Memory never shrinks; reset moves `top` back to 64.
+;;
+;; ----------------------------------------------------------------------------
+;; Between calls: nothing of one call is left for the next
+;; ----------------------------------------------------------------------------
+;;
+;;   An instance serves many callers, so a call must never see the bytes of an
+;;   earlier one (its input, output, host-written blocks such as HTTP bodies).
+;;   reset zeroes [64, max(top, $hwm)): `top` is as high as the heap is now,
+;;   and $hwm as high as it was before `free` last moved `top` back, or as
+;;   high as a raw store above `top` reached. Stores below `top` (the fast
+;;   path) need no bookkeeping; a store above it (rare) raises $hwm. So at the
+;;   start of every call, all of [64, memory size) is zero, and zeroing costs
+;;   only what the last call used.
 ;;
 ;; ----------------------------------------------------------------------------
 ;; The input ring (workers with shared-memory payload rings only)
@@ -97,6 +111,8 @@
   (global $ring_at (mut i64) (i64.const 0x100000000))
   ;; where the supervisor publishes how far the input ring is written (0: nowhere)
   (global $written (mut i64) (i64.const 0))
+  ;; how high this call's writes reached, besides `top` (see "Between calls")
+  (global $hwm (mut i64) (i64.const 64))
   ;; the input's length, and the monotonic ring position of its first byte
   (global $in_len (mut i64) (i64.const 0))
   (global $in_pos (mut i64) (i64.const 0))
@@ -328,9 +344,11 @@
                   (local.get $a))))))
 
     ;; a free block at the end is dropped: the top moves back to its header
+    ;; (and $hwm keeps how high it was, for reset to zero)
     (if (i64.ge_u (i64.add (i64.add (local.get $a) (i64.const 16)) (local.get $cap))
                   (i64.load (i32.const 40)))
       (then
+        (call $reach (i64.load (i32.const 40)))
         (i64.store (i32.const 40) (local.get $a))
         (i64.store (i32.const 48) (i64.load32_u offset=8 (i32.wrap_i64 (local.get $a))))
         (call $free_count_add (i32.const -1)))))
@@ -357,10 +375,32 @@
   (func (export "memory_bytes") (result i64)
     (call $mem_bytes))
 
+  ;; raise $hwm to $end (an address this call wrote below)
+  (func $reach (param $end i64)
+    (if (i64.gt_u (local.get $end) (global.get $hwm)) (then (global.set $hwm (local.get $end)))))
+
+  ;; zero [$from, max(top, $hwm)) (within memory): what this call wrote there
+  (func $clear (param $from i64)
+    (local $end i64) (local $mem i64)
+    (local.set $end (i64.load (i32.const 40)))
+    (if (i64.gt_u (global.get $hwm) (local.get $end)) (then (local.set $end (global.get $hwm))))
+    (local.set $mem (call $mem_bytes))
+    (if (i64.gt_u (local.get $end) (local.get $mem)) (then (local.set $end (local.get $mem))))
+    (if (i64.gt_u (local.get $end) (local.get $from))
+      (then (memory.fill (i32.wrap_i64 (local.get $from)) (i32.const 0)
+                         (i32.wrap_i64 (i64.sub (local.get $end) (local.get $from))))))
+    (global.set $hwm (i64.const 64)))
+
   ;; reset(): per-call reset. Every block is released (top back to 64, no
-  ;; free blocks, new epoch so old handles are no longer live) and
-  ;; input/output/error are cleared. Memory is kept.
+  ;; free blocks, new epoch so old handles are no longer live), everything
+  ;; the call wrote is zeroed, and input/output/error are cleared. Memory is
+  ;; kept.
   (func $reset (export "reset")
+    (call $clear (i64.const 64))
+    (call $release))
+
+  ;; the per-call state back to empty (blocks, input, output, error)
+  (func $release
     (i64.store (i32.const 0) (i64.const 0))
     (i64.store (i32.const 8) (i64.const 0))
     (i64.store (i32.const 16) (i64.const 0))
@@ -373,10 +413,11 @@
     (global.set $in_len (i64.const 0)))
 
   ;; ------------------------------------------------------------------------
-  ;; raw access (hot: kept to one unsigned compare each)
+  ;; raw access (hot: kept to one unsigned compare each, two for store_u64)
   ;; Valid range is [64, memory size); out of range loads give 0 and stores
   ;; are ignored. (p - 64) wraps for p < 64, so one unsigned compare covers
-  ;; both ends, for any i64 p.
+  ;; both ends, for any i64 p. Stores compare against the heap top instead
+  ;; and take a slow path above it (see "Between calls").
   ;; ------------------------------------------------------------------------
 
   (func (export "load_u8") (param $p i64) (result i32)
@@ -399,21 +440,36 @@
         (then (i64.load (i32.wrap_i64 (local.get $p))))
         (else (i64.const 0))))))
 
+  ;; Stores below the heap top take one compare (two for u64); a store above
+  ;; it, up to the memory's size, goes the slow way and raises $hwm so that
+  ;; reset zeroes it (see "Between calls").
   (func (export "store_u8") (param $p i64) (param $v i32)
     (if (i64.lt_u (i64.sub (local.get $p) (i64.const 64))
-                  (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
-                           (i64.const 64)))
+                  (i64.sub (i64.load (i32.const 40)) (i64.const 64)))
       (then (i32.store8 (i32.wrap_i64 (local.get $p)) (local.get $v)))
-      (else (if (call $in_input (local.get $p) (i64.const 1))
+      (else (if (call $store_slow (local.get $p) (i64.const 1))
         (then (i32.store8 (i32.wrap_i64 (local.get $p)) (local.get $v)))))))
 
   (func (export "store_u64") (param $p i64) (param $v i64)
-    (if (i64.le_u (i64.sub (local.get $p) (i64.const 64))
-                  (i64.sub (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))
-                           (i64.const 72)))
+    (local $top i64)
+    (local.set $top (i64.load (i32.const 40)))
+    ;; p - 64 < top - 71 (no wrap: an empty heap, top < 71, takes the slow path)
+    (if (i64.lt_u (i64.sub (local.get $p) (i64.const 64))
+                  (select (i64.sub (local.get $top) (i64.const 71)) (i64.const 0)
+                          (i64.ge_u (local.get $top) (i64.const 71))))
       (then (i64.store (i32.wrap_i64 (local.get $p)) (local.get $v)))
-      (else (if (call $in_input (local.get $p) (i64.const 8))
+      (else (if (call $store_slow (local.get $p) (i64.const 8))
         (then (i64.store (i32.wrap_i64 (local.get $p)) (local.get $v)))))))
+
+  ;; 1 if a $n-byte store at $p (not below the heap top) is allowed: inside
+  ;; [64, memory size), noted in $hwm, or inside the input (in the ring)
+  (func $store_slow (param $p i64) (param $n i64) (result i32)
+    (if (i64.le_u (i64.sub (local.get $p) (i64.const 64))
+                  (i64.sub (call $mem_bytes) (i64.add (i64.const 64) (local.get $n))))
+      (then
+        (call $reach (i64.add (local.get $p) (local.get $n)))
+        (return (i32.const 1))))
+    (call $in_input (local.get $p) (local.get $n)))
 
   ;; ------------------------------------------------------------------------
   ;; input
@@ -505,9 +561,17 @@
   ;; Returns the input handle (0 for an empty input), or -1 when the input
   ;; cannot be allocated (memory limit). The host then writes the input bytes
   ;; at the handle and reads output/error from the control block afterwards.
+  ;; The input block will be [80, 80 + len), which the host then writes whole,
+  ;; so only what lies above it is zeroed; that span counts as this call's
+  ;; ($hwm), so that if the input cannot be allocated the next reset zeroes it.
   (func (export "orchestra_begin") (param $len i64) (result i64)
     (local $h i64)
-    (call $reset)
+    (if (i32.or (i64.eqz (local.get $len)) (i64.gt_u (local.get $len) (i64.const 0xFFFF0000)))
+      (then (call $reset))
+      (else
+        (call $clear (i64.add (i64.const 80) (local.get $len)))
+        (call $release)
+        (call $reach (i64.add (i64.const 80) (local.get $len)))))
     (if (i64.eqz (local.get $len)) (then (return (i64.const 0))))
     (local.set $h (call $alloc (local.get $len)))
     (if (i64.eqz (local.get $h)) (then (return (i64.const -1))))

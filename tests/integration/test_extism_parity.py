@@ -311,7 +311,10 @@ class Setup:
         path = self.manifests / f"{case['id']}.json"
         path.write_text(json.dumps(sdk_manifest(case, self.plugins)))
         grants = ["extism:host/user"] if case["host_functions"] else []
-        return PluginSpec(source=str(path), host_modules=grants)
+        # The SDK's host writes the manifest; Orchestra's operator grants in the YAML,
+        # and a manifest may only narrow that (docs/extism.md, Merging).
+        hosts = case["manifest"].get("allowed_hosts", [])
+        return PluginSpec(source=str(path), host_modules=grants, allowed_hosts=hosts)
 
     def config(self, specs: dict[str, PluginSpec]) -> Config:
         return Config(

@@ -224,7 +224,7 @@ def test_max_waiting_is_unbounded_unless_given(tmp_path: Path) -> None:
         pytest.param(
             "timeout: 2s",
             "timout: 2s",
-            "config/demo.yaml:13:7: plugins.vowels.limits.timout: unknown field 'timout' (expected one of: memory, timeout, fuel, stack, process_memory, output)",
+            "config/demo.yaml:13:7: plugins.vowels.limits.timout: unknown field 'timout' (expected one of: memory, timeout, fuel, stack, process_memory, output, source_size)",
             id="unknown-nested-field",
         ),
         pytest.param(

@@ -579,6 +579,61 @@ def test_reset_does_not_leak(k: Kernel) -> None:
     assert k.memory_bytes() == size
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    ops=st.lists(
+        st.tuples(
+            st.sampled_from(["alloc", "free", "store_u8", "store_u64"]), st.integers(0, 70_000)
+        ),
+        max_size=40,
+    )
+)
+def test_reset_zeroes_everything_a_call_wrote(ops: list[tuple[str, int]]) -> None:
+    """An instance serves many callers: after reset, all of [64, memory size) is zero
+    again, whatever the call allocated, freed (the top moving back) or stored, inside
+    blocks or anywhere above the heap top, so the next call cannot read any of it."""
+    k = Kernel()
+    live: list[int] = []
+    for op, n in ops:
+        if op == "alloc":
+            size = n % 5000 + 1
+            h = k.alloc(size)
+            if h:
+                k.write(h, b"\xaa" * size)  # what the host writes: inside the block
+                live.append(h)
+        elif op == "free" and live:
+            k.free(live.pop(n % len(live)))
+        elif op == "store_u8":
+            k.store_u8(n, 0x5A)
+        elif op == "store_u64":
+            k.store_u64(n, -1)
+    k.reset()
+    assert k.read(HEAP_START, k.size() - HEAP_START) == bytes(k.size() - HEAP_START)
+
+
+def test_begin_zeroes_all_but_the_span_the_input_overwrites() -> None:
+    """orchestra_begin skips zeroing the new input block (the host writes it whole
+    next) and zeroes the rest; an input that cannot be allocated leaves that span
+    counted, so the next reset zeroes it."""
+    k = Kernel(memory_limit=2 * PAGE)
+    for n in (5000, 100, 0):
+        h = k.orchestra_begin(3000)
+        k.write(h, b"\xaa" * 3000)
+        k.store_u64(k.alloc(64), -1)
+        k.store_u8(PAGE + 100, 7)  # above the heap top
+        h = k.orchestra_begin(n)
+        if n:
+            assert h == FIRST_HANDLE
+            k.write(h, b"\xbb" * n)
+        rest = FIRST_HANDLE + n
+        assert k.read(rest, k.size() - rest) == bytes(k.size() - rest), n
+    k.orchestra_begin(3000)
+    k.write(FIRST_HANDLE, b"\xaa" * 3000)
+    assert k.orchestra_begin(3 * PAGE) == -1  # over the memory limit: no input
+    k.reset()
+    assert k.read(HEAP_START, k.size() - HEAP_START) == bytes(k.size() - HEAP_START)
+
+
 def test_growth_to_5_mib(k: Kernel) -> None:
     n = 5 * 1024 * 1024
     small = k.alloc(8)

@@ -38,7 +38,15 @@ import msgspec
 import ray
 import structlog
 
-from ...config import PluginSpec, RayActorOptions, RayBackendSpec, SandboxSpec, is_manifest
+from ...config import (
+    PluginSpec,
+    RayActorOptions,
+    RayBackendSpec,
+    SandboxSpec,
+    SourceBudget,
+    SourceRefused,
+    is_manifest,
+)
 from ...errors import ConfigError, PluginLoadError
 from .._base import Backend
 from .._socket import SocketChannel, tune_socket
@@ -292,15 +300,22 @@ class RayBackend(Backend):
         key = (spec.source, st.st_mtime_ns, st.st_size)
         module = self._modules.get(plugin)
         if module is None or module.key != key:
-            module = await anyio.to_thread.run_sync(self._put_module, spec.source, key)
+            module = await anyio.to_thread.run_sync(
+                self._put_module, spec.source, key, int(spec.limits.source_size), plugin
+            )
             self._modules[plugin] = module
         return msgspec.structs.replace(spec, source=module.path)
 
     @staticmethod
-    def _put_module(source: str, key: tuple[str, int, int]) -> _Module:
+    def _put_module(source: str, key: tuple[str, int, int], limit: int, plugin: str) -> _Module:
+        """Read the module (bounded, regular files only: ``SourceBudget``) into Ray.
+
+        :raises PluginLoadError: unreadable, not a regular file, or too large.
+        """
         try:
-            with open(source, "rb") as fh:
-                data = fh.read()
+            data = SourceBudget(limit).read(source)
+        except SourceRefused as exc:
+            raise PluginLoadError(f"{source}: {exc}", plugin=plugin) from None
         except OSError as exc:
             raise PluginLoadError(f"cannot read {source}: {exc.strerror}") from None
         digest = hashlib.sha256(data).hexdigest()
