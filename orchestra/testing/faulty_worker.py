@@ -31,6 +31,7 @@ of the case is answered the worker exits 0 (so the next start runs the next case
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import socket
 import struct
@@ -96,9 +97,15 @@ def _frame(body: bytes, call_id: int, pos: int) -> bytes:
 def _next_case(script: Path) -> Case | None:
     """The case for this start, or None past the last one."""
     cases: list[Case] = msgspec.msgpack.decode(script.read_bytes())
+    # Workers of two instances start at once, and one may be SIGKILLed mid-update:
+    # the count is read and bumped under a lock, and replaced whole, never truncated.
     counter = Path(f"{script}.starts")
-    n = int(counter.read_text()) if counter.exists() else 0
-    counter.write_text(str(n + 1))
+    with open(f"{script}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        n = int(counter.read_text() or 0) if counter.exists() else 0
+        tmp = Path(f"{counter}.{os.getpid()}")
+        tmp.write_text(str(n + 1))
+        os.replace(tmp, counter)
     return cases[n] if n < len(cases) else None
 
 

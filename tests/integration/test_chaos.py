@@ -211,9 +211,9 @@ async def test_chaos_every_call_answered_once_and_nobody_else_harmed(
     assert sum(answers.values()) == issued, seen
     assert stats["steady"]["restarts"] == 0 and stats["steady"]["errors"] == 0, seen
     assert set(stats["steady"]["pids"]) == steady_pids, seen
-    # The chaos really happened, and the victims were really in trouble.
+    # The chaos really happened (whether a kill catches a victim holding calls is
+    # chance; a noisy worker always fails the call it breaks the protocol on).
     assert stats["victim"]["restarts"] >= 10 and stats["noisy"]["restarts"] >= 10, seen
-    assert errors["victim", "shout"] + errors["victim", "run"] > 0, seen
     assert errors["noisy", "echo"] > 0, seen
     assert not stats["victim"]["failed"] and not stats["noisy"]["failed"], seen
     # No orphans: every worker ever seen is gone with the supervisor.
