@@ -34,6 +34,7 @@ from ..errors import (
 from ._detect import EXTISM_ENV
 from ._engine import load_module
 from ._fastcall import FastFunc, LeanLinker, WasmFailure, host_failure
+from ._guest import INITIALISERS, exit_code, run_initialisers
 from ._http import HostNotAllowed, allowed_opener, host_allowed
 from ._imports import define_imports
 from ._instance import InputRing, PluginInstance, memory_sizes, register_abi
@@ -52,7 +53,6 @@ KERNEL_FUNCS = (
 
 LEVELS = {"trace": 0, "debug": 1, "info": 2, "warn": 3, "warning": 3, "error": 4, "critical": 4}
 _OFF = 2**31 - 1
-INITIALISERS = ("_initialize", "__wasm_call_ctors", "hs_init")
 
 
 def _host_error(message: str) -> HostFunctionError:
@@ -537,21 +537,8 @@ class ExtismAbi:
         self._store = store
         self._instance = instance
         self._exports = {}
-        ex = instance.exports(store)
-        for init in INITIALISERS:
-            func = ex.get(init)
-            if isinstance(func, wasmtime.Func):
-                ff = FastFunc(store, func, init)
-                try:
-                    ff.call([0] * len(ff.param_types))
-                except WasmFailure as failure:
-                    raise PluginLoadError(
-                        f"the initialiser {init} failed: "
-                        f"{str(failure.error).splitlines()[0]} (is limits.fuel or "
-                        "limits.timeout too small for it?)",
-                        plugin=owner.plugin,
-                    ) from None
-                break
+        self._stale = False
+        run_initialisers(store, instance, plugin=owner.plugin)
 
     def memory_sizes(self) -> list[int]:
         return memory_sizes(self._store, self._instance, self.blocks.instance)
@@ -593,6 +580,8 @@ class ExtismAbi:
     ) -> tuple[bytes, list[int | float] | None]:
         if self._running:
             raise CallError("re-entrant call refused: this instance is already running a call")
+        if self._stale:
+            self.reset()
         fn = self._export(export)
         owner = self._owner
         # Arm first: the kernel calls below run wasm too, and under the previous
@@ -619,8 +608,16 @@ class ExtismAbi:
         self._running = True
         try:
             rc = fn()
+        except WasmFailure as failure:
+            code = exit_code(failure.error)
+            if code is None:
+                raise
+            if code:
+                raise PluginError(f"WASI exit code {code}") from None
+            rc = 0
         finally:
             self._running = False
+            self._stale = export == "_start"  # main has run: a fresh instance next
         offset, length, err = k.control()
         if err:
             owner.arm(self._store)  # reading the error must not time out the finished call

@@ -204,14 +204,12 @@ class PluginInstance:
             self.module,
             plugin=plugin,
             abi=self.abi_name,
-            granted=[*spec.host_modules, *linked_names],
+            granted=list(spec.host_modules),
             search_paths=list(host_plugin_paths or []),
+            own_modules=linked_names,
             routes=spec.imports,
             options=host_plugin_options,
         )
-        for name in linked_names:  # served by a module of the manifest, not a host plug-in
-            for key in [k for k in self.imports.mocked if k[0] == name]:
-                del self.imports.mocked[key]
         self.linker = wasmtime.Linker(self.engine)
         if self.uses_wasi:
             self.linker.define_wasi()

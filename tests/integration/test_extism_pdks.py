@@ -1,0 +1,298 @@
+"""Extism plug-ins as the PDKs build them, run by Orchestra and by the real Extism SDK.
+
+Each test runs the same module (WAT mimicking what a PDK's toolchain emits, or a
+plug-in compiled here from source) under the Extism Python SDK (``extism``, the
+Rust runtime underneath) and through Orchestra's public API, in the same test,
+and compares: output bytes, or where a call fails, that both fail and how.
+
+Local by nature for the runtime cases: one Orchestra per module shape, on the
+default backend (the supervisor and worker processes are real).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import extism
+import pytest
+import wasmtime
+
+from orchestra import Config, Orchestra, PluginError, PluginLoadError
+from orchestra.config import HostPluginsSpec, PluginSpec
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+# --- WAT that mimics what the PDK toolchains emit -------------------------------------
+
+_KERNEL = """
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "store_u8" (func $store (param i64 i32)))
+  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+  (memory (export "memory") 1)
+"""
+
+# A two-digit state: every step appends a digit (state = state * 10 + digit), and
+# ``state`` outputs it, so the output says which initialisers ran and in what order.
+_STATE = """
+  (global $state (mut i32) (i32.const 0))
+  (func $step (param i32)
+    (global.set $state
+      (i32.add (i32.mul (global.get $state) (i32.const 10)) (local.get 0))))
+  (func $emit (local $h i64)
+    (local.set $h (call $alloc (i64.const 2)))
+    (call $store (local.get $h)
+      (i32.add (i32.const 48) (i32.rem_u (i32.div_u (global.get $state) (i32.const 10))
+                                         (i32.const 10))))
+    (call $store (i64.add (local.get $h) (i64.const 1))
+      (i32.add (i32.const 48) (i32.rem_u (global.get $state) (i32.const 10))))
+    (call $out (local.get $h) (i64.const 2)))
+  (func (export "state") (result i32) (call $emit) (i32.const 0))
+  (func (export "bump") (result i32) (call $step (i32.const 5)) (call $emit) (i32.const 0))
+"""
+
+_PROC_EXIT = '(import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))'
+
+
+def state_module(body: str, *, wasi: bool = False) -> bytes:
+    """An Extism plug-in with the state exports above plus ``body``."""
+    return bytes(
+        wasmtime.wat2wasm(f"(module {_PROC_EXIT if wasi else ''} {_KERNEL} {_STATE} {body})")
+    )
+
+
+#: GHC's wasm backend: a WASI reactor ``_initialize`` and the RTS's ``hs_init``.
+HASKELL = """
+  (func (export "_initialize") (call $step (i32.const 1)))
+  (func (export "hs_init") (param i32 i32)
+    (if (i32.or (local.get 0) (local.get 1)) (then unreachable))
+    (call $step (i32.const 2)))
+"""
+#: wasi-libc reactors export both; Extism runs only __wasm_call_ctors then.
+CTORS_AND_INITIALIZE = """
+  (func (export "_initialize") (call $step (i32.const 1)))
+  (func (export "__wasm_call_ctors") (call $step (i32.const 3)))
+"""
+INITIALIZE_ONLY = '(func (export "_initialize") (call $step (i32.const 4)))'
+CTORS_MISTYPED = """
+  (func (export "_initialize") (call $step (i32.const 1)))
+  (func (export "__wasm_call_ctors") (param i32) (call $step (i32.const 3)))
+"""
+
+FAILING_INITIALISERS = {
+    "initialize_traps": ('(func (export "_initialize") unreachable)', "_initialize"),
+    "hs_init_traps": (
+        '(func (export "_initialize")) (func (export "hs_init") (param i32 i32) unreachable)',
+        "hs_init",
+    ),
+    "initialize_exits_0": (
+        '(func (export "_initialize") (call $exit (i32.const 0)))',
+        "_initialize",
+    ),
+    "initialize_mistyped": (
+        '(func (export "_initialize") (param i32))',
+        "_initialize",
+    ),
+}
+
+
+# --- running a module both ways ------------------------------------------------------
+
+
+def b64(wasm: bytes) -> str:
+    return base64.b64encode(wasm).decode()
+
+
+def sdk_plugin(wasm: bytes, *, wasi: bool = True, **manifest: Any) -> extism.Plugin:
+    return extism.Plugin({"wasm": [{"data": b64(wasm)}], **manifest}, wasi=wasi, functions=[])
+
+
+def sdk_calls(plugin: extism.Plugin, calls: list[str]) -> list[tuple[str, bytes | str]]:
+    out: list[tuple[str, bytes | str]] = []
+    for export in calls:
+        try:
+            out.append(("ok", bytes(plugin.call(export, b""))))
+        except extism.Error as exc:
+            out.append(("error", str(exc)))
+    return out
+
+
+async def orchestra_calls(
+    orch: Orchestra, plugin: str, calls: list[str]
+) -> list[tuple[str, bytes | str]]:
+    out: list[tuple[str, bytes | str]] = []
+    for export in calls:
+        try:
+            result = await orch.call(plugin, export, b"")
+            assert isinstance(result, bytes)
+            out.append(("ok", result))
+        except PluginError as exc:
+            out.append(("error", exc.message))
+    return out
+
+
+def write(tmp_path: Path, name: str, wasm: bytes) -> str:
+    path = tmp_path / f"{name}.wasm"
+    path.write_bytes(wasm)
+    return str(path)
+
+
+def same_outcome(
+    sdk: list[tuple[str, bytes | str]],
+    ours: list[tuple[str, bytes | str]],
+    error_matches: Callable[[str, str], bool] = lambda sdk, ours: True,
+) -> None:
+    """Same outputs for successful calls; a failing call fails in both."""
+    assert [kind for kind, _ in ours] == [kind for kind, _ in sdk], (sdk, ours)
+    for (kind, theirs), (_, mine) in zip(sdk, ours, strict=True):
+        if kind == "ok":
+            assert mine == theirs, (sdk, ours)
+        else:
+            assert error_matches(str(theirs), str(mine)), (sdk, ours)
+
+
+# --- 1. initialisers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(HASKELL, b"12", id="haskell_initialize_then_hs_init"),
+        pytest.param(CTORS_AND_INITIALIZE, b"03", id="ctors_only"),
+        pytest.param(INITIALIZE_ONLY, b"04", id="initialize_only"),
+        pytest.param(CTORS_MISTYPED, b"00", id="mistyped_ctors_none"),
+    ],
+)
+async def test_initialisers_run_as_in_the_sdk(tmp_path: Path, body: str, expected: bytes) -> None:
+    """The SDK's initialiser rules: a Haskell plug-in gets ``_initialize`` then
+    ``hs_init(0, 0)``; ``__wasm_call_ctors`` alone wins over ``_initialize``."""
+    wasm = state_module(body)
+    sdk = sdk_calls(sdk_plugin(wasm, wasi=False), ["state", "bump"])
+    assert sdk[0] == ("ok", expected)
+    cfg = Config(plugins={"p": PluginSpec(source=write(tmp_path, "p", wasm))})
+    async with Orchestra(cfg) as orch:
+        same_outcome(sdk, await orchestra_calls(orch, "p", ["state", "bump"]))
+
+
+@pytest.mark.parametrize("case", sorted(FAILING_INITIALISERS))
+async def test_failing_initialiser_is_a_load_error_naming_it(tmp_path: Path, case: str) -> None:
+    """An initialiser that traps, exits or is mistyped fails under the SDK: at
+    ``extism.Plugin`` (``Unable to create Extism plugin``), or for ``hs_init``, which
+    the SDK runs when the first call instantiates, that call ("failed to initialize
+    Haskell using hs_init"). Orchestra instantiates at load: a PluginLoadError
+    naming the initialiser, before any call."""
+    body, name = FAILING_INITIALISERS[case]
+    wasm = state_module(body, wasi=True)
+    with pytest.raises(extism.Error, match=r"Unable to create|failed to initialize Haskell"):
+        sdk_plugin(wasm).call("state", b"")
+    cfg = Config(plugins={"p": PluginSpec(source=write(tmp_path, "p", wasm))})
+    with pytest.raises(PluginLoadError, match=f"the initialiser {name} ") as info:
+        async with Orchestra(cfg):
+            pass
+    assert info.value.plugin == "p"
+
+
+# --- 4. proc_exit inside an export --------------------------------------------------
+
+EXITS = """
+  (func (export "exit0") (result i32)
+    (call $step (i32.const 7)) (call $emit) (call $exit (i32.const 0)) (i32.const 9))
+  (func (export "exit3") (result i32) (call $exit (i32.const 3)) (i32.const 0))
+  (func (export "_start") (call $step (i32.const 6)))
+"""
+
+
+async def test_proc_exit_in_an_export_is_as_in_the_sdk(tmp_path: Path) -> None:
+    """proc_exit(0) is a success with the output set so far; proc_exit(3) an error
+    naming the code; the instance keeps its state after either (as in the SDK),
+    and a call of ``_start`` is followed by a fresh instance."""
+    calls = ["bump", "exit0", "bump", "exit3", "bump", "_start", "state", "bump"]
+    wasm = state_module(EXITS, wasi=True)
+    sdk = sdk_calls(sdk_plugin(wasm), calls)
+    assert sdk[1] == ("ok", b"57") and sdk[6] == ("ok", b"00")
+    cfg = Config(plugins={"p": PluginSpec(source=write(tmp_path, "p", wasm))})
+    async with Orchestra(cfg) as orch:
+        ours = await orchestra_calls(orch, "p", calls)
+    same_outcome(sdk, ours)
+    assert ours[3] == ("error", "WASI exit code 3")
+
+
+# --- 2. a manifest's own modules win over host plug-ins -------------------------------
+
+USER_LIB = """(module
+  (import "extism:host/env" "input_length" (func $len (result i64)))
+  (func (export "host_reflect") (param i64) (result i64) (local.get 0)))"""
+USER_MAIN = """(module
+  (import "extism:host/user" "host_reflect" (func $reflect (param i64) (result i64)))
+  (import "extism:host/env" "input_offset" (func $in (result i64)))
+  (import "extism:host/env" "input_length" (func $len (result i64)))
+  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+  (func (export "run") (result i32)
+    (call $out (call $reflect (call $in)) (call $len))
+    (i32.const 0)))"""
+
+HELLO_HOST_PLUGIN = '''\
+"""Provides extism:host/user with another function than the manifest's module."""
+from orchestra.hostplugins import HostModule
+
+PLUGIN_NAME = "hello_user"
+user = HostModule("extism:host/user")
+
+@user.function
+def hello_world(data: bytes) -> bytes:
+    return b"hello " + data
+'''
+
+
+async def test_manifest_module_wins_over_a_host_plugin_of_the_same_name(
+    tmp_path: Path,
+) -> None:
+    """A manifest module named ``extism:host/user`` serves its plug-in's imports even
+    with a host plug-in providing ``extism:host/user`` installed (and granted to
+    another plug-in), as under the SDK, where the manifest's modules are linked."""
+    lib = bytes(wasmtime.wat2wasm(USER_LIB))
+    main = bytes(wasmtime.wat2wasm(USER_MAIN))
+    (tmp_path / "lib.wasm").write_bytes(lib)
+    (tmp_path / "main.wasm").write_bytes(main)
+    wasm = [{"path": "lib.wasm", "name": "extism:host/user"}, {"path": "main.wasm"}]
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"wasm": wasm}))
+    sdk = extism.Plugin(
+        {
+            "wasm": [
+                {"data": b64(lib), "name": "extism:host/user"},
+                {"data": b64(main), "name": "main"},
+            ]
+        },
+        wasi=False,
+        functions=[],
+    )
+    assert bytes(sdk.call("run", b"reflected")) == b"reflected"
+    plugins_dir = tmp_path / "hostplugins"
+    plugins_dir.mkdir()
+    (plugins_dir / "hello_user.py").write_text(HELLO_HOST_PLUGIN)
+    for grants in ([], ["extism:host/user"], ["*"]):
+        cfg = Config(
+            plugins={
+                "m": PluginSpec(source=str(manifest), host_modules=grants),
+                "other": PluginSpec(
+                    source=write(tmp_path, "other", state_module("")),
+                    host_modules=["extism:host/user"],
+                ),
+            },
+            host_plugins=HostPluginsSpec(paths=[str(plugins_dir)]),
+        )
+        async with Orchestra(cfg) as orch:
+            with anyio.fail_after(30):
+                assert await orch.call("m", "run", b"reflected") == b"reflected", grants
+
