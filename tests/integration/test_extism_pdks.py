@@ -296,3 +296,85 @@ async def test_manifest_module_wins_over_a_host_plugin_of_the_same_name(
             with anyio.fail_after(30):
                 assert await orch.call("m", "run", b"reflected") == b"reflected", grants
 
+
+# --- 3. the trace level ----------------------------------------------------------------
+
+TRACE = """(module
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "store_u8" (func $store (param i64 i32)))
+  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+  (import "extism:host/env" "get_log_level" (func $level (result i32)))
+  (import "extism:host/env" "log_trace" (func $trace (param i64)))
+  (import "extism:host/env" "log_debug" (func $debug (param i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "a trace linea debug line")
+  (func $block (param $at i32) (param $n i32) (result i64) (local $h i64) (local $i i32)
+    (local.set $h (call $alloc (i64.extend_i32_u (local.get $n))))
+    (block $done (loop $copy
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (call $store (i64.add (local.get $h) (i64.extend_i32_u (local.get $i)))
+        (i32.load8_u (i32.add (local.get $at) (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $copy)))
+    (local.get $h))
+  ;; as the PDKs do: log only at or above the host's level; output that level
+  (func (export "run") (result i32) (local $h i64)
+    (if (i32.le_s (call $level) (i32.const 0))
+      (then (call $trace (call $block (i32.const 0) (i32.const 12)))))
+    (if (i32.le_s (call $level) (i32.const 1))
+      (then (call $debug (call $block (i32.const 12) (i32.const 12)))))
+    (local.set $h (call $alloc (i64.const 1)))
+    (call $store (local.get $h) (i32.add (i32.const 48) (call $level)))
+    (call $out (local.get $h) (i64.const 1))
+    (i32.const 0)))"""
+
+SDK_TRACE = """
+import sys, extism
+extism.set_log_file(sys.argv[2], sys.argv[3])
+plugin = extism.Plugin(open(sys.argv[1], "rb").read(), wasi=False, functions=[])
+sys.stdout.buffer.write(plugin.call("run", b""))
+"""
+
+
+@pytest.mark.parametrize(("level", "expected"), [("trace", b"0"), ("debug", b"1")])
+def test_trace_level_reaches_the_plugin_and_the_logs(
+    tmp_path: Path, level: str, expected: bytes
+) -> None:
+    """``--log-level trace``: get_log_level answers 0 (Extism's trace), so the PDKs
+    send log_trace lines, which come out as debug events marked
+    ``extism_level="trace"``; as the SDK does with its log level set to trace."""
+    import os
+    import subprocess
+    import sys
+
+    from ..conftest import REPO, run_orchestra
+
+    wasm = write(tmp_path, "trace", bytes(wasmtime.wat2wasm(TRACE)))
+    sdk_log = tmp_path / "sdk.log"
+    sdk = subprocess.run(
+        [sys.executable, "-c", SDK_TRACE, wasm, str(sdk_log), level],
+        capture_output=True,
+        timeout=60,
+    )
+    assert (sdk.returncode, sdk.stdout) == (0, expected), sdk.stderr
+    assert ("a trace line" in sdk_log.read_text()) is (level == "trace")
+    proc = run_orchestra(
+        "call", wasm, "run", "--log-level", level, "--log-format", "json", timeout=120
+    )
+    assert (proc.returncode, proc.stdout) == (0, expected), proc.stderr.decode()
+    events = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith(b"{")]
+    logs = {e["message"]: e for e in events if e["event"] == "plugin_log"}
+    assert logs["a debug line"]["level"] == "debug"
+    assert "extism_level" not in logs["a debug line"]
+    if level == "trace":
+        assert logs["a trace line"]["level"] == "debug"
+        assert logs["a trace line"]["extism_level"] == "trace"
+    else:
+        assert "a trace line" not in logs
+    env_run = subprocess.run(
+        [sys.executable, "-m", "orchestra", "call", wasm, "run"],
+        capture_output=True,
+        env={**os.environ, "ORCHESTRA_LOG_LEVEL": level, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
+    assert env_run.stdout == expected, env_run.stderr.decode()
