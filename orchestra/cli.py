@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
 import anyio
 import click
@@ -31,6 +31,7 @@ from .config import (
     parse_size,
     read_config,
 )
+from .config._spec import Abi
 from .errors import CallError, ConfigError, OrchestraError, PluginLoadError
 from .graph import render_graph
 
@@ -208,6 +209,7 @@ def _apply_call_options(spec: PluginSpec, opts: dict[str, Any]) -> PluginSpec:
         wasi=wasi,
         config={**spec.config, **_kv(opts["config"], "--config")},
         allowed_hosts=[*spec.allowed_hosts, *opts["allow_host"]],
+        abi=opts["abi"] or spec.abi,
     )
 
 
@@ -231,6 +233,9 @@ def _source_plugin(source: str, opts: dict[str, Any]) -> PluginSpec:
     "--input-file", type=click.Path(dir_okay=False, exists=True), help="Read the input from a file."
 )
 @click.option("--wasi", is_flag=True, help="Give the plug-in a WASI context.")
+@click.option(
+    "--abi", type=click.Choice(get_args(Abi)), help="Calling convention (default: detected)."
+)
 @click.option("--config", multiple=True, metavar="K=V", help="Plug-in config value (repeatable).")
 @click.option(
     "--allow-path", multiple=True, metavar="HOST[:GUEST]", help="Pre-open a directory (repeatable)."
@@ -595,8 +600,9 @@ async def _abandon_after(run_: Any, state: _Interrupt, grace: float) -> None:
     type=click.Path(dir_okay=False),
     help="Inspect plug-in WASM of this config (shows its routes).",
 )
+@click.option("--abi", type=click.Choice(get_args(Abi)), default="auto", help="ABI to report.")
 @_log_options
-def inspect(wasm: str, config_file: str | None, log_format: str, log_level: str) -> None:
+def inspect(wasm: str, config_file: str | None, abi: str, log_format: str, log_level: str) -> None:
     """Show ABI, exports, imports, and what would satisfy each import.
 
     WASM is a .wasm/.wat file, or with -c CONFIG a plug-in name of that config.
@@ -613,10 +619,11 @@ def inspect(wasm: str, config_file: str | None, log_format: str, log_level: str)
                 f"{config_file}: no plug-in named {wasm!r} (configured: {', '.join(sorted(cfg.plugins))})"
             )
         path, routes = cfg.plugins[wasm].source, cfg.plugins[wasm].imports
+        abi = abi if abi != "auto" else cfg.plugins[wasm].abi
     if not os.path.isfile(path):
         _fail(f"{path}: no such file")
     try:
-        report = describe_module(Path(path), routes)
+        report = describe_module(Path(path), routes, abi)
     except OrchestraError as exc:
         _fail(str(exc))
     click.echo(report)

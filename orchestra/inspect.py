@@ -73,9 +73,10 @@ def describe_type(ty: object) -> str:
     return type(ty).__name__
 
 
-def describe_module(path: Path, routes: dict[str, str] | None = None) -> str:
+def describe_module(path: Path, routes: dict[str, str] | None = None, abi: str = "auto") -> str:
     """A human-readable report. ``routes`` (a plug-in's ``imports:`` from a config)
-    names the imports another plug-in's export serves.
+    names the imports another plug-in's export serves; ``abi`` other than ``auto``
+    is the ABI to report (a config's ``abi:``, ``--abi``) instead of the detected one.
 
     :raises PluginLoadError: not a valid module.
     """
@@ -84,7 +85,7 @@ def describe_module(path: Path, routes: dict[str, str] | None = None) -> str:
         module = wasmtime.Module(wasmtime.Engine(), wasm)
     except wasmtime.WasmtimeError as exc:
         raise PluginLoadError(f"{path}: not a valid wasm module: {exc}") from None
-    abi = detect_abi(module)
+    abi = abi if abi != "auto" else detect_abi(module)
     lines = [f"module: {path}", f"abi: {abi}", "exports:"]
     for exp in module.exports:
         lines.append(f"  {exp.name}: {describe_type(exp.type)}")

@@ -140,7 +140,11 @@ def _open(
         report((*at, "source"), exc.message)
         return None
     spec = src.spec  # a manifest may add grants and settings
-    abi = spec.abi if spec.abi != "auto" else detect_abi(src.main)
+    abi = (
+        spec.abi
+        if spec.abi != "auto"
+        else detect_abi(src.main, manifest=bool(src.linked) or is_manifest(spec.source))
+    )
     linked = [n for n, _ in src.linked]
     problems: list[ImportProblem] = []
     plan = plan_imports(

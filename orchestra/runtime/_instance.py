@@ -17,7 +17,7 @@ from typing import Protocol
 
 import wasmtime
 
-from ..config import PluginSpec
+from ..config import PluginSpec, is_manifest
 from ..errors import CallError, PluginLoadError, PluginMemoryLimit, PluginTrap
 from ._detect import WASI_MODULES, detect_abi
 from ._engine import engine_settings, make_engine
@@ -183,7 +183,11 @@ class PluginInstance:
         )
         # The last store armed (weakly: a replaced store goes at once) and its setter.
         self._armed: tuple[weakref.ref[wasmtime.Store], Callable[[int], None]] | None = None
-        self.abi_name = spec.abi if spec.abi != "auto" else detect_abi(self.module)
+        self.abi_name = (
+            spec.abi
+            if spec.abi != "auto"
+            else detect_abi(self.module, manifest=is_manifest(spec.source))
+        )
         factory = _ABIS.get(self.abi_name)
         if factory is None:
             raise PluginLoadError(

@@ -378,3 +378,65 @@ def test_trace_level_reaches_the_plugin_and_the_logs(
         timeout=120,
     )
     assert env_run.stdout == expected, env_run.stderr.decode()
+
+
+# --- 5. which ABI: Extism plug-ins that import no kernel function ----------------------
+
+_FD_WRITE = """
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "to stdout\\n")
+  (func $say (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func $iov (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 10)))
+"""
+#: TinyGo's shape: a WASI reactor whose export uses no kernel function.
+TINYGO_NOOP = f"""(module {_FD_WRITE}
+  (func (export "_initialize") (call $iov))
+  (func (export "noop") (result i32) (call $say) (i32.const 0)))"""
+#: A WAT fixture writing to WASI stdout, no entry point: auto says core.
+STDOUT_NO_ENTRY = f"""(module {_FD_WRITE}
+  (func (export "run") (result i32) (call $iov) (call $say) (i32.const 0)))"""
+#: No import at all: only its manifest says it is an Extism plug-in.
+NO_IMPORTS = '(module (func (export "run") (result i32) (i32.const 0)))'
+
+
+async def test_extism_plugins_without_kernel_imports_are_detected(tmp_path: Path) -> None:
+    """A WASI reactor whose exports are all ``() -> i32`` (TinyGo) and any module
+    given as an Extism manifest run as Extism plug-ins: empty output, as the SDK."""
+    tinygo = bytes(wasmtime.wat2wasm(TINYGO_NOOP))
+    bare = bytes(wasmtime.wat2wasm(NO_IMPORTS))
+    assert bytes(sdk_plugin(tinygo).call("noop", b"")) == b""
+    assert bytes(sdk_plugin(bare, wasi=False).call("run", b"")) == b""
+    (tmp_path / "bare.wasm").write_bytes(bare)
+    manifest = tmp_path / "bare.json"
+    manifest.write_text(json.dumps({"wasm": [{"path": "bare.wasm"}]}))
+    cfg = Config(
+        plugins={
+            "tinygo": PluginSpec(source=write(tmp_path, "tinygo", tinygo)),
+            "bare": PluginSpec(source=str(manifest)),
+        }
+    )
+    async with Orchestra(cfg) as orch:
+        assert await orch.call("tinygo", "noop", b"x") == b""
+        assert await orch.call("bare", "run", b"x") == b""
+        assert {orch.stats()[p]["abi"] for p in ("tinygo", "bare")} == {"extism"}
+
+
+def test_abi_option_on_call_and_inspect(tmp_path: Path) -> None:
+    """A WASI module with ``() -> i32`` exports and no entry point is core when
+    detected (it could be either); ``--abi extism`` runs it as the SDK does, and
+    ``inspect --abi`` reports the ABI given."""
+    from ..conftest import run_orchestra
+
+    wasm = bytes(wasmtime.wat2wasm(STDOUT_NO_ENTRY))
+    assert bytes(sdk_plugin(wasm).call("run", b"")) == b""
+    path = write(tmp_path, "stdout", wasm)
+    detected = run_orchestra("call", path, "run")
+    assert (detected.returncode, detected.stdout) == (0, b"[0]\n"), detected.stderr
+    given = run_orchestra("call", path, "run", "--abi", "extism")
+    assert (given.returncode, given.stdout) == (0, b""), given.stderr
+    assert b"to stdout" in given.stderr  # the worker's fd 1 is the supervisor's stderr
+    report = run_orchestra("inspect", path, "--abi", "extism")
+    assert b"\nabi: extism\n" in report.stdout, report.stderr
+    assert b"\nabi: core\n" in run_orchestra("inspect", path).stdout
