@@ -31,6 +31,7 @@ from ..errors import (
     PluginLoadError,
     PluginMemoryLimit,
 )
+from ._budget import GrowthBudget
 from ._detect import EXTISM_ENV
 from ._engine import load_module
 from ._fastcall import FastFunc, LeanLinker, WasmFailure, host_failure
@@ -357,6 +358,8 @@ class ExtismAbi:
         limit = spec.limits.memory
         self._in_place_max = int(limit) - 80 if limit is not None else _4G
         self._env_host = env_host
+        budget = owner.growth_budget
+        self._budget = GrowthBudget(budget) if budget is not None else None
         self.reset()
 
     # -- host functions of extism:host/env ---------------------------------------------
@@ -538,7 +541,16 @@ class ExtismAbi:
         self._instance = instance
         self._exports = {}
         self._stale = False
+        if self._budget is not None:
+            self._budget.start(store, self.memory_sizes())
         run_initialisers(store, instance, plugin=owner.plugin)
+
+    def _check_budget(self, what: str) -> None:
+        """Past Extism's growth budget the call fails, on a fresh instance next."""
+        problem = self._budget.overrun(self.memory_sizes()) if self._budget else None
+        if problem is not None:
+            self.reset()
+            raise PluginMemoryLimit(f"{what}: {problem}")
 
     def memory_sizes(self) -> list[int]:
         return memory_sizes(self._store, self._instance, self.blocks.instance)
@@ -605,6 +617,7 @@ class ExtismAbi:
             if n:  # bytes, or a view of the shared payload ring: copied straight from it
                 k.put(handle, data)
             owner.input_consumed()
+            self._check_budget(f"failed to allocate extism memory for the input ({n} bytes)")
         self._running = True
         try:
             rc = fn()
@@ -618,6 +631,7 @@ class ExtismAbi:
         finally:
             self._running = False
             self._stale = export == "_start"  # main has run: a fresh instance next
+        self._check_budget(f"call to {export}")
         offset, length, err = k.control()
         if err:
             owner.arm(self._store)  # reading the error must not time out the finished call

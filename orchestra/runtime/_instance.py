@@ -175,6 +175,7 @@ class PluginInstance:
         # A manifest may have changed limits and grants: read them from the result.
         self.spec = spec = loaded.spec
         self.module, self.linked, self.cached = loaded.main, loaded.linked, loaded.cached
+        self.growth_budget = loaded.growth_budget  # Extism's max_pages (runtime/_budget.py)
         limits = spec.limits
         self.timeout = float(limits.timeout) if limits.timeout else None
         self.fuel = limits.fuel

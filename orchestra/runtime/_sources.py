@@ -11,7 +11,14 @@ from pathlib import Path
 
 import wasmtime
 
-from ..config import ManifestWasm, PluginSpec, apply_manifest, is_manifest, load_manifest
+from ..config import (
+    ManifestWasm,
+    PluginSpec,
+    apply_manifest,
+    growth_budget,
+    is_manifest,
+    load_manifest,
+)
 from ..errors import ConfigError, PluginLoadError
 from ._engine import EngineSettings, load_module, load_module_bytes
 from ._http import allowed_opener, host_allowed
@@ -28,6 +35,8 @@ class LoadedSource:
     main: wasmtime.Module
     linked: list[tuple[str, wasmtime.Module]]
     cached: bool
+    growth_budget: int | None = None
+    """Extism's ``memory.max_pages`` in bytes, when a manifest's is in force."""
 
 
 def _entry_bytes(entry: ManifestWasm, spec: PluginSpec, plugin: str) -> tuple[bytes, str]:
@@ -78,6 +87,7 @@ def load_source(
         manifest = load_manifest(spec.source)
     except ConfigError as exc:
         raise PluginLoadError(str(exc), plugin=plugin) from None
+    budget = growth_budget(spec, manifest)
     spec = apply_manifest(spec, manifest)
     modules: list[tuple[str, wasmtime.Module]] = []
     cached_all = True
@@ -104,4 +114,4 @@ def load_source(
             "(the import module it serves)",
             plugin=plugin,
         )
-    return LoadedSource(spec, main, modules, cached_all)
+    return LoadedSource(spec, main, modules, cached_all, budget)

@@ -22,7 +22,7 @@ import extism
 import pytest
 import wasmtime
 
-from orchestra import Config, Orchestra, PluginError, PluginLoadError
+from orchestra import Config, Orchestra, PluginError, PluginLoadError, PluginMemoryLimit
 from orchestra.config import HostPluginsSpec, PluginSpec
 
 pytestmark = pytest.mark.anyio
@@ -440,3 +440,63 @@ def test_abi_option_on_call_and_inspect(tmp_path: Path) -> None:
     report = run_orchestra("inspect", path, "--abi", "extism")
     assert b"\nabi: extism\n" in report.stdout, report.stderr
     assert b"\nabi: core\n" in run_orchestra("inspect", path).stdout
+
+
+# --- 6. memory.max_pages: Extism's growth budget ----------------------------------------
+
+GROWER = """(module
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+  (memory (export "memory") 2)
+  ;; an allocator that gives up when memory.grow fails, as most do
+  (func (export "grow3") (result i32)
+    (if (i32.eq (memory.grow (i32.const 3)) (i32.const -1)) (then unreachable))
+    (i32.const 0))
+  ;; a 3-page output: the kernel's memory grows
+  (func (export "out3") (result i32) (local $h i64)
+    (local.set $h (call $alloc (i64.const 196608)))
+    (if (i64.eqz (local.get $h)) (then unreachable))
+    (call $out (local.get $h) (i64.const 196608))
+    (i32.const 0)))"""
+
+
+@pytest.mark.parametrize(
+    ("max_pages", "calls"),
+    [
+        pytest.param(4, ["grow3", "grow3", "grow3"], id="growth_beyond_initial_size"),
+        pytest.param(4, ["out3", "out3"], id="kernel_growth_reused"),
+        pytest.param(4, ["grow3", "out3", "out3"], id="shared_by_all_memories"),
+        pytest.param(6, ["grow3", "grow3", "grow3"], id="cumulative"),
+    ],
+)
+async def test_max_pages_is_a_growth_budget_shared_by_all_memories(
+    tmp_path: Path, max_pages: int, calls: list[str]
+) -> None:
+    """A manifest's ``memory.max_pages`` is what memories may grow by after
+    instantiation, all of them together (the kernel's too), as in Extism; growth
+    past it fails the call (``oom``), with a fresh instance (and budget) next."""
+    wasm = bytes(wasmtime.wat2wasm(GROWER))
+    sdk = sdk_calls(sdk_plugin(wasm, wasi=False, memory={"max_pages": max_pages}), calls)
+    assert sdk[0][0] == "ok"
+    (tmp_path / "grower.wasm").write_bytes(wasm)
+    manifest = tmp_path / "grower.json"
+    manifest.write_text(
+        json.dumps({"wasm": [{"path": "grower.wasm"}], "memory": {"max_pages": max_pages}})
+    )
+    cfg = Config(plugins={"g": PluginSpec(source=str(manifest))})
+    async with Orchestra(cfg) as orch:
+        ours: list[tuple[str, bytes | str]] = []
+        for export in calls:
+            try:
+                result = await orch.call("g", export, b"")
+                assert isinstance(result, bytes)
+                ours.append(("ok", result))
+            except PluginMemoryLimit as exc:
+                assert "oom" in exc.message or "memory limit" in exc.message, exc.message
+                ours.append(("error", exc.message))
+    # Up to the first oom alike; then the SDK's trapped instance has spent its budget
+    # for good, while Orchestra's is a fresh one (as after any trap).
+    kinds = [kind for kind, _ in sdk]
+    first = kinds.index("error") if "error" in kinds else len(kinds)
+    same_outcome(sdk[: first + 1], ours[: first + 1])
+    assert all(kind == "ok" for kind, _ in ours[first + 1 : first + 2]), ours
