@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,14 @@ _OFF = 2**31 - 1
 
 def _host_error(message: str) -> HostFunctionError:
     return HostFunctionError(message)
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """A gzip body decoded, at most ``limit`` bytes of it (the cap applies decoded)."""
+    try:
+        return zlib.decompressobj(wbits=31).decompress(data, limit)
+    except zlib.error as exc:
+        raise _host_error(f"http_request: the gzip response body is corrupt: {exc}") from None
 
 
 _mem_data = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
@@ -141,6 +150,7 @@ class _Kernel:
         self.begin_ring = fast("orchestra_begin_ring")
         self._set_ring = fast("orchestra_ring")
         self.alloc = fast("alloc")
+        self.free = fast("free")
         self.mem()
 
     def map_ring(self, r: InputRing) -> bool:
@@ -380,7 +390,9 @@ class ExtismAbi:
             def get(env: Any, caller: Any, values: Any, n: int) -> int:
                 try:
                     k = abi.blocks
-                    value = table.get(k.block(values[0]))
+                    key = values[0]
+                    value = table.get(k.block(key))
+                    k.free(key)  # Extism consumes the key block (its length is 0 after)
                     values[0] = 0 if value is None else k.write(value)
                     return 0
                 except BaseException as exc:
@@ -468,7 +480,9 @@ class ExtismAbi:
         if not host_allowed(url, self._owner.spec.allowed_hosts):
             raise _host_error(f"HTTP request to {url} is not allowed")
         data = self._read(body) if body else None
-        headers = req.get("headers") or {}
+        # Extism's client (ureq) sends accept */* and accept-encoding gzip, and decodes
+        # a gzip body; the plug-in's own headers win (urllib keys them case-blind).
+        headers = {"Accept": "*/*", "Accept-Encoding": "gzip", **(req.get("headers") or {})}
         http = urllib.request.Request(
             url, data=data, method=req.get("method") or "GET", headers=headers
         )
@@ -493,6 +507,9 @@ class ExtismAbi:
             raise _host_error(str(exc.reason)) from None
         except (OSError, ValueError) as exc:
             raise _host_error(f"http_request to {url} failed: {exc}") from None
+        encoding = next((v for k, v in resp_headers.items() if k.lower() == "content-encoding"), "")
+        if encoding.lower() == "gzip":
+            payload = _gunzip(payload, self._max_http + 1)
         if len(payload) > self._max_http:
             raise _host_error(  # Extism's words, then the URL
                 "HTTP response exceeds the configured maximum number of bytes: "

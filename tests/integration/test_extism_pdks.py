@@ -12,8 +12,11 @@ default backend (the supervisor and worker processes are real).
 from __future__ import annotations
 
 import base64
+import gzip
+import http.server
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -500,3 +503,100 @@ async def test_max_pages_is_a_growth_budget_shared_by_all_memories(
     first = kinds.index("error") if "error" in kinds else len(kinds)
     same_outcome(sdk[: first + 1], ours[: first + 1])
     assert all(kind == "ok" for kind, _ in ours[first + 1 : first + 2]), ours
+
+
+# --- 7. HTTP request headers, and the key blocks of var_get / config_get ---------------
+
+KEYS_AND_HTTP = """(module
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "length" (func $length (param i64) (result i64)))
+  (import "extism:host/env" "store_u64" (func $store64 (param i64 i64)))
+  (import "extism:host/env" "input_offset" (func $in (result i64)))
+  (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+  (import "extism:host/env" "var_get" (func $var_get (param i64) (result i64)))
+  (import "extism:host/env" "config_get" (func $config_get (param i64) (result i64)))
+  (import "extism:host/env" "http_request" (func $http (param i64 i64) (result i64)))
+  (memory (export "memory") 1)
+  ;; outputs length(h) as 8 little-endian bytes
+  (func $length_out (param $h i64) (local $o i64)
+    (local.set $o (call $alloc (i64.const 8)))
+    (call $store64 (local.get $o) (call $length (local.get $h)))
+    (call $out (local.get $o) (i64.const 8)))
+  ;; the input block is the key; then: is it still live?
+  (func (export "var_key") (result i32)
+    (drop (call $var_get (call $in))) (call $length_out (call $in)) (i32.const 0))
+  (func (export "config_key") (result i32)
+    (drop (call $config_get (call $in))) (call $length_out (call $in)) (i32.const 0))
+  ;; the input is the request JSON; the output the response body
+  (func (export "http") (result i32) (local $r i64)
+    (local.set $r (call $http (call $in) (i64.const 0)))
+    (call $out (local.get $r) (call $length (local.get $r)))
+    (i32.const 0)))"""
+
+
+class _EchoHeaders(http.server.BaseHTTPRequestHandler):
+    """Answers with the request's headers as JSON, gzipped when the client takes
+    gzip and the path is /gzip."""
+
+    def do_GET(self) -> None:
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        body = json.dumps(headers, sort_keys=True).encode()
+        self.send_response(200)
+        if self.path == "/gzip" and "gzip" in headers.get("accept-encoding", ""):
+            body = gzip.compress(body)
+            self.send_header("content-encoding", "gzip")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def echo_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHeaders)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+#: Headers that differ on purpose (docs/extism.md): the client's name, and
+#: urllib's one connection per request.
+OWN_HEADERS = {"user-agent", "connection", "host"}
+
+
+async def test_key_blocks_and_http_headers_as_in_the_sdk(tmp_path: Path, echo_url: str) -> None:
+    """var_get and config_get consume their key block (length 0 after), and an HTTP
+    request carries the SDK's accept and accept-encoding (a gzip body decoded),
+    the plug-in's own headers winning."""
+    wasm = bytes(wasmtime.wat2wasm(KEYS_AND_HTTP))
+    manifest = {"allowed_hosts": ["127.0.0.1"], "config": {"k": "v"}}
+    requests = [
+        json.dumps({"url": f"{echo_url}/plain"}).encode(),
+        json.dumps({"url": f"{echo_url}/gzip"}).encode(),
+        json.dumps(
+            {"url": f"{echo_url}/gzip", "headers": {"Accept-Encoding": "identity"}}
+        ).encode(),
+        json.dumps(
+            {"url": f"{echo_url}/plain", "headers": {"accept": "text/plain", "X-A": "1"}}
+        ).encode(),
+    ]
+    calls = [("var_key", b"some key"), ("config_key", b"k"), *[("http", r) for r in requests]]
+    sdk = sdk_plugin(wasm, wasi=False, **manifest)
+    theirs = [bytes(sdk.call(export, data)) for export, data in calls]
+    (tmp_path / "p.wasm").write_bytes(wasm)
+    source = tmp_path / "p.json"
+    source.write_text(json.dumps({"wasm": [{"path": "p.wasm"}], **manifest}))
+    async with Orchestra(Config(plugins={"p": PluginSpec(source=str(source))})) as orch:
+        ours = [await orch.call("p", export, data) for export, data in calls]
+    assert ours[:2] == theirs[:2] == [bytes(8), bytes(8)]
+    for mine, sdks in zip(ours[2:], theirs[2:], strict=True):
+        assert isinstance(mine, bytes)
+        got, want = json.loads(mine), json.loads(sdks)
+        assert {k: v for k, v in got.items() if k not in OWN_HEADERS} == {
+            k: v for k, v in want.items() if k not in OWN_HEADERS
+        }, (got, want)
+    assert json.loads(ours[2])["accept-encoding"] == "gzip"
