@@ -600,3 +600,228 @@ async def test_key_blocks_and_http_headers_as_in_the_sdk(tmp_path: Path, echo_ur
             k: v for k, v in want.items() if k not in OWN_HEADERS
         }, (got, want)
     assert json.loads(ours[2])["accept-encoding"] == "gzip"
+
+
+# --- the PDK suite: plug-ins built here from source ----------------------------------
+
+PDK_SOURCES = Path(__file__).with_name("pdk")
+AS_PACKAGES = ("assemblyscript@0.28.20", "@extism/as-pdk@1.0.0")
+NOT_BUILDABLE_HERE = {
+    "rust": "no wasm32 target installed for rustc (rustup target list --installed: "
+    "x86_64-unknown-linux-gnu only) and none can be fetched on these machines",
+}
+
+
+def _build_c(out: Path) -> Path:
+    import subprocess
+    import sys
+
+    from .test_extism_sdk_reference import load_build_script
+
+    wasm = out / "c.wasm"
+    cmd = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-wasi", "-mexec-model=reactor"]
+    cmd += ["-O2", "-s", "-o", str(wasm), str(PDK_SOURCES / "plugin.c")]
+    subprocess.run(cmd, check=True, env=load_build_script().zig_env(), timeout=600)
+    return wasm
+
+
+def _build_zig(out: Path) -> Path:
+    import subprocess
+    import sys
+
+    from .test_extism_sdk_reference import load_build_script
+
+    wasm = out / "zig.wasm"
+    cmd = [sys.executable, "-m", "ziglang", "build-exe", str(PDK_SOURCES / "plugin.zig")]
+    cmd += ["-target", "wasm32-freestanding", "-fno-entry", "-rdynamic", "-O", "ReleaseSmall"]
+    cmd += [f"-femit-bin={wasm}"]
+    subprocess.run(cmd, check=True, env=load_build_script().zig_env(), timeout=600, cwd=out)
+    return wasm
+
+
+def _build_assemblyscript(out: Path) -> Path:
+    """npm packages into ``out`` (the session's tmp dir), then asc."""
+    import shutil
+    import subprocess
+
+    if shutil.which("npm") is None:
+        pytest.skip("AssemblyScript: npm is not installed")
+    npm = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--silent", *AS_PACKAGES],
+        cwd=out,
+        capture_output=True,
+        timeout=600,
+    )
+    if npm.returncode:
+        pytest.skip(f"AssemblyScript: npm install failed: {npm.stderr.decode()[-300:]}")
+    shutil.copy(PDK_SOURCES / "plugin.ts", out / "plugin.ts")
+    wasm = out / "plugin.wasm"
+    asc = [str(out / "node_modules" / ".bin" / "asc"), "plugin.ts", "--outFile", str(wasm)]
+    subprocess.run([*asc, "--use", "abort=plugin/myAbort", "-O"], cwd=out, check=True, timeout=300)
+    return wasm
+
+
+_BUILDERS: dict[str, Callable[[Path], Path]] = {
+    "c": _build_c,
+    "zig": _build_zig,
+    "assemblyscript": _build_assemblyscript,
+}
+
+
+@pytest.fixture(scope="session")
+def pdk_plugin(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``pdk_plugin(language)``: the suite's plug-in in that language, built once per
+    test session under its tmp dir (zig's cache is the examples' one, so wasi-libc
+    is compiled once for this and the reference suite)."""
+    built: dict[str, Path] = {}
+
+    def get(language: str) -> Path:
+        if language not in built:
+            out = tmp_path_factory.mktemp(f"pdk-{language}")
+            built[language] = _BUILDERS[language](out)
+        return built[language]
+
+    return get
+
+
+SDK_RUNNER = """
+import base64, json, sys, extism
+wasm, manifest, calls, log = sys.argv[1:5]
+extism.set_log_file(log, "trace")
+manifest = json.loads(manifest)
+manifest["wasm"] = [{"path": wasm}]
+plugin = extism.Plugin(manifest, wasi=True, functions=[])
+out = []
+for export, data in json.loads(calls):
+    try:
+        out.append(["ok", base64.b64encode(plugin.call(export, base64.b64decode(data))).decode()])
+    except extism.Error as exc:
+        out.append(["error", str(exc)])
+print(json.dumps(out))
+"""
+
+PDK_CALLS: list[tuple[str, bytes]] = [
+    ("echo", b"hello \x00\xff binary"),
+    ("echo", b""),
+    ("greet", b"world"),
+    ("count", b""),
+    ("count", b""),
+    ("count", b""),
+    ("logs", b""),
+    ("fail", b"x"),
+    ("rc", b""),
+    ("echo", b"still serving"),
+]
+PDK_MANIFEST = {"config": {"greeting": "hi"}}
+LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
+
+
+def sdk_run(
+    wasm: Path, calls: list[tuple[str, bytes]], tmp_path: Path
+) -> tuple[list[tuple[str, bytes | str]], str]:
+    """The calls on one SDK plug-in in a process of its own (the SDK's log level and
+    file are process-wide), at log level trace: results and the log text."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "sdk.log"
+    encoded = json.dumps([[e, b64(d)] for e, d in calls])
+    args = [sys.executable, "-c", SDK_RUNNER, str(wasm), json.dumps(PDK_MANIFEST), encoded]
+    proc = subprocess.run([*args, str(log)], capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    results: list[tuple[str, bytes | str]] = [
+        (kind, base64.b64decode(v) if kind == "ok" else v) for kind, v in json.loads(proc.stdout)
+    ]
+    return results, log.read_text() if log.exists() else ""
+
+
+@pytest.mark.parametrize("language", [*_BUILDERS, *NOT_BUILDABLE_HERE])
+async def test_pdk_plugin_matches_the_sdk(
+    language: str, pdk_plugin: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A plug-in written with each PDK language's conventions, built here from
+    source: input/output (binary and empty), config, vars across calls, logs at
+    every level the PDK has, a set error and a non-zero return; Orchestra gives what
+    the SDK gives, and logs the lines the SDK logs."""
+    if language in NOT_BUILDABLE_HERE:
+        pytest.skip(NOT_BUILDABLE_HERE[language])
+    import structlog
+
+    wasm = pdk_plugin(language)
+    sdk, sdk_log = sdk_run(wasm, PDK_CALLS, tmp_path)
+    manifest = tmp_path / "plugin.json"
+    manifest.write_text(json.dumps({"wasm": [{"path": str(wasm)}], **PDK_MANIFEST}))
+    structlog.reset_defaults()
+    with structlog.testing.capture_logs() as logs:
+        async with Orchestra(
+            Config(plugins={"p": PluginSpec(source=str(manifest))}), log_level="trace"
+        ) as orch:
+            ours: list[tuple[str, bytes | str]] = []
+            for export, data in PDK_CALLS:
+                try:
+                    result = await orch.call("p", export, data)
+                    assert isinstance(result, bytes)
+                    ours.append(("ok", result))
+                except PluginError as exc:
+                    ours.append(("error", exc.message))
+    rc_at = [e for e, _ in PDK_CALLS].index("rc")
+    # The one difference in words: the SDK says "Error code: 3" (docs/extism.md).
+    assert sdk[rc_at] == ("error", "Error code: 3")
+    assert ours[rc_at] == ("error", "returned non-zero exit code 3")
+    same_outcome(sdk, ours, lambda theirs, mine: theirs == mine or "exit code 3" in mine)
+    assert ours[2] == ("ok", b"hi, world") and ours[3:6] == [
+        ("ok", b"1"),
+        ("ok", b"2"),
+        ("ok", b"3"),
+    ]
+    prefix = {"c": "c", "zig": "zig", "assemblyscript": "as"}[language]
+    expected = [f"{prefix} {level} line" for level in LOG_LEVELS]
+    sdk_lines = {line for line in expected if line in sdk_log}
+    our_lines = {e["message"] for e in logs if e["event"] == "plugin_log"}
+    assert our_lines == sdk_lines, (our_lines, sdk_lines)
+    # every level the PDK has (the AssemblyScript PDK has no trace)
+    assert our_lines == set(expected[language == "assemblyscript" :])
+
+
+async def test_pdk_plugin_under_concurrency(pdk_plugin: Callable[[str], Path]) -> None:
+    """4 instances, 2,000 concurrent calls through the Python API: every call gives
+    what one SDK plug-in per instance gives sequentially. echo and greet are
+    stateless; count's var is per instance, so its answers are, per instance, 1, 2,
+    3, ...: the multiset of answers is 4 such runs at most."""
+    from collections import Counter
+
+    wasm = pdk_plugin("c")
+    sdk = sdk_plugin(wasm.read_bytes(), **PDK_MANIFEST)
+    n = 2000
+    calls = [
+        ("echo", f"record {i}".encode())
+        if i % 3 == 0
+        else ("greet", f"n{i}".encode())
+        if i % 3 == 1
+        else ("count", b"")
+        for i in range(n)
+    ]
+    expected = [bytes(sdk.call(e, d)) if e != "count" else None for e, d in calls]
+    spec = PluginSpec(source=str(wasm), config=PDK_MANIFEST["config"], instances=4)
+    results: list[bytes | None] = [None] * n
+    async with Orchestra(Config(plugins={"p": spec})) as orch:
+
+        async def one(i: int) -> None:
+            out = await orch.call("p", *calls[i])
+            assert isinstance(out, bytes)
+            results[i] = out
+
+        with anyio.fail_after(300):
+            async with anyio.create_task_group() as tg:
+                for i in range(n):
+                    tg.start_soon(one, i)
+    for i, (export, _) in enumerate(calls):
+        if export != "count":
+            assert results[i] == expected[i], (i, results[i], expected[i])
+    counts = Counter(
+        int(out or b"0") for (e, _), out in zip(calls, results, strict=True) if e == "count"
+    )
+    runs = counts[1]
+    assert 1 <= runs <= 4
+    assert all(counts[v] >= counts[v + 1] for v in counts), counts  # runs of 1..k each
+    assert sum(counts.values()) == sum(1 for e, _ in calls if e == "count")
