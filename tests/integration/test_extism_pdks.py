@@ -116,8 +116,15 @@ def b64(wasm: bytes) -> str:
     return base64.b64encode(wasm).decode()
 
 
-def sdk_plugin(wasm: bytes, *, wasi: bool = True, **manifest: Any) -> extism.Plugin:
-    return extism.Plugin({"wasm": [{"data": b64(wasm)}], **manifest}, wasi=wasi, functions=[])
+def sdk_plugin(
+    wasm: bytes, *, wasi: bool = True, functions: list[str] | None = None, **manifest: Any
+) -> extism.Plugin:
+    """An SDK plug-in; ``functions`` names host functions of the reference suite's
+    HOST_FUNCTIONS (extism:host/user)."""
+    from .test_extism_sdk_reference import sdk_host_function
+
+    fns = [sdk_host_function(name) for name in functions or []]
+    return extism.Plugin({"wasm": [{"data": b64(wasm)}], **manifest}, wasi=wasi, functions=fns)
 
 
 def sdk_calls(plugin: extism.Plugin, calls: list[str]) -> list[tuple[str, bytes | str]]:
@@ -690,7 +697,12 @@ wasm, manifest, calls, log = sys.argv[1:5]
 extism.set_log_file(log, "trace")
 manifest = json.loads(manifest)
 manifest["wasm"] = [{"path": wasm}]
-plugin = extism.Plugin(manifest, wasi=True, functions=[])
+
+@extism.host_fn(name="reverse", namespace="extism:host/user")
+def reverse(data: bytes) -> bytes:
+    return data[::-1]
+
+plugin = extism.Plugin(manifest, wasi=True, functions=[reverse])
 out = []
 for export, data in json.loads(calls):
     try:
@@ -712,12 +724,50 @@ PDK_CALLS: list[tuple[str, bytes]] = [
     ("rc", b""),
     ("echo", b"still serving"),
 ]
-PDK_MANIFEST = {"config": {"greeting": "hi"}}
+PDK_MANIFEST: dict[str, Any] = {"config": {"greeting": "hi"}, "allowed_hosts": ["127.0.0.1"]}
+#: The reference suite's extism:host/user reverse, as a host plug-in for Orchestra.
+REVERSE_HOST_PLUGIN = """\
+from orchestra.hostplugins import HostModule
+
+PLUGIN_NAME = "pdk_user"
+user = HostModule("extism:host/user")
+
+@user.function
+def reverse(data: bytes) -> bytes:
+    return data[::-1]
+"""
+
+
+def pdk_calls(language: str, base_url: str) -> list[tuple[str, bytes]]:
+    """The suite's calls: PDK_CALLS, HTTP through allowed_hosts to the loopback
+    server (200 and 404), a host function, and for C (wasi-libc) a WASI file."""
+    calls = [
+        *PDK_CALLS,
+        ("http_get", f"{base_url}/hello".encode()),
+        ("http_get", f"{base_url}/missing".encode()),
+        ("host_reverse", b"stressed"),
+    ]
+    if language == "c":
+        calls += [("read_file", b"hello.txt"), ("read_file", b"nosuch.txt")]
+    return calls
+
+
+def pdk_setup(tmp_path: Path) -> tuple[dict[str, Any], Path]:
+    """The manifest keys (with a WASI directory, as /data) and a host plug-in dir."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "hello.txt").write_bytes(b"a file through WASI\n")
+    plugins = tmp_path / "hostplugins"
+    plugins.mkdir()
+    (plugins / "pdk_user.py").write_text(REVERSE_HOST_PLUGIN)
+    return {**PDK_MANIFEST, "allowed_paths": {str(data): "/data"}}, plugins
+
+
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
 
 
 def sdk_run(
-    wasm: Path, calls: list[tuple[str, bytes]], tmp_path: Path
+    wasm: Path, manifest: dict[str, Any], calls: list[tuple[str, bytes]], tmp_path: Path
 ) -> tuple[list[tuple[str, bytes | str]], str]:
     """The calls on one SDK plug-in in a process of its own (the SDK's log level and
     file are process-wide), at log level trace: results and the log text."""
@@ -726,7 +776,7 @@ def sdk_run(
 
     log = tmp_path / "sdk.log"
     encoded = json.dumps([[e, b64(d)] for e, d in calls])
-    args = [sys.executable, "-c", SDK_RUNNER, str(wasm), json.dumps(PDK_MANIFEST), encoded]
+    args = [sys.executable, "-c", SDK_RUNNER, str(wasm), json.dumps(manifest), encoded]
     proc = subprocess.run([*args, str(log)], capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     results: list[tuple[str, bytes | str]] = [
@@ -741,29 +791,28 @@ async def test_pdk_plugin_matches_the_sdk(
 ) -> None:
     """A plug-in written with each PDK language's conventions, built here from
     source: input/output (binary and empty), config, vars across calls, logs at
-    every level the PDK has, a set error and a non-zero return; Orchestra gives what
-    the SDK gives, and logs the lines the SDK logs."""
+    every level the PDK has, a set error and a non-zero return, HTTP through
+    allowed_hosts to a loopback server, a host function (extism:host/user), and
+    for C a WASI file through allowed_paths; Orchestra gives what the SDK gives,
+    and logs the lines the SDK logs."""
     if language in NOT_BUILDABLE_HERE:
         pytest.skip(NOT_BUILDABLE_HERE[language])
     import structlog
 
+    from .test_extism_sdk_reference import reference_http_server
+
     wasm = pdk_plugin(language)
-    sdk, sdk_log = sdk_run(wasm, PDK_CALLS, tmp_path)
+    keys, host_plugins = pdk_setup(tmp_path)
     manifest = tmp_path / "plugin.json"
-    manifest.write_text(json.dumps({"wasm": [{"path": str(wasm)}], **PDK_MANIFEST}))
-    structlog.reset_defaults()
-    with structlog.testing.capture_logs() as logs:
-        async with Orchestra(
-            Config(plugins={"p": PluginSpec(source=str(manifest))}), log_level="trace"
-        ) as orch:
-            ours: list[tuple[str, bytes | str]] = []
-            for export, data in PDK_CALLS:
-                try:
-                    result = await orch.call("p", export, data)
-                    assert isinstance(result, bytes)
-                    ours.append(("ok", result))
-                except PluginError as exc:
-                    ours.append(("error", exc.message))
+    manifest.write_text(json.dumps({"wasm": [{"path": str(wasm)}], **keys}))
+    spec = PluginSpec(source=str(manifest), host_modules=["extism:host/user"])
+    config = Config(plugins={"p": spec}, host_plugins=HostPluginsSpec(paths=[str(host_plugins)]))
+    with reference_http_server() as base_url:
+        calls = pdk_calls(language, base_url)
+        sdk, sdk_log = sdk_run(wasm, keys, calls, tmp_path)
+        structlog.reset_defaults()
+        with structlog.testing.capture_logs() as logs:
+            ours = await _orchestra_pdk_calls(config, calls)
     rc_at = [e for e, _ in PDK_CALLS].index("rc")
     # The one difference in words: the SDK says "Error code: 3" (docs/extism.md).
     assert sdk[rc_at] == ("error", "Error code: 3")
@@ -774,6 +823,17 @@ async def test_pdk_plugin_matches_the_sdk(
         ("ok", b"2"),
         ("ok", b"3"),
     ]
+    at = len(PDK_CALLS)
+    assert ours[at : at + 3] == [
+        ("ok", b"200 hello from http.server"),
+        ("ok", b"404 not found: /missing"),
+        ("ok", b"desserts"),
+    ]
+    if language == "c":
+        assert ours[at + 3 :] == [
+            ("ok", b"a file through WASI\n"),
+            ("error", "cannot open /data/nosuch.txt"),
+        ]
     prefix = {"c": "c", "zig": "zig", "assemblyscript": "as"}[language]
     expected = [f"{prefix} {level} line" for level in LOG_LEVELS]
     sdk_lines = {line for line in expected if line in sdk_log}
@@ -781,6 +841,22 @@ async def test_pdk_plugin_matches_the_sdk(
     assert our_lines == sdk_lines, (our_lines, sdk_lines)
     # every level the PDK has (the AssemblyScript PDK has no trace)
     assert our_lines == set(expected[language == "assemblyscript" :])
+
+
+async def _orchestra_pdk_calls(
+    config: Config, calls: list[tuple[str, bytes]]
+) -> list[tuple[str, bytes | str]]:
+    """The calls, in order, on one Orchestra instance of plug-in ``p``, at trace."""
+    ours: list[tuple[str, bytes | str]] = []
+    async with Orchestra(config, log_level="trace") as orch:
+        for export, data in calls:
+            try:
+                result = await orch.call("p", export, data)
+                assert isinstance(result, bytes)
+                ours.append(("ok", result))
+            except PluginError as exc:
+                ours.append(("error", exc.message))
+    return ours
 
 
 async def test_pdk_plugin_under_concurrency(pdk_plugin: Callable[[str], Path]) -> None:
@@ -791,7 +867,7 @@ async def test_pdk_plugin_under_concurrency(pdk_plugin: Callable[[str], Path]) -
     from collections import Counter
 
     wasm = pdk_plugin("c")
-    sdk = sdk_plugin(wasm.read_bytes(), **PDK_MANIFEST)
+    sdk = sdk_plugin(wasm.read_bytes(), functions=["reverse"], **PDK_MANIFEST)
     n = 2000
     calls = [
         ("echo", f"record {i}".encode())
@@ -802,7 +878,12 @@ async def test_pdk_plugin_under_concurrency(pdk_plugin: Callable[[str], Path]) -
         for i in range(n)
     ]
     expected = [bytes(sdk.call(e, d)) if e != "count" else None for e, d in calls]
-    spec = PluginSpec(source=str(wasm), config=PDK_MANIFEST["config"], instances=4)
+    spec = PluginSpec(
+        source=str(wasm),
+        config=PDK_MANIFEST["config"],
+        instances=4,
+        host_modules=["extism:host/user"],  # not called here: mocked is enough
+    )
     results: list[bytes | None] = [None] * n
     async with Orchestra(Config(plugins={"p": spec})) as orch:
 

@@ -26,6 +26,9 @@ IMPORT("log_debug") void extism_log_debug(handle);
 IMPORT("log_info") void extism_log_info(handle);
 IMPORT("log_warn") void extism_log_warn(handle);
 IMPORT("log_error") void extism_log_error(handle);
+IMPORT("http_request") handle extism_http_request(handle, handle);
+IMPORT("http_status_code") int32_t extism_http_status_code(void);
+__attribute__((import_module("extism:host/user"), import_name("reverse"))) handle reverse(handle);
 
 static char buf[65536];
 
@@ -105,3 +108,37 @@ EXPORT("fail") int32_t fail(void) {
 }
 
 EXPORT("rc") int32_t rc(void) { return 3; }
+
+EXPORT("http_get") int32_t http_get(void) {  // input: a URL; output: "STATUS BODY"
+    static char req[2048], body[8192];
+    input();
+    snprintf(req, sizeof req, "{\"url\": \"%s\"}", buf);
+    handle res = extism_http_request(put_str(req), 0);
+    uint64_t n = get(res, body, sizeof body);
+    snprintf(buf, sizeof buf, "%d %.*s", (int)extism_http_status_code(), (int)n, body);
+    output_str(buf);
+    return 0;
+}
+
+EXPORT("host_reverse") int32_t host_reverse(void) {  // through extism:host/user
+    uint64_t n = input();
+    handle out = reverse(put(buf, n));
+    extism_output_set(out, extism_length(out));
+    return 0;
+}
+
+EXPORT("read_file") int32_t read_file(void) {  // input: a path under /data (WASI)
+    char path[1024];
+    input();
+    snprintf(path, sizeof path, "/data/%s", buf);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(path, sizeof path, "cannot open /data/%s", buf);
+        extism_error_set(put_str(path));
+        return 1;
+    }
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    extism_output_set(put(buf, n), n);
+    return 0;
+}

@@ -2,7 +2,14 @@
 // (@extism/as-pdk from npm). Built by test_extism_pdks.py:
 //   asc plugin.ts --outFile plugin.wasm --use abort=plugin/myAbort -O
 import { Config, Host, LogLevel, Memory, Var } from "@extism/as-pdk";
-import { error_set } from "@extism/as-pdk/lib/env";
+import { error_set, http_request, length, output_set } from "@extism/as-pdk/lib/env";
+
+// Not in this version of the PDK: declared here, as the later PDKs do.
+@external("extism:host/env", "http_status_code")
+declare function http_status_code(): i32;
+
+@external("extism:host/user", "reverse")
+declare function reverse(data: u64): u64;
 
 function myAbort(
   message: string | null,
@@ -48,4 +55,19 @@ export function fail(): i32 {
 
 export function rc(): i32 {
   return 3;
+}
+
+export function http_get(): i32 {
+  // this PDK version has no Http class: the request JSON by hand
+  const req = Memory.allocateString('{"url": "' + Host.inputString() + '"}');
+  const res = http_request(req.offset, 0);
+  const body = res == 0 ? "" : new Memory(res, length(res)).toString();
+  Host.outputString(http_status_code().toString() + " " + body);
+  return 0;
+}
+
+export function host_reverse(): i32 {
+  const out = reverse(Memory.allocateBytes(Host.input()).offset);
+  output_set(out, length(out));
+  return 0;
 }

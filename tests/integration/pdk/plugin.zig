@@ -20,6 +20,9 @@ extern "extism:host/env" fn log_debug(h: u64) void;
 extern "extism:host/env" fn log_info(h: u64) void;
 extern "extism:host/env" fn log_warn(h: u64) void;
 extern "extism:host/env" fn log_error(h: u64) void;
+extern "extism:host/env" fn http_request(req: u64, body: u64) u64;
+extern "extism:host/env" fn http_status_code() i32;
+extern "extism:host/user" fn reverse(h: u64) u64;
 
 var buf: [65536]u8 = undefined;
 var scratch: [65536]u8 = undefined;
@@ -91,4 +94,19 @@ export fn fail() i32 {
 
 export fn rc() i32 {
     return 3;
+}
+
+export fn http_get() i32 {
+    var req_buf: [2048]u8 = undefined;
+    const req = std.fmt.bufPrint(&req_buf, "{{\"url\": \"{s}\"}}", .{input()}) catch return 1;
+    const body = get(http_request(put(req), 0), &buf);
+    const out = std.fmt.bufPrint(&scratch, "{d} {s}", .{ http_status_code(), body }) catch return 1;
+    output(out);
+    return 0;
+}
+
+export fn host_reverse() i32 {
+    const out = reverse(put(input()));
+    output_set(out, length(out));
+    return 0;
 }
