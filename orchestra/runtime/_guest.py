@@ -46,7 +46,8 @@ def initialisers(
 ) -> list[tuple[FastFunc, list[int]]]:
     """The initialisers to run, in order, with their arguments (the SDK's rules).
 
-    :raises PluginLoadError: an ``_initialize`` that is not ``() -> ()``.
+    :raises PluginLoadError: an ``_initialize`` that is not ``() -> ()``, an
+        ``hs_init`` that does not take ``(i32, i32)``.
     """
     ex = instance.exports(store)
 
@@ -65,6 +66,12 @@ def initialisers(
 
     hs_init = _func(store, ex, "hs_init")
     if hs_init is not None:
+        if hs_init.param_types != ["i32", "i32"]:
+            raise PluginLoadError(  # the SDK's call with (0, 0) fails on the type too
+                f"the initialiser hs_init has parameters ({', '.join(hs_init.param_types)}); "
+                "it must take (i32, i32) (GHC's argc, argv), called with (0, 0)",
+                plugin=plugin,
+            )
         return [*reactor(), (hs_init, [0, 0])]
     ctors = _func(store, ex, "__wasm_call_ctors")
     if ctors is not None:

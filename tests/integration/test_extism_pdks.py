@@ -102,6 +102,10 @@ FAILING_INITIALISERS = {
         '(func (export "_initialize") (call $exit (i32.const 0)))',
         "_initialize",
     ),
+    "hs_init_mistyped": (
+        '(func (export "hs_init") (param i64))',
+        "hs_init",
+    ),
     "initialize_mistyped": (
         '(func (export "_initialize") (param i32))',
         "_initialize",
