@@ -141,9 +141,7 @@ def _open(
         return None
     spec = src.spec  # a manifest may add grants and settings
     abi = (
-        spec.abi
-        if spec.abi != "auto"
-        else detect_abi(src.main, manifest=bool(src.linked) or is_manifest(spec.source))
+        spec.abi if spec.abi != "auto" else detect_abi(src.main, manifest=is_manifest(spec.source))
     )
     linked = [n for n, _ in src.linked]
     problems: list[ImportProblem] = []
