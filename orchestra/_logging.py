@@ -9,7 +9,10 @@ import structlog
 
 __all__ = ("configure_logging",)
 
-LEVELS = ("debug", "info", "warning", "error", "critical")
+LEVELS = ("trace", "debug", "info", "warning", "error", "critical")
+"""``trace`` is Extism's lowest level: plug-ins' ``log_trace`` lines come through (as
+debug events marked ``extism_level="trace"``); Orchestra's own events are as at debug."""
+_STRUCTLOG_LEVELS = {"trace": logging.NOTSET}
 
 
 def configure_logging(fmt: str = "console", level: str = "warning") -> None:
@@ -28,7 +31,7 @@ def configure_logging(fmt: str = "console", level: str = "warning") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
-            getattr(logging, level.upper(), logging.WARNING)
+            _STRUCTLOG_LEVELS.get(level, getattr(logging, level.upper(), logging.WARNING))
         ),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,

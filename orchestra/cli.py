@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_args
 
 import anyio
 import click
@@ -32,6 +32,7 @@ from .config import (
     parse_size,
     read_config,
 )
+from .config._spec import Abi
 from .errors import CallError, ConfigError, OrchestraError, PluginLoadError
 from .graph import render_graph
 
@@ -212,6 +213,7 @@ def _apply_call_options(spec: PluginSpec, opts: dict[str, Any]) -> PluginSpec:
         wasi=wasi,
         config={**spec.config, **_kv(opts["config"], "--config")},
         allowed_hosts=[*spec.allowed_hosts, *opts["allow_host"]],
+        abi=opts["abi"] or spec.abi,
     )
 
 
@@ -253,6 +255,9 @@ def _source_plugin(source: str, opts: dict[str, Any]) -> PluginSpec:
     multiple=True,
     metavar="ARG",
     help="WASI command-line argument, after argv[0] (repeatable; implies --wasi).",
+)
+@click.option(
+    "--abi", type=click.Choice(get_args(Abi)), help="Calling convention (default: detected)."
 )
 @click.option("--config", multiple=True, metavar="K=V", help="Plug-in config value (repeatable).")
 @click.option(
@@ -636,9 +641,15 @@ async def _abandon_after(run_: Any, state: Interrupt, grace: float) -> None:
     help="Inspect plug-in WASM of this config (shows its routes).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--abi", type=click.Choice(get_args(Abi)), default="auto", help="ABI to report.")
 @_log_options
 def inspect(
-    wasm: str, config_file: str | None, as_json: bool, log_format: str, log_level: str
+    wasm: str,
+    config_file: str | None,
+    as_json: bool,
+    abi: str,
+    log_format: str,
+    log_level: str,
 ) -> None:
     """Show ABI, exports, imports, and what would satisfy each import.
 
@@ -659,10 +670,11 @@ def inspect(
             )
         spec = cfg.plugins[wasm]
         routes = spec.imports
+        abi = abi if abi != "auto" else spec.abi
     if not os.path.isfile(spec.source):
         _fail(f"{spec.source}: no such file")
     try:
-        info = inspect_module(spec, routes)
+        info = inspect_module(spec, routes, abi)
     except OrchestraError as exc:
         _fail(str(exc))
     click.echo(json.dumps(info, indent=2) if as_json else render_report(info))

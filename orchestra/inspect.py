@@ -13,7 +13,7 @@ from typing import Any
 
 import wasmtime
 
-from .config import PluginSpec
+from .config import PluginSpec, is_manifest
 from .errors import ConfigError, PluginLoadError
 from .hostplugins import HostPluginRegistry
 from .hostplugins._wasmedge_mocks import WASMEDGE_MOCKS
@@ -110,13 +110,16 @@ def _load(spec: PluginSpec) -> LoadedSource:
         raise PluginLoadError(str(exc)) from None
 
 
-def inspect_module(spec: PluginSpec, routes: dict[str, str] | None = None) -> dict[str, Any]:
+def inspect_module(
+    spec: PluginSpec, routes: dict[str, str] | None = None, abi: str = "auto"
+) -> dict[str, Any]:
     """What ``orchestra inspect --json`` prints: ``module``, ``abi``, ``linked`` (the
     other modules of a manifest), ``exports`` (``name``, ``type``) and ``imports``
     (``module``, ``name``, ``type``, ``bound`` one of ``wasi``, ``kernel``,
     ``manifest``, ``host-plugin``, ``mocked``, ``unsatisfied``, ``route``, and
     ``detail``). ``routes`` (a plug-in's ``imports:`` from a config) names the
-    imports another plug-in's export serves.
+    imports another plug-in's export serves. ``abi`` other than ``auto`` is the ABI
+    to report (a config's ``abi:``, ``--abi``) instead of the detected one.
 
     :raises PluginLoadError: not a valid module or manifest.
     """
@@ -141,7 +144,7 @@ def inspect_module(spec: PluginSpec, routes: dict[str, str] | None = None) -> di
         )
     return {
         "module": spec.source,
-        "abi": detect_abi(module),
+        "abi": abi if abi != "auto" else detect_abi(module, manifest=is_manifest(spec.source)),
         "linked": sorted(linked),
         "exports": [{"name": e.name, "type": describe_type(e.type)} for e in module.exports],
         "imports": imports,
@@ -162,12 +165,14 @@ def render_report(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def describe_module(path: Path, routes: dict[str, str] | None = None) -> str:
+def describe_module(
+    path: Path, routes: dict[str, str] | None = None, abi: str = "auto"
+) -> str:
     """A human-readable report (see :func:`inspect_module`).
 
     :raises PluginLoadError: not a valid module.
     """
-    return render_report(inspect_module(PluginSpec(source=str(path)), routes))
+    return render_report(inspect_module(PluginSpec(source=str(path)), routes, abi))
 
 
 def export_params(spec: PluginSpec, export: str) -> list[str]:

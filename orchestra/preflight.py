@@ -140,15 +140,18 @@ def _open(
         report((*at, "source"), exc.message)
         return None
     spec = src.spec  # a manifest may add grants and settings
-    abi = spec.abi if spec.abi != "auto" else detect_abi(src.main)
+    abi = (
+        spec.abi if spec.abi != "auto" else detect_abi(src.main, manifest=is_manifest(spec.source))
+    )
     linked = [n for n, _ in src.linked]
     problems: list[ImportProblem] = []
     plan = plan_imports(
         src.main,
         plugin=name,
         abi=abi,
-        granted=[*spec.host_modules, *linked],
+        granted=list(spec.host_modules),
         search_paths=search,
+        own_modules=linked,
         routes=spec.imports,
         options=options,
         problems=problems,

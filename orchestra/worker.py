@@ -67,6 +67,8 @@ _LOG_LEVELS = {
     "warn": "warning",
     "error": "error",
 }
+# Extism levels structlog has no method for: marked on the event.
+_LEVEL_FIELDS = {"trace": {"extism_level": "trace"}}
 _RECV_SIZE = 1 << 20
 _FLUSH_EVERY = 100e-6  # seconds: answers wait at most this long for batch-mates
 
@@ -203,7 +205,7 @@ def serve(
                 Log(
                     level=_LOG_LEVELS.get(level, "info"),
                     event="plugin_log",
-                    fields={"message": message},
+                    fields={"message": message, **_LEVEL_FIELDS.get(level, {})},
                 ),
                 out,
             ),

@@ -27,6 +27,7 @@ from ._manifest import Manifest as Manifest
 from ._manifest import ManifestMemory as ManifestMemory
 from ._manifest import ManifestWasm as ManifestWasm
 from ._manifest import apply_manifest as apply_manifest
+from ._manifest import growth_budget as growth_budget
 from ._manifest import is_manifest as is_manifest
 from ._manifest import load_manifest as load_manifest
 from ._manifest import parse_manifest as parse_manifest
@@ -90,6 +91,7 @@ __all__ = (
     "Stage",
     "WasiSpec",
     "apply_manifest",
+    "growth_budget",
     "config_schema",
     "config_schema_text",
     "decode_spec",

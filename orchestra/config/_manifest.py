@@ -25,6 +25,7 @@ __all__ = (
     "ManifestMemory",
     "ManifestWasm",
     "apply_manifest",
+    "growth_budget",
     "is_manifest",
     "load_manifest",
     "parse_manifest",
@@ -133,6 +134,17 @@ def parse_manifest(raw: bytes, filename: str) -> Manifest:
             for k, v in paths.items()
         }
     return msgspec.structs.replace(manifest, wasm=wasm, allowed_paths=paths)
+
+
+def growth_budget(spec: PluginSpec, manifest: Manifest) -> int | None:
+    """Bytes that the memories of a plug-in from ``manifest`` may grow by after
+    instantiation, together (Extism's ``memory.max_pages``), when the manifest's
+    value is the one in force (``spec`` is the plug-in before :func:`apply_manifest`:
+    a ``limits.memory`` of its own wins, and keeps Orchestra's per-memory meaning)."""
+    memory = manifest.memory
+    if memory is None or memory.max_pages is None or spec.limits.memory != Limits().memory:
+        return None
+    return memory.max_pages * 65536
 
 
 def apply_manifest(spec: PluginSpec, manifest: Manifest) -> PluginSpec:

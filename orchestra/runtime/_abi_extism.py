@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,11 @@ from ..errors import (
     PluginLoadError,
     PluginMemoryLimit,
 )
+from ._budget import GrowthBudget
 from ._detect import EXTISM_ENV
 from ._engine import load_module
 from ._fastcall import FastFunc, LeanLinker, WasmFailure, host_failure
+from ._guest import INITIALISERS, exit_code, run_initialisers
 from ._http import HostNotAllowed, allowed_opener, check_url
 from ._imports import define_imports
 from ._instance import InputRing, PluginInstance, memory_sizes, register_abi
@@ -52,11 +55,18 @@ KERNEL_FUNCS = (
 
 LEVELS = {"trace": 0, "debug": 1, "info": 2, "warn": 3, "warning": 3, "error": 4, "critical": 4}
 _OFF = 2**31 - 1
-INITIALISERS = ("_initialize", "__wasm_call_ctors", "hs_init")
 
 
 def _host_error(message: str) -> HostFunctionError:
     return HostFunctionError(message)
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """A gzip body decoded, at most ``limit`` bytes of it (the cap applies decoded)."""
+    try:
+        return zlib.decompressobj(wbits=31).decompress(data, limit)
+    except zlib.error as exc:
+        raise _host_error(f"http_request: the gzip response body is corrupt: {exc}") from None
 
 
 _mem_data = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
@@ -83,6 +93,7 @@ _BUMP = struct.Struct("<QQII")  # at 40: heap top, last block, free count, epoch
 _U64x2 = struct.Struct("<QQ")  # at 40: heap top, last block
 _LIVE = 0x4C495645  # "LIVE", the kernel's live-block magic
 _FIRST_HANDLE = 80  # below it: the control block and the first block's header
+_FREE = 0x46524545  # "FREE", its free-block magic
 
 
 def _reserved(base: int, start: int, end: int) -> bool:
@@ -141,6 +152,7 @@ class _Kernel:
         self.begin_ring = fast("orchestra_begin_ring")
         self._set_ring = fast("orchestra_ring")
         self.alloc = fast("alloc")
+        self._free = fast("free")
         self.mem()
 
     def map_ring(self, r: InputRing) -> bool:
@@ -283,6 +295,23 @@ class _Kernel:
             return self.read(h, n)
         return self._mv[h : h + n].tobytes()
 
+    def free(self, h: int) -> None:
+        """The kernel's ``free``. Done here for the common case, a key block just
+        allocated: the last block, no free block anywhere, not the input; the
+        kernel's free then tags it free and moves the top back to its header, the
+        last block back to its predecessor, exactly this (a test compares the two
+        byte for byte). Entering wasm costs more than the rest of a var_get."""
+        mv = self._mv
+        if self._fixed and 80 <= h < len(mv) and not h & 7 and len(mv) >= 64:
+            top, last, free, epoch = _BUMP.unpack_from(mv, 40)
+            if not free and h - 16 == last and top <= len(mv) and h != _U64.unpack_from(mv)[0]:
+                _, cap, prev, tag = _HEADER.unpack_from(mv, last)
+                if tag == _LIVE ^ epoch ^ (h & 0xFFFFFFFF) and h + cap == top:
+                    _U32.pack_into(mv, last + 12, _FREE ^ epoch ^ (h & 0xFFFFFFFF))
+                    _U64x2.pack_into(mv, 40, last, prev)
+                    return
+        self._free(h)
+
     def write(self, data: bytes) -> int:
         """A new block holding ``data``; its handle (0 for empty data).
 
@@ -358,6 +387,8 @@ class ExtismAbi:
         limit = spec.limits.memory
         self._in_place_max = int(limit) - 80 if limit is not None else _4G
         self._env_host = env_host
+        budget = owner.growth_budget
+        self._budget = GrowthBudget(budget) if budget is not None else None
         self.reset()
 
     # -- host functions of extism:host/env ---------------------------------------------
@@ -378,7 +409,9 @@ class ExtismAbi:
             def get(env: Any, caller: Any, values: Any, n: int) -> int:
                 try:
                     k = abi.blocks
-                    value = table.get(k.block(values[0]))
+                    key = values[0]
+                    value = table.get(k.block(key))
+                    k.free(key)  # Extism consumes the key block (its length is 0 after)
                     values[0] = 0 if value is None else k.write(value)
                     return 0
                 except BaseException as exc:
@@ -468,7 +501,9 @@ class ExtismAbi:
         except HostNotAllowed as exc:
             raise _host_error(str(exc.reason)) from None
         data = self._read(body) if body else None
-        headers = req.get("headers") or {}
+        # Extism's client (ureq) sends accept */* and accept-encoding gzip, and decodes
+        # a gzip body; the plug-in's own headers win (urllib keys them case-blind).
+        headers = {"Accept": "*/*", "Accept-Encoding": "gzip", **(req.get("headers") or {})}
         http = urllib.request.Request(
             url, data=data, method=req.get("method") or "GET", headers=headers
         )
@@ -493,6 +528,9 @@ class ExtismAbi:
             raise _host_error(str(exc.reason)) from None
         except (OSError, ValueError) as exc:
             raise _host_error(f"http_request to {url} failed: {exc}") from None
+        encoding = next((v for k, v in resp_headers.items() if k.lower() == "content-encoding"), "")
+        if encoding.lower() == "gzip":
+            payload = _gunzip(payload, self._max_http + 1)
         if len(payload) > self._max_http:
             raise _host_error(  # Extism's words, then the URL
                 "HTTP response exceeds the configured maximum number of bytes: "
@@ -540,21 +578,18 @@ class ExtismAbi:
         self._store = store
         self._instance = instance
         self._exports = {}
-        ex = instance.exports(store)
-        for init in INITIALISERS:
-            func = ex.get(init)
-            if isinstance(func, wasmtime.Func):
-                ff = FastFunc(store, func, init)
-                try:
-                    ff.call([0] * len(ff.param_types))
-                except WasmFailure as failure:
-                    raise PluginLoadError(
-                        f"the initialiser {init} failed: "
-                        f"{str(failure.error).splitlines()[0]} (is limits.fuel or "
-                        "limits.timeout too small for it?)",
-                        plugin=owner.plugin,
-                    ) from None
-                break
+        self._stale = False
+        if self._budget is not None:
+            self._budget.start(store, self.memory_sizes())
+        run_initialisers(store, instance, plugin=owner.plugin)
+
+    def _check_budget(self, what: str) -> None:
+        """Past Extism's growth budget the call fails, on a fresh instance next."""
+        assert self._budget is not None
+        problem = self._budget.overrun(self.memory_sizes())
+        if problem is not None:
+            self.reset()
+            raise PluginMemoryLimit(f"{what}: {problem}")
 
     def memory_sizes(self) -> list[int]:
         return memory_sizes(self._store, self._instance, self.blocks.instance)
@@ -596,6 +631,8 @@ class ExtismAbi:
     ) -> tuple[bytes, list[int | float] | None]:
         if self._running:
             raise CallError("re-entrant call refused: this instance is already running a call")
+        if self._stale:
+            self.reset()
         fn = self._export(export)
         owner = self._owner
         # Arm first: the kernel calls below run wasm too, and under the previous
@@ -619,11 +656,23 @@ class ExtismAbi:
             if n:  # bytes, or a view of the shared payload ring: copied straight from it
                 k.put(handle, data)
             owner.input_consumed()
+            if self._budget is not None:
+                self._check_budget(f"failed to allocate extism memory for the input ({n} bytes)")
         self._running = True
         try:
             rc = fn()
+        except WasmFailure as failure:
+            code = exit_code(failure.error)
+            if code is None:
+                raise
+            if code:
+                raise PluginError(f"WASI exit code {code}") from None
+            rc = 0
         finally:
             self._running = False
+            self._stale = export == "_start"  # main has run: a fresh instance next
+        if self._budget is not None:
+            self._check_budget(f"call to {export}")
         offset, length, err = k.control()
         if err:
             owner.arm(self._store)  # reading the error must not time out the finished call

@@ -14,7 +14,7 @@ the Extism kernel memory for extism plug-ins.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -141,6 +141,7 @@ def plan_imports(
     abi: str,
     granted: list[str],
     search_paths: list[str],
+    own_modules: Collection[str] = (),
     routes: dict[str, str] | None = None,
     options: Mapping[str, Mapping[str, str]] | None = None,
     problems: list[ImportProblem] | None = None,
@@ -154,6 +155,11 @@ def plan_imports(
     only discovered, nothing runs in this process, and host functions are checked
     against the signatures that native plug-ins declare (a Python one's signatures
     need it imported: that check is left to the worker).
+
+    ``own_modules``: the names of the plug-in's own manifest modules, which serve
+    its imports of those modules (linked at instantiation, as Extism links them):
+    no host plug-in is looked up for them, even one providing a module of the
+    same name (``extism:host/user``), and none is needed.
 
     :raises PluginLoadError: an import that nothing may satisfy, a type mismatch,
         or a host plug-in providing a granted module that fails to load (without
@@ -169,7 +175,9 @@ def plan_imports(
     others = [
         imp
         for imp in module.imports
-        if imp.module not in WASI_MODULES and not (imp.module == EXTISM_ENV and abi == "extism")
+        if imp.module not in WASI_MODULES
+        and imp.module not in own_modules
+        and not (imp.module == EXTISM_ENV and abi == "extism")
     ]
     if not others:
         return plan

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import wasmtime
 
-from ..config import PluginSpec
+from ..config import PluginSpec, is_manifest
 from ..errors import CallError, PluginLoadError, PluginMemoryLimit, PluginTrap
 from ._detect import WASI_MODULES, detect_abi
 from ._engine import engine_settings, make_engine
@@ -184,6 +184,7 @@ class PluginInstance:
         # A manifest may have changed limits and grants: read them from the result.
         self.spec = spec = loaded.spec
         self.module, self.linked, self.cached = loaded.main, loaded.linked, loaded.cached
+        self.growth_budget = loaded.growth_budget  # Extism's max_pages (runtime/_budget.py)
         limits = spec.limits
         self.timeout = float(limits.timeout) if limits.timeout else None
         self.fuel = limits.fuel
@@ -192,7 +193,11 @@ class PluginInstance:
         )
         # The last store armed (weakly: a replaced store goes at once) and its setter.
         self._armed: tuple[weakref.ref[wasmtime.Store], Callable[[int], None]] | None = None
-        self.abi_name = spec.abi if spec.abi != "auto" else detect_abi(self.module)
+        self.abi_name = (
+            spec.abi
+            if spec.abi != "auto"
+            else detect_abi(self.module, manifest=is_manifest(spec.source))
+        )
         factory = _ABIS.get(self.abi_name)
         if factory is None:
             raise PluginLoadError(
@@ -213,8 +218,9 @@ class PluginInstance:
             self.module,
             plugin=plugin,
             abi=self.abi_name,
-            granted=[*spec.host_modules, *linked_names],
+            granted=list(spec.host_modules),
             search_paths=list(host_plugin_paths or []),
+            own_modules=linked_names,
             routes=spec.imports,
             options=host_plugin_options,
         )

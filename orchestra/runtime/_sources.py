@@ -21,6 +21,7 @@ from ..config import (
     SourceBudget,
     SourceRefused,
     apply_manifest,
+    growth_budget,
     is_manifest,
     parse_manifest,
 )
@@ -40,6 +41,8 @@ class LoadedSource:
     main: wasmtime.Module
     linked: list[tuple[str, wasmtime.Module]]
     cached: bool
+    growth_budget: int | None = None
+    """Extism's ``memory.max_pages`` in bytes, when a manifest's is in force."""
 
 
 def _read(budget: SourceBudget, path: str, plugin: str, what: str = "") -> bytes:
@@ -113,6 +116,7 @@ def load_source(
         ) from None
     try:
         manifest = parse_manifest(raw, spec.source)
+        growth = growth_budget(spec, manifest)  # from the spec before the manifest
         spec = apply_manifest(spec, manifest)
     except ConfigError as exc:
         raise PluginLoadError(str(exc), plugin=plugin) from None
@@ -141,4 +145,4 @@ def load_source(
             "(the import module it serves)",
             plugin=plugin,
         )
-    return LoadedSource(spec, main, modules, cached_all)
+    return LoadedSource(spec, main, modules, cached_all, growth)
