@@ -66,7 +66,7 @@ def _log_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="orchestra")
+@click.version_option(package_name="orchestra-wasm")
 def cli() -> None:
     """Run many WebAssembly plug-ins at once, safely."""
 

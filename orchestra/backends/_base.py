@@ -165,7 +165,7 @@ def get_backend(kind: str, **options: Any) -> Backend:
     try:
         module = importlib.import_module(modname)
     except ImportError as exc:
-        hint = f"; install it with pip install 'orchestra[{extra}]'" if extra else ""
+        hint = f"; install it with pip install 'orchestra-wasm[{extra}]'" if extra else ""
         raise ConfigError(
             f"backend {kind!r} is known but not installed ({exc}){hint}", path="backend"
         ) from None

@@ -395,7 +395,7 @@ class RayActorOptions(_Spec):
 
 
 class RayBackendSpec(_Spec, tag="ray", tag_field="kind"):
-    """Run every instance as a Ray actor (``pip install 'orchestra[ray]'``)."""
+    """Run every instance as a Ray actor (``pip install 'orchestra-wasm[ray]'``)."""
 
     address: str = "auto"
     """Given to ``ray.init`` when Ray is not initialised yet in this process: ``auto``

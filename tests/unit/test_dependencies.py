@@ -6,7 +6,7 @@ not in the closure of what ``pyproject.toml`` declares for that part: the base
 ``dependencies`` for the core, base + the ``ray`` extra for ``orchestra.backends.ray``.
 So a module that imports something only another extra (or the test extra, or a
 benchmark's matplotlib) happens to bring fails here, on any machine, even when that
-something is installed: the failure a clean ``pip install 'orchestra[ray]'`` would
+something is installed: the failure a clean ``pip install 'orchestra-wasm[ray]'`` would
 meet (numpy, once).
 """
 

@@ -198,3 +198,35 @@ def test_ruff_is_clean() -> None:
         text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_no_doc_installs_the_unrelated_pypi_orchestra() -> None:
+    """PyPI's ``orchestra`` is somebody else's project: the distribution is
+    ``orchestra-wasm``, and nothing tells a user (or a Ray node) to pip install
+    ``orchestra``."""
+    import tomllib
+
+    assert tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["name"] == (
+        "orchestra-wasm"
+    )
+    found = []
+    for path in [REPO / "README.md", *REPO.glob("docs/*.md"), *REPO.glob("orchestra/**/*.py")]:
+        for line in path.read_text().splitlines():
+            for cmd in re.findall(r"(?:pip install|pip:)([^&;#]*)", line):
+                for token in re.split(r"[\s,]+", cmd):
+                    name = re.split(r"[\[=<>~]", token.strip("'\"`[]{}()"))[0]
+                    if name == "orchestra":
+                        found.append(f"{path.relative_to(REPO)}: {line.strip()}")
+    assert found == []
+
+
+def test_version_names_the_distribution() -> None:
+    """``orchestra --version`` reads the installed distribution's metadata."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestra", "--version"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "version" in proc.stdout

@@ -2,7 +2,7 @@
 
 ``backend: {kind: ray, address: auto}`` in a config, or
 ``Orchestra(config, backend=RayBackend(...))``. Needs the extra:
-``pip install 'orchestra[ray]'``.
+``pip install 'orchestra-wasm[ray]'``.
 
 General layout:
 
