@@ -165,9 +165,7 @@ def render_report(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def describe_module(
-    path: Path, routes: dict[str, str] | None = None, abi: str = "auto"
-) -> str:
+def describe_module(path: Path, routes: dict[str, str] | None = None, abi: str = "auto") -> str:
     """A human-readable report (see :func:`inspect_module`).
 
     :raises PluginLoadError: not a valid module.

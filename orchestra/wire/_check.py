@@ -14,9 +14,11 @@ the worker is Ready:
   or ``ref``, not both.
 * ``Log``: ``level`` one of :data:`LOG_LEVELS`; ``event`` any text; ``fields`` not
   naming what the supervisor adds itself (:data:`RESERVED_LOG_FIELDS`).
+* ``Heartbeat``: any ``seq`` (the protocol lets either side send one; the worker
+  echoes a probe). It is ignored, and it is no answer: it never counts as progress
+  for the watchdog, so a worker stuck in a call cannot stay alive by sending them.
 * Never after start: ``Ready``, ``InitFailed``; never from a worker at all: ``Init``,
-  ``Call``, ``RouteResult``, ``Release``, ``Shutdown``, and ``Heartbeat`` (only an
-  echo of the supervisor's probe, and the supervisor sends none).
+  ``Call``, ``RouteResult``, ``Release`` and ``Shutdown``.
 
 :func:`check_from_worker` holds the rules that need no state; the supervisor adds
 those that do (which ids it holds, where its ring reading stands, whether its
@@ -26,7 +28,7 @@ backend has an object store). Any failure is a protocol error: the worker is kil
 from __future__ import annotations
 
 from ..errors import CALL_ERROR_KINDS
-from ._messages import CallFailed, Log, Message, Result, RouteCall
+from ._messages import CallFailed, Heartbeat, Log, Message, Result, RouteCall
 
 __all__ = ("LOG_LEVELS", "RESERVED_LOG_FIELDS", "check_from_worker")
 
@@ -80,5 +82,7 @@ def _check_other(msg: Message) -> str | None:
         reserved = RESERVED_LOG_FIELDS.intersection(msg.fields)
         if reserved:
             return f"Log with reserved field {sorted(reserved)[0]!r}"
+        return None
+    if isinstance(msg, Heartbeat):
         return None
     return f"unexpected {type(msg).__name__} from a started worker"

@@ -201,7 +201,11 @@ CASES: dict[str, tuple[list[list[Any]], list[tuple[str, Any]]]] = {
     "routeresult": ([[frame(RouteResult(id=1))]], [crash("unexpected RouteResult")]),
     "release": ([[frame(Release(refs=[b"r"]))]], [crash("unexpected Release")]),
     "shutdown": ([[frame(Shutdown())]], [crash("unexpected Shutdown")]),
-    "heartbeat": ([[frame(Heartbeat(seq=1))]], [crash("unexpected Heartbeat")]),
+    # Either side may send a Heartbeat: ignored (and no progress for the watchdog).
+    "heartbeat": (
+        [[frame(Heartbeat(seq=1)), frame(Result(id=CALL_ID, data=b"beat"))]],
+        [ok(b"beat")],
+    ),
 }
 
 

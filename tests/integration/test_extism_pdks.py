@@ -26,7 +26,7 @@ import pytest
 import wasmtime
 
 from orchestra import Config, Orchestra, PluginError, PluginLoadError, PluginMemoryLimit
-from orchestra.config import HostPluginsSpec, PluginSpec
+from orchestra.config import HostPluginsSpec, PluginSpec, WasiSpec
 
 pytestmark = pytest.mark.anyio
 
@@ -601,7 +601,9 @@ async def test_key_blocks_and_http_headers_as_in_the_sdk(tmp_path: Path, echo_ur
     (tmp_path / "p.wasm").write_bytes(wasm)
     source = tmp_path / "p.json"
     source.write_text(json.dumps({"wasm": [{"path": "p.wasm"}], **manifest}))
-    async with Orchestra(Config(plugins={"p": PluginSpec(source=str(source))})) as orch:
+    # The YAML grants; the manifest may only narrow (docs/extism.md, "Merging").
+    spec = PluginSpec(source=str(source), allowed_hosts=manifest["allowed_hosts"])
+    async with Orchestra(Config(plugins={"p": spec})) as orch:
         ours = [await orch.call("p", export, data) for export, data in calls]
     assert ours[:2] == theirs[:2] == [bytes(8), bytes(8)]
     for mine, sdks in zip(ours[2:], theirs[2:], strict=True):
@@ -809,7 +811,13 @@ async def test_pdk_plugin_matches_the_sdk(
     keys, host_plugins = pdk_setup(tmp_path)
     manifest = tmp_path / "plugin.json"
     manifest.write_text(json.dumps({"wasm": [{"path": str(wasm)}], **keys}))
-    spec = PluginSpec(source=str(manifest), host_modules=["extism:host/user"])
+    # The YAML grants what the manifest asks for; a manifest may only narrow.
+    spec = PluginSpec(
+        source=str(manifest),
+        host_modules=["extism:host/user"],
+        allowed_hosts=keys["allowed_hosts"],
+        wasi=WasiSpec(allowed_paths=keys["allowed_paths"]) if "allowed_paths" in keys else None,
+    )
     config = Config(plugins={"p": spec}, host_plugins=HostPluginsSpec(paths=[str(host_plugins)]))
     with reference_http_server() as base_url:
         calls = pdk_calls(language, base_url)
