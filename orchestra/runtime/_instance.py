@@ -274,6 +274,11 @@ class PluginInstance:
                 ) from None
         return self._pre
 
+    @property
+    def grants_paths(self) -> bool:
+        """Whether WASI pre-opens directories for this plug-in (descriptors past 2)."""
+        return bool(self._preopens)
+
     def _check_preopens(self) -> list[tuple[str, str, bool]]:
         """Granted directories as (host path, guest path, read-only); checked at load so
         a typo fails before any call."""
@@ -290,12 +295,15 @@ class PluginInstance:
 
     # -- stores ---------------------------------------------------------------
 
-    def new_store(self, wasi: wasmtime.WasiConfig | None = None) -> wasmtime.Store:
-        """A store with this plug-in's limits applied."""
+    def new_store(
+        self, wasi: wasmtime.WasiConfig | None = None, *, bare: bool = False
+    ) -> wasmtime.Store:
+        """A store with this plug-in's limits applied; ``bare``: without WASI even
+        when the plug-in uses it (its caller serves every WASI import it calls)."""
         store = wasmtime.Store(self.engine)
         if self.spec.limits.memory is not None:
             store.set_limits(memory_size=int(self.spec.limits.memory))
-        if self.uses_wasi:
+        if self.uses_wasi and not bare:
             store.set_wasi(wasi if wasi is not None else self.wasi_config())
         return store
 
