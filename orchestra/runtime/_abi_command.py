@@ -16,7 +16,7 @@ import wasmtime
 from ..config import COMMAND_ENTRY_NAMES
 from ..errors import CallError, PluginError
 from ._detect import WASI_MODULES
-from ._fastcall import FastFunc, LeanLinker, WasmFailure
+from ._fastcall import FastFunc, LeanLinker, StartCaller, WasmFailure
 from ._instance import PluginInstance, memory_sizes, register_abi
 from ._stdio import SHADOWED, CommandExit, MemoryStdio
 
@@ -34,6 +34,7 @@ class CommandAbi:
         self._last: tuple[wasmtime.Store, wasmtime.Instance] | None = None
         self._stdio: MemoryStdio | None = None
         self._fd = -1
+        self._start = StartCaller("_start") if StartCaller.fits(owner.module, "_start") else None
         # Only what the module imports from WASI beyond stdio needs a WASI context.
         self._needs_wasi = True
         if not owner.grants_paths:
@@ -96,10 +97,13 @@ class CommandAbi:
         owner.arm(store)
         instance = owner.pre.instantiate(store)
         self._last = (store, instance)
-        start = instance.exports(store)["_start"]
-        assert isinstance(start, wasmtime.Func)
         try:
-            FastFunc(store, start, "_start").call(())
+            if self._start is not None:
+                self._start(store, instance)
+            else:
+                start = instance.exports(store)["_start"]
+                assert isinstance(start, wasmtime.Func)
+                FastFunc(store, start, "_start").call(())
         except WasmFailure as failure:
             err = failure.error
             if isinstance(err, wasmtime.ExitTrap | CommandExit):

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestra.config import PluginSpec, WasiSpec
-from orchestra.errors import PluginError
+from orchestra.config import Duration, Limits, PluginSpec, WasiSpec
+from orchestra.errors import CallError, PluginError, PluginTimeout, PluginTrap
 from orchestra.runtime import PluginInstance
+from orchestra.runtime._fastcall import StartCaller
 from orchestra.testing import ECHO_WASI, EXIT_CODE
 
 WatFile = Callable[[str, str], Path]
@@ -113,3 +114,42 @@ def test_exit_code_and_granted_paths_still_wasi(wat_file: WatFile, tmp_path: Pat
         make(wat_file("exit", EXIT_CODE)).call("_start", b"")
     granted = make(wat_file("echo", ECHO_WASI), wasi=WasiSpec(allowed_paths={str(tmp_path): "/d"}))
     assert granted.call("_start", b"hello")[0] == b"hello"
+
+
+# _start traps on input "trap", spins on input "spin", else writes "ok".
+MOODY = f"""(module {_IMPORTS}
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 100)) (i32.store (i32.const 4) (i32.const 8))
+    (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 116)) (then unreachable))
+    (if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 115))
+      (then (loop $forever (br $forever))))
+    (i32.store16 (i32.const 100) (i32.const 0x6b6f))
+    (i32.store (i32.const 4) (i32.const 2))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"""
+
+
+def test_trap_and_timeout_in_a_command_then_a_clean_call(wat_file: WatFile) -> None:
+    """``_start`` entered through the lean path: a trap and a timeout come out typed,
+    and the next call runs in a fresh instance."""
+    inst = make(wat_file("moody", MOODY), limits=Limits(timeout=Duration(0.3)))
+    assert StartCaller.fits(inst.module, "_start")
+    with pytest.raises(PluginTrap):
+        inst.call("_start", b"trap")
+    assert inst.call("_start", b"x")[0] == b"ok"
+    with pytest.raises(PluginTimeout):
+        inst.call("_start", b"spin")
+    assert inst.call("_start", b"x")[0] == b"ok"
+
+
+def test_a_start_of_another_type_is_not_entered_unchecked(wat_file: WatFile) -> None:
+    """The unchecked call trusts the type: only ``() -> ()`` qualifies."""
+    src = wat_file(
+        "typed", '(module (func (export "_start") (param i32)) (memory (export "memory") 1))'
+    )
+    inst = make(src, abi="wasi-command")
+    assert not StartCaller.fits(inst.module, "_start")
+    with pytest.raises(CallError):
+        inst.call("_start", b"")
