@@ -39,6 +39,23 @@ class Caller(Protocol):
     def capacity(self, plugin: str) -> int: ...
 
 
+async def _put(send: MemoryObjectSendStream[Any], item: Any) -> None:
+    """Send without a trip round the event loop when the stream has room: records
+    then enter a stage in bursts, and the calls of one loop iteration go to a worker
+    in one write (one checkpoint per record per stage made every call a write)."""
+    try:
+        send.send_nowait(item)
+    except anyio.WouldBlock:
+        await send.send(item)
+
+
+async def _acquire(window: anyio.Semaphore) -> None:
+    try:
+        window.acquire_nowait()
+    except anyio.WouldBlock:
+        await window.acquire()
+
+
 async def _aiter(records: Records) -> AsyncIterator[bytes]:
     if isinstance(records, AsyncIterable):
         async for r in records:
@@ -86,11 +103,11 @@ async def run_stream(
             async for record in _aiter(records):
                 if stop.is_set():
                     break
-                await window.acquire()
+                await _acquire(window)
                 if stop.is_set():
                     window.release()
                     break
-                await send.send((index, record, record))
+                await _put(send, (index, record, record))
                 index += 1
                 stats.taken = index
 
@@ -160,22 +177,22 @@ async def run_stream(
                         stop.set()
                     if dead_letters is not None:
                         await dead_letters.write(index, name, exc, original)
-                    await done.send(
-                        RecordResult(index, False, error=exc, stage=name, input=original)
+                    await _put(
+                        done, RecordResult(index, False, error=exc, stage=name, input=original)
                     )
                     continue
                 counters.in_flight -= 1
                 counters.record(time.perf_counter() - started)
                 if not keep:
                     counters.dropped += 1
-                    await done.send(
-                        RecordResult(index, True, stage=name, input=original, dropped=True)
+                    await _put(
+                        done, RecordResult(index, True, stage=name, input=original, dropped=True)
                     )
                 elif nxt is None:
-                    await done.send(RecordResult(index, True, output=out, input=original))
+                    await _put(done, RecordResult(index, True, output=out, input=original))
                 else:
                     assert out is not None
-                    await nxt.send((index, original, out))
+                    await _put(nxt, (index, original, out))
             if nxt is not None:
                 await nxt.aclose()
 
@@ -187,7 +204,7 @@ async def run_stream(
             stats.dropped += 1
         else:
             stats.ok += 1
-        await results.send(res)
+        await _put(results, res)
 
     async def collect() -> None:
         async with done_recv, results:

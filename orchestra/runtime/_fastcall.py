@@ -27,6 +27,7 @@ __all__ = (
     "FastFunc",
     "LeanLinker",
     "RawValues",
+    "StartCaller",
     "WasmFailure",
     "deadline_setter",
     "host_failure",
@@ -137,14 +138,7 @@ class FastFunc:
         self._raw_at = ctypes.addressof(self._raw)
 
     def _fail(self, err: Any) -> WasmFailure:
-        if err:
-            exc: BaseException = wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, _ERROR_PTR))
-        else:
-            exc = wasmtime.Trap._from_ptr(ctypes.cast(self._trap, _TRAP_PTR))
-            ctypes.cast(ctypes.byref(self._trap), _VOIDP_PTR).contents.value = None
-        # A host function that raised is the real cause: surface it, not the trap.
-        pending = pending_host_error()
-        return WasmFailure(pending if pending is not None else exc)
+        return _failure(err, self._trap)
 
     def call(self, args: Sequence[int | float] = ()) -> list[int | float]:
         """Call with numbers; returns the results as a list.
@@ -207,6 +201,74 @@ class FastFunc:
 _UncheckedCallback = _ffi.wasmtime_func_unchecked_callback_t
 _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 _TRAP_MESSAGE = b"host function failed"
+
+
+_instance_export_get = ctypes.PYFUNCTYPE(
+    ctypes.c_bool,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_void_p,
+)(("wasmtime_instance_export_get", _DLL))
+_EXTERN_FUNC = 0  # WASMTIME_EXTERN_FUNC
+
+
+class StartCaller:
+    """Calls a ``() -> ()`` export of a fresh instance each time, for wasi-commands:
+    looked up by name and entered through the unchecked call, where wasmtime-py's
+    ``Instance.exports`` wraps every export and a :class:`FastFunc` reads the type.
+
+    Only for an export whose type was checked to be ``() -> ()`` (:meth:`fits`):
+    the unchecked call trusts it.
+    """
+
+    __slots__ = ("_ext", "_ext_at", "_func_at", "_name", "_raw", "_raw_at", "_trap", "_trap_ref")
+
+    def __init__(self, name: str) -> None:
+        self._name = ctypes.create_string_buffer(name.encode())
+        self._ext = _ffi.wasmtime_extern_t()
+        self._ext_at = ctypes.addressof(self._ext)
+        self._func_at = self._ext_at + _ffi.wasmtime_extern_t.of.offset
+        self._raw = (_RAW * 1)()
+        self._raw_at = ctypes.addressof(self._raw)
+        self._trap = _TRAP_PTR()
+        self._trap_ref = ctypes.addressof(self._trap)
+
+    @staticmethod
+    def fits(module: wasmtime.Module, name: str) -> bool:
+        """Whether ``module`` exports ``name`` as a function of type ``() -> ()``."""
+        for export in module.exports:
+            if export.name == name:
+                ty = export.type
+                return isinstance(ty, wasmtime.FuncType) and not ty.params and not ty.results
+        return False
+
+    def __call__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
+        """:raises WasmFailure: the wasm trapped or wasmtime reported an error."""
+        ctx = ctypes.cast(store._context(), ctypes.c_void_p).value
+        name = self._name
+        found = _instance_export_get(
+            ctx, ctypes.addressof(instance._instance), name, len(name.value), self._ext_at
+        )
+        if not found or self._ext.kind != _EXTERN_FUNC:
+            raise WasmFailure(wasmtime.WasmtimeError(f"no function export {name.value!r}"))
+        err = _call_unchecked(ctx, self._func_at, self._raw_at, 1, self._trap_ref)
+        if err or self._trap:
+            raise _failure(err, self._trap)
+
+
+def _failure(err: Any, trap: Any) -> WasmFailure:
+    """The :class:`WasmFailure` of an unchecked call's error or trap (nulling the
+    trap out-pointer in place for the next call)."""
+    if err:
+        exc: BaseException = wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, _ERROR_PTR))
+    else:
+        exc = wasmtime.Trap._from_ptr(ctypes.cast(trap, _TRAP_PTR))
+        ctypes.cast(ctypes.byref(trap), _VOIDP_PTR).contents.value = None
+    # A host function that raised is the real cause: surface it, not the trap.
+    pending = pending_host_error()
+    return WasmFailure(pending if pending is not None else exc)
 
 
 def _make_trampoline(fn: Callable[..., Any], params: list[str], results: list[str]) -> Any:

@@ -290,6 +290,11 @@ class PluginInstance:
                 ) from None
         return self._pre
 
+    @property
+    def grants_paths(self) -> bool:
+        """Whether WASI pre-opens directories for this plug-in (descriptors past 2)."""
+        return bool(self._preopens)
+
     def _check_preopens(self) -> list[tuple[str, str, bool]]:
         """Granted directories as (host path, guest path, read-only); checked at load so
         a typo fails before any call."""
@@ -306,14 +311,23 @@ class PluginInstance:
 
     # -- stores ---------------------------------------------------------------
 
-    def new_store(self, wasi: wasmtime.WasiConfig | None = None) -> wasmtime.Store:
-        """A store with this plug-in's limits applied."""
+    def new_store(
+        self, wasi: wasmtime.WasiConfig | None = None, *, bare: bool = False
+    ) -> wasmtime.Store:
+        """A store with this plug-in's limits applied; ``bare``: without WASI even
+        when the plug-in uses it (its caller serves every WASI import it calls)."""
         store = wasmtime.Store(self.engine)
         if self.spec.limits.memory is not None:
             store.set_limits(memory_size=int(self.spec.limits.memory))
-        if self.uses_wasi:
+        if self.uses_wasi and not bare:
             store.set_wasi(wasi if wasi is not None else self.wasi_config())
         return store
+
+    @property
+    def stderr_writer(self) -> Callable[[bytes], None] | None:
+        """Where bytes the plug-in writes to its stderr go when WASI's own stderr is
+        bypassed (``_memstdio``): the same lines as WASI's, or None for fd 2."""
+        return self._stdio[0].write if self._stdio is not None else None
 
     def wasi_config(self) -> wasmtime.WasiConfig:
         """WASI with only what the config grants: args, env, allowed paths."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +19,8 @@ import psutil
 import pytest
 
 from orchestra import Orchestra, load_config
-from orchestra.errors import ConfigError
+from orchestra.config import Config, Duration, Limits, PipelineSpec, PluginSpec, Retry, Stage
+from orchestra.errors import ConfigError, PluginCrashed, PluginTimeout, PluginTrap
 
 from ..conftest import REPO
 from ..conftest import run_orchestra as orchestra
@@ -598,3 +600,86 @@ def test_memory_stays_flat_over_a_million_records(tmp_path: Path) -> None:
     with open(out, "rb") as fh:
         count = sum(1 for _ in fh)
     assert count == n
+
+
+# wasi-command: input "trap" traps, "spin" never ends, "work" loops ~20M times first;
+# every other input (and "work" when done) writes "ok".
+MOODY = """(module
+  (import "wasi_snapshot_preview1" "fd_read"
+    (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $i i32)
+    (i32.store (i32.const 0) (i32.const 100)) (i32.store (i32.const 4) (i32.const 8))
+    (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 116)) (then unreachable))
+    (if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 115))
+      (then (loop $forever (br $forever))))
+    (if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 119))
+      (then (loop $busy
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $busy (i32.lt_u (local.get $i) (i32.const 20000000))))))
+    (i32.store16 (i32.const 100) (i32.const 0x6b6f))
+    (i32.store (i32.const 4) (i32.const 2))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"""
+
+
+def moody_config(src: Path, retry: int = 0) -> Config:
+    return Config(
+        plugins={
+            "moody": PluginSpec(
+                source=str(src),
+                instances=2,
+                limits=Limits(timeout=Duration(1.0)),
+                retry=Retry(attempts=retry) if retry else None,
+            )
+        },
+        pipelines={
+            "p": PipelineSpec(stages=[Stage(plugin="moody", export="_start")], on_error="skip")
+        },
+    )
+
+
+@pytest.mark.anyio
+async def test_a_trap_and_a_timeout_in_a_burst_fail_only_their_records(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
+    """Records reach a stage in bursts, several calls to a worker per write: a trap
+    and a timeout among them fail their own record with their own error, every
+    other record is answered once, in order."""
+    records = [b"x"] * 200
+    records[37], records[120] = b"trap", b"spin"
+    async with new_orchestra(moody_config(wat_file("moody", MOODY))) as orch:
+        got = [r async for r in orch.run_pipeline("p", records)]
+    assert [r.index for r in got] == list(range(200))
+    assert isinstance(got[37].error, PluginTrap)
+    assert isinstance(got[120].error, PluginTimeout)
+    assert all(r.ok and r.output == b"ok" for i, r in enumerate(got) if i not in (37, 120))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("retry", [0, 3])
+async def test_a_worker_killed_mid_burst_fails_or_retries_only_what_it_held(
+    wat_file: WatFile, new_orchestra: NewOrchestra, retry: int
+) -> None:
+    """SIGKILL of a worker holding a burst of records: without ``retry:`` only those
+    fail, with PluginCrashed; with it they are served again. None is lost or
+    doubled, the output keeps input order."""
+    records = [b"work"] * 40
+    async with new_orchestra(moody_config(wat_file("moody", MOODY), retry)) as orch:
+        run = orch.run_pipeline("p", records)
+        got = []
+        async for res in run:
+            got.append(res)
+            if len(got) == 2:
+                os.kill(orch.stats()["moody"]["pids"][0], signal.SIGKILL)
+    assert [r.index for r in got] == list(range(40))
+    failed = [r for r in got if not r.ok]
+    assert all(isinstance(r.error, PluginCrashed) for r in failed)
+    assert all(r.output == b"ok" for r in got if r.ok)
+    if retry:
+        assert not failed
+    else:
+        assert 0 < len(failed) < 40

@@ -31,7 +31,7 @@ def test_wasmtime_version_is_the_pinned_one() -> None:
 
 
 def test_own_prototypes_match_the_bindings_they_stand_for() -> None:
-    """The lean path declares its own ctypes prototypes for two C functions (plain
+    """The lean path declares its own ctypes prototypes for some C functions (plain
     addresses instead of pointer objects); each must take as many arguments, of the
     same widths, as wasmtime-py's binding of the same function."""
     import ctypes
@@ -43,6 +43,7 @@ def test_own_prototypes_match_the_bindings_they_stand_for() -> None:
     for ours, theirs in (
         (_fastcall._call_unchecked, ffi._wasmtime_func_call_unchecked),
         (_fastcall._set_epoch_deadline, ffi._wasmtime_context_set_epoch_deadline),
+        (_fastcall._instance_export_get, ffi._wasmtime_instance_export_get),
     ):
         assert len(ours.argtypes) == len(theirs.argtypes)
         for a, b in zip(ours.argtypes, theirs.argtypes, strict=True):
