@@ -245,7 +245,7 @@ def test_ray_missing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> Non
     ]:
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.setitem(sys.modules, "ray", None)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match=r"pip install 'orchestra\[ray\]'"):
+    with pytest.raises(ConfigError, match=r"pip install 'orchestra-wasm\[ray\]'"):
         get_backend("ray")
 
 
