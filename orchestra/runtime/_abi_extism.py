@@ -308,6 +308,10 @@ class _Kernel:
                 _, cap, prev, tag = _HEADER.unpack_from(mv, last)
                 if tag == _LIVE ^ epoch ^ (h & 0xFFFFFFFF) and h + cap == top:
                     _U32.pack_into(mv, last + 12, _FREE ^ epoch ^ (h & 0xFFFFFFFF))
+                    # The kernel's free raises its high-water mark over the block so
+                    # the next reset zeroes it; that mark is a wasm global out of our
+                    # reach, so the block is zeroed now (a key is a few bytes).
+                    mv[h:top] = bytes(top - h)
                     _U64x2.pack_into(mv, 40, last, prev)
                     return
         self._free(h)

@@ -68,3 +68,20 @@ def test_host_side_free_matches_the_kernel(wat_file: WatFile) -> None:
     finally:
         host.close()
         ref.close()
+
+
+def test_a_key_freed_host_side_is_gone_by_the_next_call(wat_file: WatFile) -> None:
+    """The kernel zeroes what a call wrote before the next one (its high-water mark
+    covers a block ``free`` moved the top back over); a block freed host-side must
+    leave nothing above the top either, or the next caller could read the key."""
+    src = wat_file("noop", NOOP)
+    inst = PluginInstance(PluginSpec(source=str(src)), plugin="a")
+    try:
+        k = inst.abi.blocks  # type: ignore[attr-defined]
+        inst.call("run", b"")
+        h = k.write(b"SECRETKEY" * 4)
+        k.free(h)  # the last block: host-side
+        inst.call("run", b"")
+        assert b"SECRET" not in k.read(0, h + 64)
+    finally:
+        inst.close()
