@@ -211,8 +211,7 @@ class WorkerHandle:
         self.cached: bool | None = None  # whether the worker loaded a cached compilation
         self.exit_reason: str | None = None
         self.last_progress = time.monotonic()
-        self._routes_open = 0  # routed calls of this worker being served now
-        self._routes_since = 0.0  # when the first of them began (or the running call)
+        self._routes_since = 0.0  # when the first of _routes began (or the running call)
         self._route_paused = 0.0  # route time of the running call, before that
         self._backend = backend
         self._cache_dir = cache_dir
@@ -272,7 +271,7 @@ class WorkerHandle:
         if not self._pending:
             return 0.0
         paused = self._route_paused
-        if self._routes_open:
+        if self._routes:
             paused += now - self._routes_since
         if paused:
             paused = min(paused, float(self.spec.limits.timeout or 30.0))
@@ -282,7 +281,7 @@ class WorkerHandle:
         """An answer arrived: the next held call starts running now."""
         self.last_progress = now
         self._route_paused = 0.0
-        if self._routes_open:
+        if self._routes:
             self._routes_since = now
 
     # -- lifecycle --------------------------------------------------------------
@@ -341,8 +340,12 @@ class WorkerHandle:
                 ready = await self._wait_ready(channel, decoder)
         except BaseException as exc:
             code: int | None = None
+            # A start timeout is an OSError too (TimeoutError), but its worker is alive.
+            died = isinstance(exc, OSError | anyio.BrokenResourceError) and not isinstance(
+                exc, TimeoutError
+            )
             with anyio.CancelScope(shield=True):
-                if isinstance(exc, OSError | anyio.BrokenResourceError):
+                if died:
                     with anyio.move_on_after(0.5):  # it died: say how
                         code = await channel.wait()
                 channel.kill()
@@ -350,15 +353,15 @@ class WorkerHandle:
                     await channel.wait()
                 await channel.aclose()
             self.state = WorkerState.STOPPED
-            if isinstance(exc, TimeoutError):  # (an OSError too: first)
+            if isinstance(exc, TimeoutError):
                 raise PluginLoadError(
                     f"worker did not get ready within {float(self.spec.start_timeout):g}s",
                     plugin=self.plugin,
                 ) from None
-            if isinstance(exc, OSError | anyio.BrokenResourceError):
-                died = channel.exit_description or describe_exit(code)
+            if died:
+                how = channel.exit_description or describe_exit(code)
                 raise PluginLoadError(
-                    f"worker {died} before it was ready (sending Init: {exc or type(exc).__name__})",
+                    f"worker {how} before it was ready (sending Init: {exc or type(exc).__name__})",
                     plugin=self.plugin,
                 ) from exc
             if isinstance(exc, Exception):
@@ -449,8 +452,8 @@ class WorkerHandle:
         worker stopped."""
         while True:
             data = await channel.receive()
-            if not data:
-                return "exited"
+            if not data:  # a reason recorded first (a violation found in _fetch) wins
+                return self._gone_reason if self._gone.is_set() else "exited"
             reason = self._on_data(data)
             if reason is not None:
                 return reason
@@ -479,9 +482,10 @@ class WorkerHandle:
             msgs = self._decoder.feed(data)
         except ProtocolError as exc:
             return self._violation(str(exc))
+        now = time.monotonic()  # one reading per batch: the answers in it came together
         try:
             for msg in msgs:
-                problem = check_from_worker(msg) or self._dispatch(msg)
+                problem = check_from_worker(msg) or self._dispatch(msg, now)
                 if problem is not None:
                     return self._violation(problem)
         except Exception as exc:  # a bug of ours, not the worker's: still contained
@@ -507,7 +511,7 @@ class WorkerHandle:
         self._end(reason)
         return reason
 
-    def _dispatch(self, msg: Message) -> str | None:
+    def _dispatch(self, msg: Message, now: float) -> str | None:
         """Act on one frame that checked out on its face (:func:`check_from_worker`);
         what is wrong with it given this handle's state, if anything."""
         if isinstance(msg, Result | CallFailed):
@@ -526,7 +530,7 @@ class WorkerHandle:
             del self._pending[msg.id]
             # Only an answer is progress (see oldest_call_age): logs, heartbeats and
             # route calls from a worker stuck in a call are not.
-            self._answered(time.monotonic())
+            self._answered(now)
             lone = self._lone
             if lone is not None and lone[0] == msg.id:
                 rtt = time.perf_counter() - lone[1]
@@ -633,6 +637,8 @@ class WorkerHandle:
         # The running call is the oldest one this worker holds (one call at a time).
         running = next(iter(self._pending.values()), None)
         chain = (*(running.chain if running else ()), (self.plugin, self.index))
+        if not self._routes:  # the worker waits on us from now: not its own time
+            self._routes_since = time.monotonic()
         self._routes.add(msg.id)
         if self._route_tg is None or self._router is None:
             self._answer_route(msg.id, None, CallError("routing is not available"))
@@ -646,28 +652,32 @@ class WorkerHandle:
         # A by-reference input is forwarded as is (the calling worker holds it until
         # it gets the answer): the supervisor never reads it.
         data = msg.data if msg.ref is None else ByRef(msg.ref, 0)
-        if not self._routes_open:
-            self._routes_since = time.monotonic()
-        self._routes_open += 1
         try:
-            result = await self._router(msg.plugin, msg.export, data, msg.args, chain)
-        except CallError as exc:
-            self._answer_route(msg.id, None, exc)
-            return
+            try:
+                result = await self._router(msg.plugin, msg.export, data, msg.args, chain)
+            except CallError as exc:
+                self._answer_route(msg.id, None, exc)
+                return
+            store = self._backend.payloads
+            if store is not None and running is not None and len(result.data) >= store.threshold:
+                held = await store.put(result.data)
+                if held is not None:  # kept until the calling worker's running call ends
+                    running.keep = (running.keep, held)
+                    result = Result(id=result.id, values=result.values, ref=held.ref)
+            self._answer_route(msg.id, result, None)
         finally:
-            self._routes_open -= 1
-            if not self._routes_open:
+            self._route_done(msg.id)  # answered, or cancelled with the worker
+
+    def _route_done(self, rid: int) -> None:
+        """Routed call ``rid`` is over: once none is left, the time since the first
+        began counts as paused for the watchdog (see :meth:`oldest_call_age`)."""
+        if rid in self._routes:
+            self._routes.discard(rid)
+            if not self._routes:
                 self._route_paused += time.monotonic() - self._routes_since
-        store = self._backend.payloads
-        if store is not None and running is not None and len(result.data) >= store.threshold:
-            held = await store.put(result.data)
-            if held is not None:  # kept until the calling worker's running call ends
-                running.keep = (running.keep, held)
-                result = Result(id=result.id, values=result.values, ref=held.ref)
-        self._answer_route(msg.id, result, None)
 
     def _answer_route(self, rid: int, result: Result | None, error: CallError | None) -> None:
-        self._routes.discard(rid)
+        self._route_done(rid)
         if self.state is WorkerState.STOPPED:
             return
         if error is not None:
@@ -793,8 +803,8 @@ class WorkerHandle:
         io = self._io
         waiter = _Pending(export, io.new_waiter() if io is not None else None, chain)
         idle = not self._pending
-        if idle:
-            self.last_progress = waiter.sent_at
+        if idle:  # it starts running now (a route still open from before is not its)
+            self._answered(waiter.sent_at)
         self._pending[call_id] = waiter
         _BUSY.add(self)
         self.calls += 1
