@@ -58,7 +58,7 @@ def _bound_to(module: str, linked: set[str]) -> tuple[str, str]:
     mock = WASMEDGE_MOCKS.get(module)
     if mock is not None:
         answer = "fails with MissingHostPlugin" if mock.answer is None else f"answers {mock.answer}"
-        return (
+        return "mocked", (
             f"mocked as WasmEdge does: the {mock.plugin} plug-in is not installed (searched: "
             f"{searched}); a call {answer}"
         )

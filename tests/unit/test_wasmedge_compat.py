@@ -349,3 +349,20 @@ def test_without_a_compiler_the_library_is_a_clear_load_error(
         "WasmEdge plug-ins need Orchestra's compatibility library, built once with a C "
         "compiler, and 'no-such-cc' is not on PATH: install one (e.g. gcc or clang), or set CC"
     )
+
+
+def test_inspect_reports_an_import_wasmedge_would_mock(tmp_path: Path) -> None:
+    """``orchestra inspect`` on a module importing a module WasmEdge mocks says so
+    (bound: mocked), in its text and its JSON."""
+    from orchestra.config import PluginSpec
+    from orchestra.inspect import inspect_module, render_report
+
+    src = tmp_path / "nn.wat"
+    src.write_text(
+        '(module (import "wasi_ephemeral_nn" "load"'
+        " (func (param i32 i32 i32 i32 i32) (result i32))))"
+    )
+    info = inspect_module(PluginSpec(source=str(src)))
+    (imp,) = info["imports"]
+    assert imp["bound"] == "mocked" and "mocked as WasmEdge does" in imp["detail"]
+    assert "mocked as WasmEdge does" in render_report(info)
