@@ -475,6 +475,7 @@ def run(
             out_fmt=output_format or spec.output_format,
             stats_json=stats_json,
             progress=progress,
+            log_level=log_level,
         ),
     )
     sys.exit(code)
@@ -490,6 +491,7 @@ class _RunArgs:
     out_fmt: Any
     stats_json: str | None
     progress: bool | None
+    log_level: str  # also what workers let through of plug-ins' own logs, as in call
 
 
 async def _run(interrupt: Interrupt, args: _RunArgs) -> int:
@@ -509,7 +511,7 @@ async def _run(interrupt: Interrupt, args: _RunArgs) -> int:
     ok = failed = dropped = 0
     output_closed = False
     try:
-        async with Orchestra(args.cfg) as orch:
+        async with Orchestra(args.cfg, log_level=args.log_level) as orch:
             run_ = orch.run_pipeline(name, source.records())
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_watch_signals, run_, source, interrupt, SHUTDOWN_GRACE, report.say)

@@ -806,3 +806,40 @@ def test_run_first_signal_stops_a_stdin_that_never_ends(tmp_path: Path, wat_file
     assert code == 130, err.decode()
     assert out.read_bytes() == b"argenv\0\n"
     assert b"orchestra: p: stopped by SIGINT; input after record 0 was not read" in err
+
+
+DEBUG_LOGGER = """(module
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "store_u8" (func $store (param i64 i32)))
+  (import "extism:host/env" "log_debug" (func $log_debug (param i64)))
+  (func (export "run") (result i32) (local $h i64)
+    (local.set $h (call $alloc (i64.const 2)))
+    (call $store (local.get $h) (i32.const 104))
+    (call $store (i64.add (local.get $h) (i64.const 1)) (i32.const 105))
+    (call $log_debug (local.get $h))
+    (i32.const 0)))"""
+
+
+def test_run_log_level_reaches_the_workers(tmp_path: Path, wat_file: WatFile) -> None:
+    """``run --log-level debug`` lets a plug-in's own debug lines through, as
+    ``call`` does: the level is the workers' too, not only the supervisor's."""
+    src = wat_file("dbg", DEBUG_LOGGER)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"plugins:\n  dbg: {{source: {src}}}\n"
+        "pipelines:\n  p: {stages: [{plugin: dbg, export: run}]}\n"
+    )
+    proc = orchestra(
+        "run",
+        str(cfg),
+        "--input",
+        "-",
+        "--log-level",
+        "debug",
+        "--log-format",
+        "json",
+        input=b"one\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith(b"{")]
+    assert any(e.get("plugin") == "dbg" and "hi" in json.dumps(e) for e in events), proc.stderr
