@@ -119,7 +119,6 @@ async def test_chaos_every_call_answered_once_and_nobody_else_harmed(
     answers: Counter[tuple[str, str]] = Counter()
     errors: Counter[tuple[str, str]] = Counter()
     wrong: list[str] = []
-    issued = 0
     seen_pids: set[int] = set()
     rng = random.Random(1234)
     stop = anyio.Event()
@@ -129,21 +128,17 @@ async def test_chaos_every_call_answered_once_and_nobody_else_harmed(
         me = psutil.Process()
 
         async def caller(n: int) -> None:
-            nonlocal issued
             i = 0
             while not stop.is_set():
                 plugin, export = rng.choice(list(expect))
                 data = f"{n}:{i}".encode()
                 i += 1
-                issued += 1
-                got: list[object] = []
+                answer: object
                 with anyio.fail_after(60):  # an unanswered call fails the test here
                     try:
-                        got.append(await orch.call(plugin, export, data))
+                        answer = await orch.call(plugin, export, data)
                     except CallError as exc:
-                        got.append(exc)
-                assert len(got) == 1
-                answer = got[0]
+                        answer = exc
                 if isinstance(answer, CallError):
                     errors[plugin, export] += 1
                     if plugin == "steady":
@@ -208,7 +203,9 @@ async def test_chaos_every_call_answered_once_and_nobody_else_harmed(
 
     seen = f"stats {stats}, errors {dict(errors)}, answers {dict(answers)}"
     assert wrong == [], seen
-    assert sum(answers.values()) == issued, seen
+    # Nothing is left held by a worker handle or queued in a pool: no call was
+    # lost inside the supervisor (a lost one would also have hung its caller).
+    assert all(s["in_flight"] == 0 and s["waiting"] == 0 for s in stats.values()), seen
     assert stats["steady"]["restarts"] == 0 and stats["steady"]["errors"] == 0, seen
     assert set(stats["steady"]["pids"]) == steady_pids, seen
     # The chaos really happened (whether a kill catches a victim holding calls is
