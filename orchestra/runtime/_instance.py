@@ -225,9 +225,6 @@ class PluginInstance:
             options=host_plugin_options,
         )
         self.imports.log_sink = self.log_sink
-        for name in linked_names:  # served by a module of the manifest, not a host plug-in
-            for key in [k for k in self.imports.mocked if k[0] == name]:
-                del self.imports.mocked[key]
         self.linker = wasmtime.Linker(self.engine)
         if self.uses_wasi:
             self.linker.define_wasi()
