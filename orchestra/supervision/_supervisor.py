@@ -42,6 +42,8 @@ class Supervisor:
         self.config = config
         self.backend = backend
         self.shutdown_grace = shutdown_grace
+        paths = host_plugin_search_paths(config.host_plugins.paths)
+        options = config.host_plugins.option_strings()
         self.pools: dict[str, PluginPool] = {
             name: PluginPool(
                 name,
@@ -49,14 +51,8 @@ class Supervisor:
                 backend,
                 cache_dir=cache_dir,
                 log_level=log_level,
-                host_plugin_paths=host_plugin_search_paths(config.host_plugins.paths),
-                host_plugin_options={
-                    name: {
-                        k: str(v).lower() if isinstance(v, bool) else str(v)
-                        for k, v in opts.items()
-                    }
-                    for name, opts in config.host_plugins.options.items()
-                },
+                host_plugin_paths=paths,
+                host_plugin_options=options,
                 router=self.route,
             )
             for name, spec in config.plugins.items()
