@@ -13,13 +13,14 @@ from typing import Any
 
 import wasmtime
 
+from ._paths import default_cache_dir
 from .config import PluginSpec, is_manifest
 from .errors import ConfigError, PluginLoadError
 from .hostplugins import HostPluginRegistry
 from .hostplugins._wasmedge_mocks import WASMEDGE_MOCKS
 from .runtime import detect_abi
 from .runtime._detect import EXTISM_ENV, WASI_MODULES
-from .runtime._engine import EngineSettings, make_engine
+from .runtime._engine import engine_settings, make_engine
 from .runtime._sources import LoadedSource, load_source
 
 __all__ = ("describe_module", "export_params", "inspect_module", "render_report")
@@ -93,18 +94,20 @@ def describe_type(ty: object) -> str:
 
 
 def _load(spec: PluginSpec) -> LoadedSource:
-    """The plug-in's modules, compiled here (no cache: nothing is kept).
+    """The plug-in's modules, compiled here with a worker's settings and through the
+    workers' compiled-module cache: ``call`` asks for an export's parameters after
+    its worker compiled the module, so this is a cache hit, not a second compile.
 
     :raises PluginLoadError: unreadable, not wasm, a bad manifest.
     """
-    settings = EngineSettings()
+    settings = engine_settings(spec)
     try:
         return load_source(
             spec,
             plugin=Path(spec.source).stem,
             engine=make_engine(settings),
             settings=settings,
-            cache_dir=None,
+            cache_dir=default_cache_dir() / "modules",
         )
     except ConfigError as exc:  # a manifest that does not check out
         raise PluginLoadError(str(exc)) from None

@@ -103,7 +103,7 @@ ALLOWED = {
         "_logging",
     },
     "_logging": set(),
-    "inspect": {"errors", "config", "runtime", "hostplugins"},
+    "inspect": {"errors", "config", "runtime", "hostplugins", "_paths"},
     "preflight": {"errors", "config", "runtime", "pipeline", "_paths"},
     "cli": {
         "errors",
