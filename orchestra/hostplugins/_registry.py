@@ -21,6 +21,7 @@ from .._paths import host_plugin_search_paths
 from ..errors import PluginLoadError
 from ._native import (
     Descriptor,
+    NativeFunction,
     NativeLibrary,
     OptionDesc,
     is_native_file,
@@ -37,6 +38,13 @@ from ._python import (
 
 if TYPE_CHECKING:
     from ._probe import ProbeResult
+
+
+class _FunctionSource(Protocol):
+    """A loaded native library, Orchestra's ABI or WasmEdge's through the shim."""
+
+    def function(self, module: str, name: str) -> NativeFunction: ...
+
 
 __all__ = (
     "KNOWN_HOST_MODULES",
@@ -151,11 +159,15 @@ class NativeHostPlugin:
         if lib is not None:
             release_library(lib)
 
+    def _functions(self) -> _FunctionSource:
+        """What makes this plug-in's functions: its library, loaded here."""
+        return self.library()
+
     def create_module(self, name: str) -> HostModule:
         module = self._modules.get(name)
         if module is None:
             fns = self.descriptor.modules[name]  # KeyError: no such module
-            lib = self.library()
+            lib = self._functions()
             module = HostModule(name)
             for fname in fns:
                 module.functions[fname] = lib.function(name, fname)
@@ -170,18 +182,10 @@ class WasmEdgeHostPlugin(NativeHostPlugin):
 
     kind = "wasmedge"
 
-    def create_module(self, name: str) -> HostModule:
-        module = self._modules.get(name)
-        if module is None:
-            from ._wasmedge import open_wasmedge
+    def _functions(self) -> _FunctionSource:
+        from ._wasmedge import open_wasmedge
 
-            fns = self.descriptor.modules[name]  # KeyError: no such module
-            lib = open_wasmedge(self.file, self.options)
-            module = HostModule(name)
-            for fname in fns:
-                module.functions[fname] = lib.function(name, fname)
-            self._modules[name] = module
-        return module
+        return open_wasmedge(self.file, self.options)
 
     def close(self) -> None:
         """Module instances stay in the process (as in WasmEdge): nothing to run."""
