@@ -190,7 +190,6 @@ class RecordSink:
             self._file = open(os.devnull, "wb")
         else:
             self._file = open(path, "wb")
-        self.file: IO[bytes] = self._file
 
     def write(self, res: RecordResult) -> None:
         """Write ``res`` if it has an output; forget its file name either way."""

@@ -21,11 +21,11 @@ import os
 import struct
 from collections.abc import Callable
 
+from ._detect import WASI_MODULES
 from ._fastcall import CallerMemory, LeanLinker, RawValues
 
 __all__ = ("SHADOWED", "CommandExit", "MemoryStdio")
 
-_WASI_NAMES = ("wasi_snapshot_preview1", "wasi_unstable")
 SHADOWED = frozenset({"fd_read", "fd_write", "proc_exit"})
 """The WASI functions :class:`MemoryStdio` serves itself."""
 _ESUCCESS, _EBADF, _EFAULT = 0, 8, 21
@@ -65,7 +65,7 @@ class MemoryStdio:
         """Shadow WASI's functions of :data:`SHADOWED` on ``linker`` (which must have
         WASI defined and allow shadowing)."""
         params = ["i32", "i32", "i32", "i32"]
-        for module in _WASI_NAMES:
+        for module in sorted(WASI_MODULES):
             linker.define_raw(module, "fd_read", params, ["i32"], self._fd_read)
             linker.define_raw(module, "fd_write", params, ["i32"], self._fd_write)
             linker.define_raw(module, "proc_exit", ["i32"], [], _proc_exit)
