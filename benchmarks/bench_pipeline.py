@@ -18,7 +18,22 @@ spread is printed next to it):
 * target 4: a call routed through an import (``enrich.enrich`` -> ``owners.lookup``)
   costs <= 2x a direct call of ``owners.lookup`` (calls/s ratio >= 0.5).
 
-Targets 2, 5 and 6 are not measured yet.
+* target 2: the log stages of target 1's kind with a field ``filter``, a ``when``
+  and a ``parallel`` stage in the chain (``logparse.parse`` -> filter ``level !=
+  DEBUG`` -> ``mask.mask`` when ``level in [WARN, ERROR]`` -> parallel {``line``:
+  ``render.render``, ``masked``: ``mask.mask``}), 2 instances each, against the
+  same chain in this process (filters evaluated in Python, as the supervisor does):
+  >= 0.8x;
+* target 5: ``config/logs.yaml`` (with its route) over N generated log lines
+  (``--long N``; the issue's figure is 1,000,000): the peak RSS of the whole
+  process tree, the supervisor's RSS after the first tenth and at the end (flat:
+  within 10 %), and the output identical to a run with ``max_records_in_flight: 1``
+  over the first records (``--same`` of them);
+* target 6: 1 MiB records through two stages (``kitchen.echo`` -> ``kitchen.echo``,
+  2 instances each) against the in-process floor: <= 15 % over it (ratio >= 0.87).
+
+``--chart FILE`` also draws records/s against stages (1-3 ``kitchen.echo``) and
+instances per stage (1, 2, 4), as docs/img/pipeline.png shows.
 
 Info rows:
 
@@ -53,13 +68,24 @@ for _p in (str(REPO), str(HERE)):  # run from a checkout without installing
         sys.path.insert(0, _p)
 
 import statistics  # noqa: E402
-from collections.abc import Awaitable, Callable  # noqa: E402
+from collections.abc import Awaitable, Callable, Iterator  # noqa: E402
 
 import anyio  # noqa: E402
+import msgspec  # noqa: E402
+import psutil  # noqa: E402
 from _plugins import COUNT_VOWELS, CV_CONFIG, SdkPlugin, ensure_examples, expected_count  # noqa: E402
 
 from orchestra import Config, Orchestra  # noqa: E402
-from orchestra.config import PipelineSpec, PluginSpec, Stage, load_config  # noqa: E402
+from orchestra.config import (  # noqa: E402
+    Call,
+    Condition,
+    Filter,
+    PipelineSpec,
+    PluginSpec,
+    Stage,
+    load_config,
+)
+from orchestra.pipeline._conditions import matches  # noqa: E402
 from orchestra.runtime import PluginInstance  # noqa: E402
 
 PLUGINS = REPO / "examples" / "plugins"
@@ -365,16 +391,208 @@ def route_target(route_rows: list[Row]) -> Target:
                   [routed.rate], [direct.rate])  # fmt: skip
 
 
+LOG_STAGES = [
+    Stage(plugin="logparse", export="parse"),
+    Stage(filter=Filter(field="level", not_equals="DEBUG")),
+    Stage(plugin="mask", export="mask", when=Condition(field="level", in_=["WARN", "ERROR"])),
+    Stage(parallel={"line": Call(plugin="render", export="render"),
+                    "masked": Call(plugin="mask", export="mask")}),
+]  # fmt: skip
+
+
+async def bench_mixed(records: list[bytes], n_rounds: int) -> list[Target]:
+    """Target 2: filter, when and parallel stages in the chain, against the floor."""
+    cfg = pipeline_config(2)
+    cfg = Config(plugins=cfg.plugins, pipelines={"mixed": PipelineSpec(stages=LOG_STAGES)})
+    parse = _in_process(cfg.plugins["logparse"], "logparse", "parse")
+    mask = _in_process(cfg.plugins["mask"], "mask", "mask")
+    render = _in_process(cfg.plugins["render"], "render", "render")
+    drop, when = LOG_STAGES[1].filter.condition(), LOG_STAGES[2].when  # type: ignore[union-attr]
+    assert drop is not None and when is not None
+
+    def floor_chain(record: bytes) -> bytes | None:
+        out = parse(record)
+        if not matches(drop, out):
+            return None
+        if matches(when, out):
+            out = mask(out)
+        merged = {}
+        for name, fn in (("line", render), ("masked", mask)):
+            got = fn(out)
+            try:
+                merged[name] = msgspec.json.decode(got)
+            except msgspec.DecodeError:
+                merged[name] = got.decode("utf-8", "replace")
+        return msgspec.json.encode(merged)
+
+    async with Orchestra(cfg) as orch:
+        await pipeline_rate(orch, "mixed", records[:2000])  # warm-up
+        got = await rounds(
+            {
+                "floor": lambda: _sync_rate(floor_chain, records),
+                "orchestra": lambda: pipeline_rate(orch, "mixed", records),
+            },
+            n_rounds,
+        )
+    what = f"parse, filter, when, parallel; 2 inst, {len(records):,} records"
+    return [Target("2", what, "in-process floor", 0.8, got["orchestra"], got["floor"])]
+
+
+async def _sync_rate(fn: Callable[[bytes], object], records: list[bytes]) -> float:
+    start = time.perf_counter()
+    for record in records:
+        fn(record)
+    return len(records) / (time.perf_counter() - start)
+
+
+async def bench_large(n_rounds: int, count: int) -> list[Target]:
+    """Target 6: 1 MiB records through two echo stages, against the floor."""
+    ensure_examples()
+    spec = PluginSpec(source=str(KITCHEN), instances=2)
+    records = [bytes([65 + i % 26]) * (1 << 20) for i in range(count)]
+    floor = [_in_process(spec, "kitchen", "echo"), _in_process(spec, "kitchen", "echo")]
+    cfg = Config(
+        plugins={"a": spec, "b": spec},
+        pipelines={"big": PipelineSpec(stages=[Stage(plugin="a", export="echo"),
+                                               Stage(plugin="b", export="echo")])},
+    )  # fmt: skip
+    async with Orchestra(cfg) as orch:
+        await pipeline_rate(orch, "big", records[:20])  # warm-up
+        got = await rounds(
+            {
+                "floor": lambda: _async(chained_rate(floor, records)),
+                "orchestra": lambda: pipeline_rate(orch, "big", records),
+            },
+            n_rounds,
+        )
+    what = f"2 echo stages, 1 MiB records, 2 inst, {count} records"
+    return [Target("6", what, "in-process floor", 0.87, got["orchestra"], got["floor"])]
+
+
+async def _async(value: float) -> float:
+    return value
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+async def bench_long(count: int, same: int) -> tuple[str, bool]:
+    """Target 5: config/logs.yaml over ``count`` records: RSS flat, output as with
+    one record in flight."""
+    config = load_config(REPO / "config" / "logs.yaml")
+    proc = psutil.Process()
+    lines = log_lines(min(count, 100_000))
+
+    def records(n: int) -> Iterator[bytes]:
+        for i in range(n):
+            yield lines[i % len(lines)]
+
+    async def outputs(cfg: Config, n: int, keep: bool) -> tuple[list[bytes | None], dict[str, int]]:
+        rss = {"peak": 0, "early": 0, "end": 0}
+        kept: list[bytes | None] = []
+        async with Orchestra(cfg) as orch:
+            done = 0
+            async for res in orch.run_pipeline("logs", records(n)):
+                done += 1
+                if keep:
+                    kept.append(res.output if res.ok else None)
+                if done % 5000 == 0:
+                    rss["peak"] = max(rss["peak"], _tree_rss(proc))
+                    if done == max(5000, n // 10 // 5000 * 5000):
+                        rss["early"] = proc.memory_info().rss
+            rss["end"] = proc.memory_info().rss
+        return kept, rss
+
+    started = time.perf_counter()
+    _, rss = await outputs(config, count, False)
+    seconds = time.perf_counter() - started
+    base, _ = await outputs(config, same, True)
+    one = load_config(REPO / "config" / "logs.yaml")
+    one.pipelines["logs"].max_records_in_flight = 1
+    serial, _ = await outputs(one, same, True)
+    identical = base == serial
+    flat = rss["early"] and rss["end"] <= rss["early"] * 1.10
+    line = (
+        f"5       config/logs.yaml, {count:,} records in {seconds:.1f}s "
+        f"({count / seconds:,.0f}/s): peak RSS of the process tree "
+        f"{rss['peak'] / 2**20:,.0f} MiB; supervisor {rss['early'] / 2**20:,.0f} MiB after a "
+        f"tenth, {rss['end'] / 2**20:,.0f} MiB at the end ({'flat' if flat else 'GROWS'}); "
+        f"first {same:,} outputs {'identical to' if identical else 'DIFFER from'} "
+        f"max_records_in_flight: 1  {'PASS' if flat and identical else 'MISS'}"
+    )
+    return line, bool(flat and identical)
+
+
+async def chart_rates(records: list[bytes]) -> dict[tuple[int, int], float]:
+    """records/s for 1-3 kitchen.echo stages x 1, 2, 4 instances per stage."""
+    ensure_examples()
+    out = {}
+    for instances in (1, 2, 4):
+        spec = PluginSpec(source=str(KITCHEN), instances=instances)
+        for stages in (1, 2, 3):
+            cfg = Config(
+                plugins={f"s{i}": spec for i in range(stages)},
+                pipelines={"p": PipelineSpec(
+                    stages=[Stage(plugin=f"s{i}", export="echo") for i in range(stages)])},
+            )  # fmt: skip
+            async with Orchestra(cfg) as orch:
+                await pipeline_rate(orch, "p", records[:2000])
+                out[(stages, instances)] = max(
+                    [await pipeline_rate(orch, "p", records) for _ in range(2)]
+                )
+    return out
+
+
+def draw_chart(rates: dict[tuple[int, int], float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for instances in (1, 2, 4):
+        xs = [1, 2, 3]
+        ax.plot(xs, [rates[(n, instances)] for n in xs], marker="o",
+                label=f"{instances} instance(s) per stage")  # fmt: skip
+    ax.set_xticks([1, 2, 3])
+    ax.set_xlabel("stages (kitchen.echo, ~40 B records)")
+    ax.set_ylabel("records/s")
+    ax.set_title(f"Pipeline throughput on {os.cpu_count()} cores")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
     targets = await bench_extism_chain(small_records(args.records), args.rounds)
+    targets += await bench_mixed(log_lines(args.records), args.rounds)
     targets += await bench_demo(args.demo_records, args.rounds)
     route_rows = await bench_route(args.seconds)
     targets.append(route_target(route_rows))
+    targets += await bench_large(args.rounds, args.large)
     records = log_lines(args.records)
     pipeline_rows = [await bench_pipeline(n, records) for n in (1, 2)]
+    long_line, _ = await bench_long(args.long, args.same)
     print(target_table(targets))
+    print(long_line)
     print()
     print(table(pipeline_rows, route_rows))
+    if args.chart:
+        rates = await chart_rates(small_records(args.records))
+        draw_chart(rates, args.chart)
+        print()
+        print("records/s by stages x instances: " + ", ".join(
+            f"{s} stage(s) x {i}: {r:,.0f}" for (s, i), r in sorted(rates.items())))  # fmt: skip
     return {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -391,11 +609,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="seconds per call row")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per target")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
+    parser.add_argument("--long", type=int, default=None, help="records for target 5")
+    parser.add_argument("--same", type=int, default=None,
+                        help="target 5: outputs compared with one record in flight")  # fmt: skip
+    parser.add_argument("--chart", type=Path, help="draw records/s by stages x instances")
     args = parser.parse_args()
     args.records = args.records or (10_000 if args.quick else 50_000)
     args.seconds = args.seconds or (1.0 if args.quick else 3.0)
     args.rounds = args.rounds or (2 if args.quick else 3)
     args.demo_records = 2_000 if args.quick else 10_000
+    args.long = args.long or (50_000 if args.quick else 1_000_000)
+    args.same = min(args.long, args.same or (2_000 if args.quick else 20_000))
+    args.large = 40 if args.quick else 200
     result = anyio.run(main_async, args)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

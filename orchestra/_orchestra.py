@@ -26,6 +26,7 @@ from .pipeline import (
     stage_calls,
 )
 from .supervision import Supervisor
+from .wire import Result
 
 __all__ = ("Orchestra", "PipelineRun")
 
@@ -153,20 +154,42 @@ class Orchestra:
         return result.data
 
     # The pipeline's view of us (pipeline.Caller).
-    async def call_bytes(self, plugin: str, export: str, data: bytes) -> bytes:
-        pool = self.supervisor.pool(plugin, export)
-        if pool.abi == "core":
+    async def call_batch(
+        self, plugin: str, export: str, items: list[bytes]
+    ) -> list[bytes | CallError]:
+        try:
+            pool = self.supervisor.pool(plugin, export)
+        except CallError as exc:
+            return [exc] * len(items)
+        if pool.abi != "core":
+            outcomes = await pool.call_group(export, items)
+            if all(type(o) is bytes for o in outcomes):  # inline outputs: as they are
+                return outcomes  # type: ignore[return-value]
+            return [o.data if isinstance(o, Result) else o for o in outcomes]
+        out: list[bytes | CallError] = [b""] * len(items)
+        args: list[list[Any] | None] = []
+        at: list[int] = []
+        for k, data in enumerate(items):
             try:
-                args = core_args(data)
+                args.append(core_args(data))
+                at.append(k)
             except ConfigError as exc:
-                raise CallError(str(exc), plugin=plugin, export=export) from None
-            result = await pool.call(export, b"", args)
-            return json.dumps(result.values).encode()
-        return (await pool.call(export, data, None)).data
+                out[k] = CallError(str(exc), plugin=plugin, export=export)
+        if at:
+            outcomes = await pool.call_group(export, [b""] * len(at), args)
+            for k, o in zip(at, outcomes, strict=True):
+                out[k] = json.dumps(o.values).encode() if isinstance(o, Result) else o
+        return out
 
     def capacity(self, plugin: str) -> int:
         spec = self.config.plugins[plugin]
         return spec.instances * spec.max_in_flight
+
+    def batch_size(self, plugin: str, export: str | None = None) -> int:
+        pool = self.supervisor.pools.get(plugin)
+        if pool is None or export is None:  # the most it may be
+            return max(1, self.config.plugins[plugin].max_in_flight // 2)
+        return pool.batch_size(export)
 
     def run_pipeline(
         self,
@@ -211,18 +234,20 @@ class PipelineRun:
         self._spec = spec
         self._records = records
         self._ordered = ordered
-        self._recv: MemoryObjectReceiveStream[RecordResult] | None = None
+        self._recv: MemoryObjectReceiveStream[list[RecordResult]] | None = None
+        self._ready: list[RecordResult] = []  # the batch being yielded, from _next
+        self._next = 0
         self._scope = anyio.CancelScope()
         self.stop_event = anyio.Event()
         self.stats = PipelineStats.for_spec(spec)
         """Live counters (records taken/ok/failed/dropped, per stage), see PipelineStats."""
         self.yielded = 0
 
-    def _start(self) -> MemoryObjectReceiveStream[RecordResult]:
+    def _start(self) -> MemoryObjectReceiveStream[list[RecordResult]]:
         if self._recv is None:
-            send, self._recv = anyio.create_memory_object_stream[RecordResult](
-                self._spec.max_records_in_flight
-            )
+            # Lists of results, past the window (freed as they are sent): a few
+            # keep memory bounded by a small multiple of the window.
+            send, self._recv = anyio.create_memory_object_stream[list[RecordResult]](4)
             assert self._orch._tg is not None
 
             async def drive() -> None:
@@ -260,14 +285,18 @@ class PipelineRun:
         return self
 
     async def __anext__(self) -> RecordResult:
-        recv = self._start()
-        try:
-            result = await recv.receive()
-        except anyio.EndOfStream:
-            recv.close()  # iterated to the end: nothing else will close it
-            raise StopAsyncIteration from None
+        ready, k = self._ready, self._next
+        if k == len(ready):
+            recv = self._start()
+            try:
+                ready = self._ready = await recv.receive()
+            except anyio.EndOfStream:
+                recv.close()  # iterated to the end: nothing else will close it
+                raise StopAsyncIteration from None
+            k = 0
+        self._next = k + 1
         self.yielded += 1
-        return result
+        return ready[k]
 
     async def aclose(self) -> None:
         self._scope.cancel("pipeline consumer left")

@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from .config import decode_spec
@@ -37,6 +38,7 @@ from .wire import (
     PROTOCOL_VERSION,
     SHM_THRESHOLD,
     Call,
+    CallBatch,
     CallFailed,
     FrameDecoder,
     Heartbeat,
@@ -48,6 +50,7 @@ from .wire import (
     Ready,
     Release,
     Result,
+    Results,
     RouteCall,
     RouteResult,
     ShmRings,
@@ -71,6 +74,9 @@ _LOG_LEVELS = {
 _LEVEL_FIELDS = {"trace": {"extism_level": "trace"}}
 _RECV_SIZE = 1 << 20
 _FLUSH_EVERY = 100e-6  # seconds: answers wait at most this long for batch-mates
+# ... and this long inside a CallBatch, whose caller wakes for the whole batch: often
+# enough that answers keep counting as progress for the watchdog.
+_BATCH_FLUSH_EVERY = 2e-3
 
 
 def _apply_process_memory(limit: int | None) -> None:
@@ -241,6 +247,13 @@ def serve(
             )
         )
     )
+
+    def early_answers() -> None:
+        """Send the answers so far and take in what has arrived meanwhile."""
+        sock.sendall(out)
+        out.clear()
+        queue.extend(_recv_nowait(sock, decoder) or ())  # (EOF: the next read sees it)
+
     last_flush = time.perf_counter()
     linger = 0.0  # the last call's: how long to poll for the next before blocking
     try:
@@ -266,11 +279,12 @@ def serve(
                 # whole batch (measured: it halves throughput otherwise).
                 now = time.perf_counter()
                 if now - last_flush > _FLUSH_EVERY:
-                    sock.sendall(out)
-                    out.clear()
+                    early_answers()
                     last_flush = now
-                    # (EOF: the blocking read after this batch reports it.)
-                    queue.extend(_recv_nowait(sock, decoder) or ())
+            elif isinstance(msg, CallBatch):
+                last_flush = _serve_batch(
+                    instance, msg, out, rings, store, output_limit, last_flush, early_answers
+                )
             elif isinstance(msg, Heartbeat):
                 encode_into(msg, out)
             elif isinstance(msg, Release) and store is not None:
@@ -295,6 +309,8 @@ def _serve_call(
     output_limit: int | None = None,
 ) -> None:
     resets = instance.resets
+    if rings is not None:
+        rings.set_running(msg.id)
     payload: bytes | memoryview = msg.data
     release = None
     ring_pos = None
@@ -325,38 +341,114 @@ def _serve_call(
             view_output=rings is not None,
             ring_pos=ring_pos,
         )
-        if output_limit is not None and len(data) > output_limit:
-            # Refused here, before any copy or frame: the instance is fine, and a frame
-            # this large would be a protocol violation on the supervisor's side.
-            raise PluginOutputTooLarge(
-                f"output of {len(data)} bytes exceeds limits.output ({output_limit} bytes)"
-            )
-        if rings is not None and len(data) >= SHM_THRESHOLD:
-            pos = rings.put_output(data)
-            if pos is not None:
-                encode_into(Result(id=msg.id, values=values, shm_pos=pos, shm_len=len(data)), out)
-                return
-        if store is not None and len(data) >= store.threshold:
-            ref = store.put(data)
-            if ref is not None:
-                encode_into(Result(id=msg.id, values=values, ref=ref), out)
-                return
-        encode_into(Result(id=msg.id, data=data, values=values), out)
-    except CallError as exc:
+        _check_output(data, output_limit)
         encode_into(
-            CallFailed(
-                id=msg.id,
-                kind=type(exc).__name__,
-                message=exc.message,
-                trap_code=getattr(exc, "trap_code", None),
-                frames=getattr(exc, "frames", []),
-                reset=instance.resets != resets,
-            ),
+            _placed(msg.id, data, values, rings, store)
+            or Result(id=msg.id, data=data, values=values),
             out,
         )
+    except CallError as exc:
+        encode_into(_failed(msg.id, exc, instance.resets != resets), out)
     finally:
         if release is not None and early is None:
             release()
+
+
+def _check_output(data: bytes | memoryview, limit: int | None) -> None:
+    if limit is not None and len(data) > limit:
+        # Refused here, before any copy or frame: the instance is fine, and a frame
+        # this large would be a protocol violation on the supervisor's side.
+        raise PluginOutputTooLarge(
+            f"output of {len(data)} bytes exceeds limits.output ({limit} bytes)"
+        )
+
+
+def _placed(
+    call_id: int,
+    data: bytes | memoryview,
+    values: list[int | float] | None,
+    rings: ShmRings | None,
+    store: PayloadStore | None,
+) -> Result | None:
+    """A large output's answer with the output in the shared ring or the object
+    store; None when it goes inline."""
+    if rings is not None and len(data) >= SHM_THRESHOLD:
+        pos = rings.put_output(data)
+        if pos is not None:
+            return Result(id=call_id, values=values, shm_pos=pos, shm_len=len(data))
+    if store is not None and len(data) >= store.threshold:
+        ref = store.put(data)
+        if ref is not None:
+            return Result(id=call_id, values=values, ref=ref)
+    return None
+
+
+def _failed(call_id: int, exc: CallError, reset: bool) -> CallFailed:
+    return CallFailed(
+        id=call_id,
+        kind=type(exc).__name__,
+        message=exc.message,
+        trap_code=getattr(exc, "trap_code", None),
+        frames=getattr(exc, "frames", []),
+        reset=reset,
+    )
+
+
+def _serve_batch(
+    instance: PluginInstance,
+    msg: CallBatch,
+    out: bytearray,
+    rings: ShmRings | None,
+    store: PayloadStore | None,
+    output_limit: int,
+    last_flush: float,
+    early_answers: Callable[[], None],
+) -> float:
+    """Run a batch's calls in order, answering in :class:`Results` parts: at least
+    every ``_BATCH_FLUSH_EVERY`` (progress for the watchdog, and the supervisor gets
+    what is done), the rest as soon as the batch ends. :returns: when answers were
+    last sent."""
+    export, args = msg.export, msg.args
+    payloads: list[bytes] = msg.data if args is None else [b""] * len(args)
+    call = instance.call
+    start = msg.id  # the first call of the part being collected
+    items: list[bytes | Result | CallFailed] = []
+    began = time.perf_counter()
+    for k, payload in enumerate(payloads):
+        call_id = msg.id + k
+        resets = instance.resets
+        if rings is not None:
+            rings.set_running(call_id)
+        try:
+            data, values = call(export, payload, None if args is None else args[k])
+            if len(data) > output_limit:
+                _check_output(data, output_limit)
+            if (
+                values is None
+                and len(data) < SHM_THRESHOLD
+                and (store is None or len(data) < store.threshold)
+            ):
+                items.append(data if type(data) is bytes else bytes(data))
+            else:
+                items.append(
+                    _placed(call_id, data, values, rings, store)
+                    or Result(id=call_id, data=bytes(data), values=values)
+                )
+        except CallError as exc:
+            items.append(_failed(call_id, exc, instance.resets != resets))
+        now = time.perf_counter()
+        if now - last_flush > _BATCH_FLUSH_EVERY:
+            encode_into(Results(id=start, items=items, seconds=now - began), out)
+            items = []
+            start = call_id + 1
+            early_answers()
+            last_flush = began = time.perf_counter()
+    if items:  # the batch's end: sent now, its caller waits for exactly this
+        now = time.perf_counter()
+        encode_into(Results(id=start, items=items, seconds=now - began), out)
+        early_answers()
+        last_flush = now
+    return last_flush
 
 
 def _linger(sock: socket.socket, decoder: FrameDecoder, seconds: float) -> list[Message] | None:

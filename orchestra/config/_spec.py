@@ -207,8 +207,11 @@ class PluginSpec(_Spec):
     limits: Limits = field(default_factory=Limits)
     restart: Restart = field(default_factory=Restart)
     retry: Retry | None = None
-    max_in_flight: Annotated[int, Meta(ge=1, le=4096)] = 32
-    """Calls queued on one instance at once (pipelining); callers wait beyond it."""
+    max_in_flight: Annotated[int, Meta(ge=1, le=4096)] = 128
+    """Calls queued on one instance at once (pipelining); callers wait beyond it. A
+    pipeline stage sends an instance batches of up to half of it (one runs while the
+    next waits): 32 made batches of 16, whose per-batch cost kept a two-stage pipeline
+    of small records at 0.9x the in-process floor, against 1.4x with 64."""
     max_waiting: Annotated[int, Meta(ge=0)] | None = None
     """Callers that may wait for a free instance (null: unbounded); past it a call fails
     at once with ``Overloaded``."""

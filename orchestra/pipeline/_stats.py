@@ -22,9 +22,11 @@ class StageStats:
     dropped: int = 0
     _latencies: deque[float] = field(default_factory=lambda: deque(maxlen=8192))
 
-    def record(self, seconds: float) -> None:
-        self.done += 1
-        self._latencies.append(seconds)
+    def record(self, seconds: float, n: int = 1) -> None:
+        """``n`` records done, each in ``seconds`` (a batch's records share its time;
+        at most 64 samples a batch, so one large batch does not fill the window)."""
+        self.done += n
+        self._latencies.extend([seconds] * min(n, 64))
 
     def percentile(self, p: float) -> float | None:
         """Latency percentile in seconds over the recent window (None if no data)."""

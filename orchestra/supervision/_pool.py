@@ -16,13 +16,18 @@ from ..config import PluginSpec
 from ..errors import CallError, Overloaded, PluginCrashed, PluginLoadError, PluginUnavailable
 from ..wire import Result
 from ._restart import decide_restart
-from ._worker import Router, WorkerHandle, WorkerState, _Pending
+from ._worker import Router, WorkerHandle, WorkerState, _Group, _Pending
 
 __all__ = ("PluginPool", "PluginStats")
 
 log = structlog.get_logger("orchestra.supervisor")
 
 WATCHDOG_GRACE = 2.0  # seconds past limits.timeout before a silent worker is killed
+# Batches (call_group, pipeline stages) are sized to about this much work: enough to
+# make the per-batch cost (a frame each way, a wake-up) small against the calls, and
+# no more, so slow calls still spread over every instance (one 50 ms call a batch).
+BATCH_WORK = 5e-3
+BATCH_FIRST = 4  # the size before any call of the export has been timed
 
 
 class _Admission:
@@ -33,7 +38,21 @@ class _Admission:
     joining, leaving and being admitted are O(1) each.
     """
 
-    __slots__ = ("args", "chain", "data", "exclude", "export", "pending", "seq", "state", "waker")
+    __slots__ = (
+        "args",
+        "chain",
+        "data",
+        "exclude",
+        "export",
+        "group_args",
+        "items",
+        "parts",
+        "pending",
+        "seq",
+        "state",
+        "taken",
+        "waker",
+    )
 
     def __init__(
         self,
@@ -52,6 +71,12 @@ class _Admission:
         self.seq = seq  # arrival order over every queue of the pool
         self.state = _QUEUED
         self.pending: _Pending | None = None
+        # A group (call_group) instead of one call: its items go out as instances
+        # have room, as many to each as fits; ``parts`` are (offset, group) so far.
+        self.items: list[bytes | ByRef] | None = None
+        self.group_args: list[list[Any] | None] | None = None
+        self.taken = 0
+        self.parts: list[tuple[int, _Group]] = []
         # An asyncio future where there is a running asyncio loop (a few hundred bytes
         # less than an Event, and no extra wake-up); an anyio Event elsewhere (trio).
         self.waker: Any = _new_waker()
@@ -134,6 +159,7 @@ class PluginPool:
         self.errors = 0
         self.overloaded = 0
         self._latencies: deque[float] = deque(maxlen=4096)
+        self._call_seconds: dict[str, float] = {}  # per export: a call's recent cost
         self.abi: str | None = None
         self._log = log.bind(plugin=name)
 
@@ -185,7 +211,17 @@ class PluginPool:
         return None
 
     def _admit_head(self, queue: deque[_Admission], worker: WorkerHandle) -> None:
-        waiter = queue.popleft()
+        waiter = queue[0]
+        if waiter.items is not None:  # a group: as much as fits; it stays head until done
+            self._submit_part(waiter, worker)
+            if waiter.taken < len(waiter.items):
+                return
+            waiter.items = waiter.group_args = None
+            queue.popleft()
+            self.waiting -= 1
+            waiter.wake(_ADMITTED)
+            return
+        queue.popleft()
         self.waiting -= 1
         waiter.pending = worker.submit(waiter.export, waiter.data, waiter.args, waiter.chain)
         waiter.data = b""
@@ -506,6 +542,165 @@ class PluginPool:
         if admission.pending is None:
             raise self._unavailable(export)
         return admission.pending
+
+    async def call_group(
+        self,
+        export: str,
+        items: list[bytes],
+        args: list[list[Any] | None] | None = None,
+    ) -> list[bytes | Result | CallError]:
+        """Many calls of ``export`` at once (a pipeline stage's batch): one outcome per
+        item, in order: its output (``bytes`` when inline, else its ``Result``) or its
+        own typed ``CallError`` (returned, never raised). The items go to the
+        least-loaded instances with room, as many to each as its ``max_in_flight``
+        allows, queueing first-come first-served for the rest like single calls; each
+        instance's share is one ``submit_group``, so the caller wakes once per share,
+        not once per call. ``retry:`` re-sends only the items that got
+        ``PluginCrashed``.
+        """
+        n = len(items)
+        attempts = self.spec.retry.attempts if self.spec.retry else 1
+        started = time.perf_counter()
+        store = self._backend.payloads
+        sent: list[bytes | ByRef] = list(items)
+        if store is not None:
+            for k, data in enumerate(items):
+                if len(data) >= store.threshold:
+                    sent[k] = await store.put(data) or data
+        parts, error = await self._submit_group(export, sent, args)
+        if error is None and len(parts) == 1:
+            group = parts[0][1]  # the common case: one share, nothing to retry
+            await group.wait()
+            self._timed(export, group)
+            if attempts == 1 or not group.failed:
+                self.calls += n
+                self.errors += group.failed
+                self._latencies.extend([time.perf_counter() - started] * min(n, 64))
+                return group.outcomes  # type: ignore[return-value]
+        # Retries: a call that was *running* when its worker died (the likely cause)
+        # spends an attempt and goes again alone, so that a record that kills its
+        # worker every time takes nobody else with it; calls that were only queued
+        # behind it go again together without spending one (within a bound).
+        outcomes: list[bytes | Result | CallError | None] = [None] * n
+        tries, spared = [0] * n, [0] * n
+        todo = list(range(n))
+        shares = [(todo, parts, error)]
+        while shares:
+            again: list[int] = []
+            for ks, share_parts, share_error in shares:
+                covered = 0
+                for offset, group in share_parts:
+                    await group.wait()
+                    self._timed(export, group)
+                    for j, outcome in enumerate(group.outcomes):
+                        k = ks[offset + j]
+                        outcomes[k] = outcome
+                        if isinstance(outcome, PluginCrashed) and attempts > 1:
+                            if j in group.behind:
+                                spared[k] += 1
+                                if spared[k] <= 4 * attempts:
+                                    again.append(k)
+                            else:
+                                tries[k] += 1
+                                if tries[k] < attempts:
+                                    again.append(k)
+                    covered = max(covered, offset + len(group.outcomes))
+                if share_error is not None:  # not submitted at all: unavailable, overloaded
+                    for k in ks[covered:]:
+                        outcomes[k] = share_error
+            shares = []
+            if again:
+                rest = [k for k in again if not tries[k]]
+                groups = [[k] for k in again if tries[k]] + ([rest] if rest else [])
+                for ks in groups:
+                    share_parts, share_error = await self._submit_group(
+                        export,
+                        [sent[k] for k in ks],
+                        None if args is None else [args[k] for k in ks],
+                    )
+                    shares.append((ks, share_parts, share_error))
+        sent = []
+        elapsed = time.perf_counter() - started
+        self.calls += n
+        self.errors += sum(1 for o in outcomes if isinstance(o, CallError))
+        self._latencies.extend([elapsed] * min(n, 64))
+        return outcomes  # type: ignore[return-value]
+
+    def batch_size(self, export: str) -> int:
+        """Calls of ``export`` per batch: about ``BATCH_WORK`` of them by their recent
+        cost, at most half an instance's ``max_in_flight`` (one batch runs while the
+        next waits)."""
+        most = max(1, self.spec.max_in_flight // 2)
+        cost = self._call_seconds.get(export)
+        if cost is None:
+            return min(BATCH_FIRST, most)
+        return max(1, min(most, int(BATCH_WORK / cost) if cost > 0 else most))
+
+    def _timed(self, export: str, group: _Group) -> None:
+        """Learn a call's cost from the worker's time in a group's batched calls."""
+        if group.seconds > 0:
+            cost = group.seconds / len(group.outcomes)
+            old = self._call_seconds.get(export)
+            self._call_seconds[export] = cost if old is None else 0.75 * old + 0.25 * cost
+
+    async def _submit_group(
+        self,
+        export: str,
+        items: list[bytes | ByRef],
+        args: list[list[Any] | None] | None,
+    ) -> tuple[list[tuple[int, _Group]], CallError | None]:
+        """Submit ``items`` as shares to instances with room, waiting in line for
+        room for the rest. :returns: the (offset, group) shares, and the error for
+        the items past the last share when they could not be submitted."""
+        admission = _Admission(export, b"", None, frozenset(), (), 0)
+        admission.items = items
+        admission.group_args = args
+        if not self.waiting:
+            while admission.taken < len(items):
+                worker = self._pick()
+                if worker is None:
+                    break
+                self._submit_part(admission, worker)
+        if admission.taken == len(items):
+            return admission.parts, None
+        if self.failed or self.closing:
+            return admission.parts, self._unavailable(export)
+        limit = self.spec.max_waiting
+        if limit is not None and self.waiting >= limit:
+            self.overloaded += 1
+            return admission.parts, Overloaded(
+                f"every instance is busy and {self.waiting} callers already wait "
+                f"(max_waiting: {limit}); retry later, or raise plugins.{self.name}."
+                "max_waiting or instances",
+                plugin=self.name,
+                export=export,
+            )
+        self._seq += 1
+        admission.seq = self._seq
+        self._plain.append(admission)
+        self.waiting += 1
+        try:
+            await admission.wait()
+        except BaseException:
+            if admission.state == _QUEUED:
+                self._leave(admission)
+            raise
+        if admission.state != _ADMITTED:
+            return admission.parts, self._unavailable(export)
+        return admission.parts, None
+
+    def _submit_part(self, admission: _Admission, worker: WorkerHandle) -> None:
+        """As many of a group's remaining items as ``worker`` has room for."""
+        items = admission.items
+        assert items is not None
+        start = admission.taken
+        end = min(len(items), start + max(1, self.spec.max_in_flight - worker.in_flight))
+        args = admission.group_args
+        part = worker.submit_group(
+            admission.export, items[start:end], None if args is None else args[start:end]
+        )
+        admission.parts.append((start, part))
+        admission.taken = end
 
     def stats(self) -> PluginStats:
         lat = sorted(self._latencies)

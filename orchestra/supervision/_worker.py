@@ -37,6 +37,7 @@ from ..wire import (
     RESERVED_LOG_FIELDS,
     SHM_THRESHOLD,
     Call,
+    CallBatch,
     CallFailed,
     FrameDecoder,
     Init,
@@ -46,6 +47,7 @@ from ..wire import (
     Ready,
     Release,
     Result,
+    Results,
     RouteCall,
     RouteResult,
     ShmRings,
@@ -147,7 +149,7 @@ class _Pending:
         """The asyncio future on the fast path (callers may await it directly)."""
         self._event = None if fut is not None else anyio.Event()
 
-    def set(self, outcome: Result | CallError) -> None:
+    def set(self, outcome: Result | CallError, call_id: int = 0) -> None:
         self.outcome = outcome
         self.keep = None
         if self.future is not None:
@@ -163,6 +165,70 @@ class _Pending:
         else:
             assert self._event is not None
             await self._event.wait()
+
+
+class _Group:
+    """Calls of one export submitted together (a pipeline stage's batch) with one
+    waiter for all: the caller wakes once per group, not once per call. Each call
+    keeps its own id, frame and answer (a crash fails exactly the calls the worker
+    still held); ``outcomes[k]`` is call ``first + k``'s."""
+
+    __slots__ = (
+        "_event",
+        "behind",
+        "chain",
+        "export",
+        "failed",
+        "first",
+        "future",
+        "keep",
+        "left",
+        "outcomes",
+        "seconds",
+    )
+
+    def __init__(self, export: str, first: int, size: int, fut: Any = None) -> None:
+        self.export = export
+        self.first = first
+        self.chain: tuple[tuple[str, int], ...] = ()  # groups are never routed calls
+        self.keep: Any = None  # by-reference inputs the worker may still read
+        self.outcomes: list[bytes | Result | CallError | None] = [None] * size
+        self.left = size
+        self.failed = 0  # outcomes that are errors
+        self.seconds = 0.0  # the worker's time in the calls answered in Results
+        # Calls (by position) its worker died holding while another call was running.
+        self.behind: set[int] = set()
+        self.future = fut
+        self._event = None if fut is not None else anyio.Event()
+
+    def set(self, outcome: bytes | Result | CallError, call_id: int = 0) -> None:
+        """Call ``call_id``'s answer (each call is answered once: its handle drops
+        it from the calls it holds as it does)."""
+        self.outcomes[call_id - self.first] = outcome
+        if isinstance(outcome, CallError):
+            self.failed += 1
+        self.left -= 1
+        if not self.left:
+            self.done()
+
+    def done(self) -> None:
+        self.keep = None
+        if self.future is not None:
+            if not self.future.done():
+                self.future.set_result(None)
+        else:
+            assert self._event is not None
+            self._event.set()
+
+    async def wait(self) -> None:
+        if self.future is not None:
+            await self.future
+        else:
+            assert self._event is not None
+            await self._event.wait()
+
+
+_Waiter = _Pending | _Group
 
 
 def describe_exit(code: int | None) -> str:
@@ -223,8 +289,8 @@ class WorkerHandle:
         self._router = router
         self._route_tg: anyio.abc.TaskGroup | None = None
         self._channel: WorkerChannel | None = None
-        self._pending: dict[int, _Pending] = {}
-        self._fetching: dict[int, _Pending] = {}  # answered by reference, being read
+        self._pending: dict[int, _Waiter] = {}  # a group's calls share its waiter
+        self._fetching: dict[int, _Waiter] = {}  # answered by reference, being read
         self._routes: set[int] = set()  # ids of the worker's routed calls being served
         self._broken: str | None = None  # set once a frame of the worker did not check out
         # Submitted, not yet sent: a large input waiting for the worker to free ring
@@ -514,6 +580,8 @@ class WorkerHandle:
     def _dispatch(self, msg: Message, now: float) -> str | None:
         """Act on one frame that checked out on its face (:func:`check_from_worker`);
         what is wrong with it given this handle's state, if anything."""
+        if type(msg) is Results:
+            return self._take_results(msg, now)
         if isinstance(msg, Result | CallFailed):
             waiter = self._pending.get(msg.id)
             if waiter is None:
@@ -548,11 +616,43 @@ class WorkerHandle:
             self._emit_log(msg)
         return None
 
+    def _take_results(self, msg: Results, now: float) -> str | None:
+        """Answer calls ``msg.id``, ``msg.id + 1``, ... of batches in order: a bytes
+        item inline, any other as the frame it is (checked and dispatched alike)."""
+        pending = self._pending
+        call_id = msg.id
+        head = pending.get(call_id)
+        if type(head) is _Group:
+            head.seconds += msg.seconds
+        for item in msg.items:
+            waiter = pending.get(call_id)
+            if type(waiter) is not _Group:
+                return (
+                    f"Results for call {call_id}, which it does not hold in a batch "
+                    "(never sent, answered already, or sent alone)"
+                )
+            if type(item) is bytes:  # the common case, inline (_Group.set)
+                waiter.outcomes[call_id - waiter.first] = item
+                waiter.left -= 1
+                if not waiter.left:
+                    waiter.done()
+                del pending[call_id]
+            else:
+                assert isinstance(item, Result | CallFailed)
+                if item.id != call_id:
+                    return f"Results {msg.id}: item for call {item.id} in the place of {call_id}"
+                problem = check_from_worker(item) or self._dispatch(item, now)
+                if problem is not None:
+                    return problem
+            call_id += 1
+        self._answered(now)
+        return None
+
     @property
     def _no_store(self) -> str:
         return f"the {self._backend.name} backend has no object store"
 
-    def _take_result(self, msg: Result, waiter: _Pending) -> str | None:
+    def _take_result(self, msg: Result, waiter: _Waiter) -> str | None:
         """Answer ``waiter`` with a Result, reading its output wherever it is."""
         if msg.shm_pos >= 0:
             rings = self._rings
@@ -572,10 +672,10 @@ class WorkerHandle:
             self._fetching[msg.id] = waiter
             self._route_tg.start_soon(self._fetch, msg)
             return None
-        waiter.set(msg)
+        waiter.set(msg, msg.id)
         return None
 
-    def _failed(self, msg: CallFailed, waiter: _Pending) -> None:
+    def _failed(self, msg: CallFailed, waiter: _Waiter) -> None:
         """Answer ``waiter`` with the typed error the worker reported."""
         self.errors += 1
         if msg.reset:
@@ -598,7 +698,8 @@ class WorkerHandle:
                 export=waiter.export,
                 trap_code=msg.trap_code,
                 frames=msg.frames,
-            )
+            ),
+            msg.id,
         )
 
     async def _fetch(self, msg: Result) -> None:
@@ -630,7 +731,7 @@ class WorkerHandle:
                 self._kick()
         waiter = self._fetching.pop(msg.id, None)
         if waiter is not None:
-            waiter.set(outcome)
+            waiter.set(outcome, msg.id)
             self._on_change()
 
     def _start_route(self, msg: RouteCall) -> None:
@@ -646,7 +747,7 @@ class WorkerHandle:
         self._route_tg.start_soon(self._serve_route, msg, chain, running)
 
     async def _serve_route(
-        self, msg: RouteCall, chain: tuple[tuple[str, int], ...], running: _Pending | None
+        self, msg: RouteCall, chain: tuple[tuple[str, int], ...], running: _Waiter | None
     ) -> None:
         assert self._router is not None
         # A by-reference input is forwarded as is (the calling worker holds it until
@@ -701,7 +802,9 @@ class WorkerHandle:
             channel.kill()
             with anyio.move_on_after(2):
                 code = await channel.wait()
+        running = 0  # the call it died in, where its rings say so
         if self._rings is not None:
+            running = self._rings.running()
             self._rings.close()
         await channel.aclose()
         exit_text = channel.exit_description or describe_exit(code)
@@ -716,9 +819,13 @@ class WorkerHandle:
         self._lone = None  # stops a spin
         stuck.update(self._fetching)  # answered by reference, never read: lost with it
         self._fetching = {}
-        for n, waiter in enumerate(stuck.values()):
-            if n == 0 and self._killed_for_timeout:
-                # The oldest call is the one that was running: it timed out.
+        first = next(iter(stuck), 0)
+        if running not in stuck:  # unknown: the oldest, and its group's calls suspect
+            running = first
+        suspects = stuck.get(running) if self._rings is None else None
+        for call_id, waiter in stuck.items():
+            if call_id == running and self._killed_for_timeout:
+                # The call it was in (without rings: the oldest held) timed out.
                 waiter.set(
                     PluginTimeout(
                         f"no answer within the timeout plus grace; worker (pid {self.pid}) "
@@ -726,9 +833,12 @@ class WorkerHandle:
                         plugin=self.plugin,
                         instance=self.index,
                         export=waiter.export,
-                    )
+                    ),
+                    call_id,
                 )
             else:
+                if call_id != running and type(waiter) is _Group and waiter is not suspects:
+                    waiter.behind.add(call_id - waiter.first)  # only held: not its fault
                 waiter.set(
                     PluginCrashed(
                         f"worker (pid {self.pid}) {exit_text} while holding this call "
@@ -736,7 +846,8 @@ class WorkerHandle:
                         plugin=self.plugin,
                         instance=self.index,
                         export=waiter.export,
-                    )
+                    ),
+                    call_id,
                 )
         clean = was_draining and code == 0
         (self._log.info if clean else self._log.warning)(
@@ -826,6 +937,72 @@ class WorkerHandle:
         else:
             self._kick()
         return waiter
+
+    def submit_group(
+        self,
+        export: str,
+        items: list[bytes | ByRef],
+        args: list[list[Any] | None] | None = None,
+    ) -> _Group:
+        """Queue ``len(items)`` calls of ``export`` with one waiter (never blocks):
+        ``await group.wait()``, then ``group.outcomes`` in order (``bytes`` for an
+        inline output). ``args[k]``: the core ABI's numbers for call ``k``. Runs of
+        small inline payloads go in one :class:`CallBatch` frame; large ones (ring
+        or object store) as calls of their own, in order."""
+        n = len(items)
+        first = self._next_id
+        self._next_id = first + n
+        io = self._io
+        group = _Group(export, first, n, io.new_waiter() if io is not None else None)
+        if not self._pending:  # its first call starts running now
+            self._answered(time.monotonic())
+        self._pending.update(dict.fromkeys(range(first, first + n), group))
+        _BUSY.add(self)
+        self.calls += n
+        limit = SHM_THRESHOLD if self._rings is not None else None
+        if (
+            self._backend.payloads is None  # so no ByRef among them
+            and not self._held
+            and (limit is None or max(map(len, items)) < limit)  # type: ignore[arg-type]
+        ):  # the common case: small payloads, all in one frame
+            self._encode_batch(first, export, items, args)  # type: ignore[arg-type]
+            self._kick()
+            return group
+        run_at = first  # the first call of the run of small payloads being gathered
+        run: list[bytes] = []
+        run_args: list[list[Any]] = []
+        for k, data in enumerate(items):
+            call_id = first + k
+            a = args[k] if args is not None else None
+            small = not isinstance(data, ByRef) and (limit is None or len(data) < limit)
+            if small and not self._held:
+                if not run:
+                    run_at = call_id
+                run.append(data)  # type: ignore[arg-type]
+                if a is not None:
+                    run_args.append(a)
+                continue
+            if run:
+                self._encode_batch(run_at, export, run, run_args)
+                run, run_args = [], []
+            if isinstance(data, ByRef):  # the worker reads it from the object store
+                group.keep = (group.keep, data)
+                encode_into(Call(id=call_id, export=export, args=a, ref=data.ref), self._outbox)
+            elif self._held or not self._encode(call_id, export, data, a):
+                # Behind a payload that waits for ring space: in submission order.
+                self._held.append((call_id, export, data, a))
+        if run:
+            self._encode_batch(run_at, export, run, run_args)
+        self._kick()
+        return group
+
+    def _encode_batch(
+        self, first: int, export: str, data: list[bytes], args: list[list[Any]] | None
+    ) -> None:
+        if args:  # the core ABI: numbers, no payloads
+            encode_into(CallBatch(id=first, export=export, args=args), self._outbox)
+        else:
+            encode_into(CallBatch(id=first, export=export, data=data), self._outbox)
 
     def _encode(
         self,

@@ -11,6 +11,7 @@ from ._framing import encode_into as encode_into
 from ._malloc import tune_malloc as tune_malloc
 from ._messages import PROTOCOL_VERSION as PROTOCOL_VERSION
 from ._messages import Call as Call
+from ._messages import CallBatch as CallBatch
 from ._messages import CallFailed as CallFailed
 from ._messages import Heartbeat as Heartbeat
 from ._messages import Init as Init
@@ -20,6 +21,7 @@ from ._messages import Message as Message
 from ._messages import Ready as Ready
 from ._messages import Release as Release
 from ._messages import Result as Result
+from ._messages import Results as Results
 from ._messages import RouteCall as RouteCall
 from ._messages import RouteResult as RouteResult
 from ._messages import Shutdown as Shutdown
@@ -33,6 +35,7 @@ __all__ = (
     "DEFAULT_MAX_FRAME",
     "PROTOCOL_VERSION",
     "Call",
+    "CallBatch",
     "CallFailed",
     "FrameDecoder",
     "Heartbeat",
@@ -46,6 +49,7 @@ __all__ = (
     "Ready",
     "Release",
     "Result",
+    "Results",
     "RouteCall",
     "RouteResult",
     "SHM_THRESHOLD",

@@ -7,6 +7,10 @@ the worker is Ready:
 * ``Result``: ``id`` of a call it holds; the output in exactly one of ``data``,
   ``shm_pos``/``shm_len`` (a span of its output ring) or ``ref`` (an object store's);
   ``values`` any numbers (the core ABI's).
+* ``Results``: ``id`` of a call it holds in a batch (a ``CallBatch``'s, or one of
+  a group sent alone), at least one item; each item answers the next call in
+  order: ``bytes`` inline, or a ``Result``/``CallFailed`` carrying that call's id
+  and checked as one.
 * ``CallFailed``: ``id`` of a call it holds; ``kind`` a ``CallError`` kind;
   ``message``, ``trap_code``, ``frames``, ``reset`` any value of their types.
 * ``RouteCall``: ``id`` not already being served; ``plugin``/``export`` any names (an
@@ -18,7 +22,7 @@ the worker is Ready:
   echoes a probe). It is ignored, and it is no answer: it never counts as progress
   for the watchdog, so a worker stuck in a call cannot stay alive by sending them.
 * Never after start: ``Ready``, ``InitFailed``; never from a worker at all: ``Init``,
-  ``Call``, ``RouteResult``, ``Release`` and ``Shutdown``.
+  ``Call``, ``CallBatch``, ``RouteResult``, ``Release`` and ``Shutdown``.
 
 :func:`check_from_worker` holds the rules that need no state; the supervisor adds
 those that do (which ids it holds, where its ring reading stands, whether its
@@ -28,7 +32,7 @@ backend has an object store). Any failure is a protocol error: the worker is kil
 from __future__ import annotations
 
 from ..errors import CALL_ERROR_KINDS
-from ._messages import CallFailed, Heartbeat, Log, Message, Result, RouteCall
+from ._messages import CallFailed, Heartbeat, Log, Message, Result, Results, RouteCall
 
 __all__ = ("LOG_LEVELS", "RESERVED_LOG_FIELDS", "check_from_worker")
 
@@ -64,6 +68,14 @@ def _check_result(msg: Result) -> str | None:
 
 
 def _check_other(msg: Message) -> str | None:
+    if isinstance(msg, Results):
+        if msg.id < 1:
+            return f"Results from call id {msg.id} (ids start at 1)"
+        if not msg.items:
+            return f"Results {msg.id} with no items"
+        if not msg.seconds >= 0:  # also NaN
+            return f"Results {msg.id} with seconds {msg.seconds}"
+        return None
     if isinstance(msg, CallFailed):
         if msg.id < 1:
             return f"CallFailed for call id {msg.id} (ids start at 1)"

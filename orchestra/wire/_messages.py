@@ -12,6 +12,7 @@ import msgspec
 
 __all__ = (
     "Call",
+    "CallBatch",
     "CallFailed",
     "Heartbeat",
     "Init",
@@ -22,12 +23,13 @@ __all__ = (
     "Ready",
     "Release",
     "Result",
+    "Results",
     "RouteCall",
     "RouteResult",
     "Shutdown",
 )
 
-PROTOCOL_VERSION = 2  # 2: payloads by reference (``ref``, Release)
+PROTOCOL_VERSION = 3  # 2: payloads by reference (``ref``, Release); 3: CallBatch, Results
 
 Number = int | float
 
@@ -103,6 +105,31 @@ class CallFailed(_Msg):
     reset: bool = False  # the worker reset its store after this failure
 
 
+class CallBatch(_Msg):
+    """Supervisor → worker: calls ``id``, ``id + 1``, ... of ``export``, one per item
+    of ``data`` (inline payloads) or, for the core ABI, of ``args``. A pipeline
+    stage's batch in one frame: one decode, one loop, and answers in few
+    :class:`Results` frames instead of a frame each way per record. Each call is
+    still its own: its own id, answer and error."""
+
+    id: int
+    export: str
+    data: list[bytes] = []
+    args: list[list[Number]] | None = None
+
+
+class Results(_Msg):
+    """Worker → supervisor: the answers to calls ``id``, ``id + 1``, ... in order (a
+    batch may be answered in several parts, so that answers keep coming while a long
+    one runs). A ``bytes`` item is that call's inline output; a ``Result`` or
+    ``CallFailed`` item (with that call's id) is anything else: numbers, an output
+    in shared memory or by reference, a failure."""
+
+    id: int
+    items: list[bytes | Result | CallFailed] = []
+    seconds: float = 0.0  # the worker's time in these calls (batch sizing)
+
+
 class RouteCall(_Msg):
     """Worker → supervisor: a routed import of the running call needs
     ``plugin.export``; the worker blocks until the matching RouteResult."""
@@ -158,7 +185,9 @@ Message = (
     | Ready
     | InitFailed
     | Call
+    | CallBatch
     | Result
+    | Results
     | CallFailed
     | RouteCall
     | RouteResult

@@ -6,6 +6,7 @@ One memfd per worker, mapped by both sides::
                            0  in_produced   (supervisor)   8  in_consumed   (worker)
                           16  out_produced  (worker)      24  out_consumed  (supervisor)
                           32  in_written    (supervisor: inputs up to here are copied)
+                          40  running       (worker: the id of the call it is in)
     [4096, 4096 + R)      input ring  (call payloads, written by the supervisor)
     [4096 + R, 4096 + 2R) output ring (results, written by the worker)
 
@@ -48,6 +49,7 @@ DEFAULT_RING = 32 * 1024 * 1024
 _HEADER = 4096
 _U64 = struct.Struct("<Q")
 _IN_PRODUCED, _IN_CONSUMED, _OUT_PRODUCED, _OUT_CONSUMED, _IN_WRITTEN = 0, 8, 16, 24, 32
+_RUNNING = 40
 #: Total store order: a reader that sees ``in_written`` sees the bytes before it.
 COPY_AFTER_SEND = platform.machine().lower() in {"x86_64", "amd64", "i386", "i686"}
 
@@ -188,6 +190,17 @@ class ShmRings:
     def input_view(self, pos: int, n: int) -> memoryview:
         start = _HEADER + pos % self.ring
         return self._view[start : start + n]
+
+    def set_running(self, call_id: int) -> None:
+        """Worker: it starts call ``call_id`` now. Answers of a batch go out in parts,
+        so when a worker dies, the calls it held are not all queued behind the first:
+        this says which one it died in (the supervisor reads it once the worker is
+        gone; a garbled value only makes the guess the first held call)."""
+        _U64.pack_into(self._map, _RUNNING, call_id)
+
+    def running(self) -> int:
+        """Supervisor: the id of the call the (dead) worker was last in; 0 if none."""
+        return self._get(_RUNNING)
 
     def input_done(self, pos: int, n: int) -> None:
         self._set(_IN_CONSUMED, pos + n)

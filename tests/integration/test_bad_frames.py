@@ -36,6 +36,7 @@ from orchestra.wire import (
     Ready,
     Release,
     Result,
+    Results,
     RouteCall,
     RouteResult,
     Shutdown,
@@ -83,6 +84,21 @@ CASES: dict[str, tuple[list[list[Any]], list[tuple[str, Any]]]] = {
     "values-not-numbers": ([[body("result", CALL_ID, b"", ["x"])]], [crash("malformed")]),
     "missing-fields": ([[body("callfailed", CALL_ID)]], [crash("malformed frame")]),
     "bad-utf8-tag": ([[("raw", b"\x03\0\0\0\x91\xa1\xff")]], [crash("malformed frame")]),
+    # -- Results (the answers to a CallBatch) -----------------------------------------
+    "results-for-a-call-sent-alone": (
+        [[frame(Results(id=CALL_ID, items=[b"x"]))]],
+        [crash("does not hold in a batch")],
+    ),
+    "results-no-items": ([[frame(Results(id=CALL_ID))]], [crash("with no items")]),
+    "results-id-zero": ([[frame(Results(id=0, items=[b"x"]))]], [crash("ids start at 1")]),
+    "results-negative-seconds": (
+        [[frame(Results(id=CALL_ID, items=[b"x"], seconds=-1.0))]],
+        [crash("seconds -1")],
+    ),
+    "results-item-not-bytes-or-answer": (
+        [[body("results", CALL_ID, [5])]],
+        [crash("malformed frame")],
+    ),
     # -- Result ---------------------------------------------------------------------
     "result-ok": ([[frame(Result(id=CALL_ID, data=b"fine"))]], [ok(b"fine")]),
     "result-never-sent-id": ([[frame(Result(id=CALL_ID + 7, data=b"x"))]], [crash("not hold")]),
