@@ -261,6 +261,52 @@ async def test_proc_exit_in_an_export_is_as_in_the_sdk(tmp_path: Path) -> None:
 
 # --- Go wasip1: a ``_start`` entry beside the Extism exports ---------------------------
 
+_VARS = """
+  (import "extism:host/env" "var_get" (func $var_get (param i64) (result i64)))
+  (import "extism:host/env" "var_set" (func $var_set (param i64 i64)))
+  (import "extism:host/env" "length" (func $length (param i64) (result i64)))
+"""
+#: ``main`` (step 6) sets a var and its output, then, as Go's runtime does when a
+#: wasip1 program's main returns, exits with 0; ``main_ran`` outputs that var.
+_GO_MAIN = """
+  (func $key (result i64) (local $h i64)
+    (local.set $h (call $alloc (i64.const 4)))
+    (call $store (local.get $h) (i32.const 109))
+    (local.get $h))
+  (func $main (call $step (i32.const 6)) (call $var_set (call $key) (call $key)) (call $emit))
+  (func (export "main_ran") (result i32) (local $v i64)
+    (local.set $v (call $var_get (call $key)))
+    (if (i64.ne (local.get $v) (i64.const 0))
+      (then (call $out (local.get $v) (call $length (local.get $v)))))
+    (i32.const 0))
+"""
+GO_SHAPES = {
+    "go_wasip1_exits": f'{_GO_MAIN} (func (export "_start") (call $main) (call $exit (i32.const 0)))',
+    "tinygo_main_returns": f'{_GO_MAIN} (func (export "_start") (call $main))',
+}
+_GO_ALIAS = '(func (export "_go") (call $main))'  # main by another name
+
+
+@pytest.mark.parametrize("shape", sorted(GO_SHAPES))
+async def test_go_wasip1_start_entry_is_as_in_the_sdk(tmp_path: Path, shape: str) -> None:
+    """A Go (or TinyGo) wasip1 plug-in exports ``_start`` (the program's ``main``)
+    beside its Extism exports. As under the SDK: ``_start`` is not run at
+    instantiation (a reactor's ``_initialize`` is); a call of it runs ``main`` with
+    the call's output, a ``proc_exit(0)`` at its end is a success, and the next call
+    gets a fresh instance, whose vars are empty (the SDK's new store), where ``_go``,
+    the same ``main`` under another name, keeps the instance and its vars."""
+    calls = ["state", "main_ran", "bump", "_start", "state", "main_ran", "bump", "_start"]
+    calls += ["main_ran", "_go", "main_ran", "bump"]
+    wasm = state_module(GO_SHAPES[shape] + _GO_ALIAS, wasi=True, imports=_VARS)
+    sdk = sdk_calls(sdk_plugin(wasm), calls)
+    main_set = b"m\x00\x00\x00"
+    outputs = [b"00", b"", b"05", b"56", b"00", b"", b"05", b"56", b"", b"06", main_set, b"65"]
+    assert sdk == [("ok", out) for out in outputs]
+    cfg = Config(plugins={"p": PluginSpec(source=write(tmp_path, "p", wasm))})
+    async with Orchestra(cfg) as orch:
+        same_outcome(sdk, await orchestra_calls(orch, "p", calls))
+        assert orch.stats()["p"]["abi"] == "extism"
+
 
 async def test_go_program_is_as_in_the_sdk(
     pdk_plugin: Callable[[str], Path], tmp_path: Path
@@ -287,6 +333,21 @@ async def test_go_program_is_as_in_the_sdk(
                     assert "runtime.abort" in str(exc.frames) + exc.message, exc
                     ours.append(("error", exc.message))
         same_outcome(sdk, ours)
+
+
+async def test_command_and_reactor_at_once_is_a_load_error(tmp_path: Path) -> None:
+    """A module exporting both ``_start`` and ``_initialize`` is refused by the SDK
+    (wasmtime's linker: "Program cannot be both a Command and a Reactor"); Orchestra
+    refuses it at load too, rather than run ``_initialize`` and offer ``_start``."""
+    body = f'{_GO_MAIN} (func (export "_initialize")) (func (export "_start") (call $main))'
+    wasm = state_module(body, wasi=True, imports=_VARS)
+    with pytest.raises(extism.Error, match="cannot be both a Command and a Reactor"):
+        sdk_plugin(wasm)
+    cfg = Config(plugins={"p": PluginSpec(source=write(tmp_path, "p", wasm))})
+    with pytest.raises(PluginLoadError, match="exports both _start and _initialize") as info:
+        async with Orchestra(cfg):
+            pass
+    assert info.value.plugin == "p"
 
 
 # --- 2. a manifest's own modules win over host plug-ins -------------------------------
