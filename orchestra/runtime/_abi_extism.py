@@ -36,7 +36,7 @@ from ._budget import GrowthBudget
 from ._detect import EXTISM_ENV
 from ._engine import load_module
 from ._fastcall import FastFunc, LeanLinker, WasmFailure, host_failure
-from ._guest import INITIALISERS, exit_code, run_initialisers
+from ._guest import INITIALISERS, check_entry_points, exit_code, run_initialisers
 from ._http import HostNotAllowed, allowed_opener, check_url
 from ._imports import define_imports
 from ._instance import InputRing, PluginInstance, memory_sizes, register_abi
@@ -357,6 +357,7 @@ class ExtismAbi:
     def __init__(self, owner: PluginInstance) -> None:
         self._owner = owner
         spec = owner.spec
+        check_entry_points(owner.module, plugin=owner.plugin)
         self._kernel_module, _ = load_module(
             owner.engine, owner.settings, KERNEL_PATH, cache_dir=owner.cache_dir
         )
@@ -635,7 +636,9 @@ class ExtismAbi:
     ) -> tuple[bytes, list[int | float] | None]:
         if self._running:
             raise CallError("re-entrant call refused: this instance is already running a call")
-        if self._stale:
+        if self._stale:  # after _start: a new instance with no vars, as the SDK's new store
+            self._vars.clear()
+            self._var_bytes = 0
             self.reset()
         fn = self._export(export)
         owner = self._owner

@@ -11,12 +11,17 @@ compares the two):
   ``_initialize`` is exported too), when it is ``() -> ()`` (else nothing runs);
 * otherwise ``_initialize`` runs;
 * an ``_initialize`` that is not ``() -> ()``, or an initialiser that traps or
-  calls WASI ``proc_exit`` (even with 0), fails the load, naming the initialiser.
+  calls WASI ``proc_exit`` (even with 0), fails the load, naming the initialiser;
+* a module exporting both ``_start`` and ``_initialize`` fails the load: a WASI
+  program is a command or a reactor, not both (wasmtime's ``Linker::module``, which
+  the SDK instantiates with, refuses it: "Program cannot be both a Command and a
+  Reactor").
 
 A WASI ``proc_exit`` inside an export: code 0 is a success (the output set so far
 is the result), any other code an error naming it; the instance keeps its state,
 as in the SDK. A call of ``_start`` (a WASI command's ``main``) is followed by a
-fresh instance, as in the SDK (``store_needs_reset``).
+fresh instance with no vars, as in the SDK (``store_needs_reset``: a new store,
+whose plug-in state, vars included, starts empty).
 """
 
 from __future__ import annotations
@@ -26,10 +31,22 @@ import wasmtime
 from ..errors import PluginLoadError
 from ._fastcall import FastFunc, WasmFailure
 
-__all__ = ("INITIALISERS", "exit_code", "run_initialisers")
+__all__ = ("INITIALISERS", "check_entry_points", "exit_code", "run_initialisers")
 
 INITIALISERS = ("_initialize", "__wasm_call_ctors", "hs_init")
 """Exports the host runs itself, never offered as plug-in functions."""
+
+
+def check_entry_points(module: wasmtime.Module, *, plugin: str) -> None:
+    """:raises PluginLoadError: the module exports both ``_start`` and ``_initialize``."""
+    names = {export.name for export in module.exports}
+    if {"_start", "_initialize"} <= names:
+        raise PluginLoadError(
+            "the module exports both _start and _initialize: a program cannot be both a "
+            "WASI command and a reactor (as Extism says); a plug-in exports one of them "
+            "(Go and TinyGo reactors: -buildmode=c-shared)",
+            plugin=plugin,
+        )
 
 
 def _func(store: wasmtime.Store, exports: wasmtime.InstanceExports, name: str) -> FastFunc | None:

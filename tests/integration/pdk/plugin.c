@@ -3,6 +3,7 @@
 //   python -m ziglang cc --target=wasm32-wasi -mexec-model=reactor -O2 -s -o plugin.wasm plugin.c
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define IMPORT(n) __attribute__((import_module("extism:host/env"), import_name(n)))
@@ -88,6 +89,18 @@ EXPORT("count") int32_t count(void) {
     return 0;
 }
 
+EXPORT("tally") int32_t tally(void) {  // every input this instance has seen, each + ';'
+    static char seen[sizeof buf];
+    uint64_t n = get(extism_var_get(put_str("seen")), seen, sizeof seen);
+    uint64_t m = input();
+    if (n + m + 1 >= sizeof seen) return 1;
+    memcpy(seen + n, buf, m);
+    seen[n + m] = ';';
+    extism_var_set(put_str("seen"), put(seen, n + m + 1));
+    extism_output_set(put(seen, n + m + 1), n + m + 1);
+    return 0;
+}
+
 EXPORT("logs") int32_t logs(void) {  // as the C PDK does: only at or above the host's level
     int32_t level = extism_get_log_level();
     if (level <= 0) extism_log_trace(put_str("c trace line"));
@@ -108,6 +121,12 @@ EXPORT("fail") int32_t fail(void) {
 }
 
 EXPORT("rc") int32_t rc(void) { return 3; }
+
+EXPORT("quit") int32_t quit(void) {  // output "bye", then exit(input digit): WASI proc_exit
+    uint64_t n = input();
+    output_str("bye");
+    exit(n ? buf[0] - '0' : 0);
+}
 
 EXPORT("http_get") int32_t http_get(void) {  // input: a URL; output: "STATUS BODY"
     static char req[2048], body[8192];

@@ -1,6 +1,7 @@
 // The PDK suite's plug-in in Zig, against Extism's host functions (extism:host/env)
-// declared as the Extism Zig PDK does. Built by test_extism_pdks.py:
-//   python -m ziglang build-exe plugin.zig -target wasm32-freestanding -fno-entry -rdynamic -O ReleaseSmall
+// declared as the Extism Zig PDK does, and WASI files through Zig's std.Io. Built by
+// test_extism_pdks.py:
+//   python -m ziglang build-exe plugin.zig -target wasm32-wasi -fno-entry -rdynamic -O ReleaseSmall
 const std = @import("std");
 
 extern "extism:host/env" fn input_length() u64;
@@ -75,6 +76,19 @@ export fn count() i32 {
     return 0;
 }
 
+export fn tally() i32 {
+    // every input this instance has seen, each followed by ';'
+    var seen = get(var_get(put("seen")), &scratch);
+    const data = input();
+    if (seen.len + data.len + 1 > scratch.len) return 1;
+    @memcpy(scratch[seen.len..][0..data.len], data);
+    scratch[seen.len + data.len] = ';';
+    seen = scratch[0 .. seen.len + data.len + 1];
+    var_set(put("seen"), put(seen));
+    output(seen);
+    return 0;
+}
+
 export fn logs() i32 {
     const level = get_log_level();
     if (level <= 0) log_trace(put("zig trace line"));
@@ -96,6 +110,13 @@ export fn rc() i32 {
     return 3;
 }
 
+export fn quit() i32 {
+    // output "bye", then exit with the input's digit (WASI proc_exit)
+    const data = input();
+    output("bye");
+    std.process.exit(if (data.len == 0) 0 else data[0] - '0');
+}
+
 export fn http_get() i32 {
     var req_buf: [2048]u8 = undefined;
     const req = std.fmt.bufPrint(&req_buf, "{{\"url\": \"{s}\"}}", .{input()}) catch return 1;
@@ -108,5 +129,18 @@ export fn http_get() i32 {
 export fn host_reverse() i32 {
     const out = reverse(put(input()));
     output_set(out, length(out));
+    return 0;
+}
+
+export fn read_file() i32 {
+    // std.Io on WASI: the current directory is the first preopen (here /data)
+    const io = std.Io.Threaded.global_single_threaded.io();
+    const name = input();
+    const data = std.Io.Dir.cwd().readFile(io, name, &scratch) catch {
+        const out = std.fmt.bufPrint(&scratch, "cannot open /data/{s}", .{name}) catch return 1;
+        error_set(put(out));
+        return 1;
+    };
+    output(data);
     return 0;
 }
