@@ -11,8 +11,10 @@
  * references (WasmEdge_X@WASMEDGE_0.16, ...) resolve here.
  *
  * What it implements: what a C-API plug-in's `create` and host functions use
- * (strings, value types, values, function types, function and module instances,
- * results, the calling frame's memory). Everything else in the C API is a stub
+ * (strings, value types, values, limits, function/table/memory/global types and
+ * instances, module instances, results, the calling frame's memory). The five
+ * limit functions changed in 0.17 have both forms (see the end of this file).
+ * Everything else in the C API is a stub
  * that reports itself on stderr and fails (NULL, 0, WasmEdge_Result_Fail), so a
  * plug-in linked with `-z now` still loads. Calls come in through
  * orchestra_wasmedge_call(), an Orchestra native host function (see
