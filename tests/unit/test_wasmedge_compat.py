@@ -36,7 +36,7 @@ WASMEDGE_PLUGIN = r"""
 #define MODULE "wetest"
 #endif
 #ifndef API_VERSION
-#define API_VERSION WASMEDGE_PLUGIN_API_VERSION
+#define API_VERSION WasmEdge_Plugin_CurrentAPIVersion
 #endif
 
 static WasmEdge_String greeting;          /* option "greeting" (string) */
@@ -280,7 +280,7 @@ static WasmEdge_ModuleInstanceContext *create(const WasmEdge_ModuleDescriptor *d
 
 static WasmEdge_ModuleDescriptor modules[] = {{"weinst", "host instances", create}};
 static WasmEdge_PluginDescriptor descriptor = {
-    "weinst", "tables, memories and globals", WASMEDGE_PLUGIN_API_VERSION, {0, 1, 0, 0}, 1, 0, modules, NULL,
+    "weinst", "tables, memories and globals", WasmEdge_Plugin_CurrentAPIVersion, {0, 1, 0, 0}, 1, 0, modules, NULL,
 };
 WASMEDGE_CAPI_PLUGIN_EXPORT const WasmEdge_PluginDescriptor *WasmEdge_Plugin_GetDescriptor(void) {
   return &descriptor;

@@ -34,6 +34,13 @@
 #ifndef WASMEDGE_CAPI_EXPORT
 #define WASMEDGE_CAPI_EXPORT __attribute__((visibility("default")))
 #endif
+#ifndef WASMEDGE_CAPI_NOEXCEPT
+#ifdef __cplusplus
+#define WASMEDGE_CAPI_NOEXCEPT noexcept
+#else
+#define WASMEDGE_CAPI_NOEXCEPT
+#endif
+#endif
 #ifndef WASMEDGE_CAPI_PLUGIN_EXPORT
 #define WASMEDGE_CAPI_PLUGIN_EXPORT __attribute__((visibility("default")))
 #endif
@@ -44,8 +51,8 @@
 #define WASMEDGE_VERSION_MINOR 17
 #define WASMEDGE_VERSION_PATCH 0
 /* Plug-in API version of a plug-in built against this header (WasmEdge 0.17
- * speaks 5; Orchestra loads 3, 4 and 5). */
-#define WASMEDGE_PLUGIN_API_VERSION 5
+ * speaks 5; Orchestra loads 3, 4 and 5): what a descriptor's APIVersion is set to. */
+#define WasmEdge_Plugin_CurrentAPIVersion 5
 
 #if !defined(WASMEDGE_NO_INT128)
 typedef unsigned __int128 uint128_t;
