@@ -201,6 +201,9 @@ API(WasmEdge_Result, WasmEdge_ResultGen)(const enum WasmEdge_ErrCategory Categor
   WasmEdge_Result r = {((uint32_t)Category << 24) | (Code & 0x00FFFFFFu)};
   return r;
 }
+static WasmEdge_Result wasm_error(enum WasmEdge_ErrCode code) {
+  return orchestra_impl_WasmEdge_ResultGen(WasmEdge_ErrCategory_WASM, (uint32_t)code);
+}
 API(uint32_t, WasmEdge_ResultGetCode)(const WasmEdge_Result Res) { return Res.Code & 0x00FFFFFFu; }
 API(enum WasmEdge_ErrCategory, WasmEdge_ResultGetCategory)(const WasmEdge_Result Res) {
   return (enum WasmEdge_ErrCategory)(Res.Code >> 24);
@@ -216,6 +219,12 @@ API(const char *, WasmEdge_ResultGetMessage)(const WasmEdge_Result Res) {
     case 0x05: return "wasm function not found";
     case 0x06: return "AOT runtime is disabled in this build";
     case 0x07: return "execution interrupted";
+    case 0x0A: return "set value into const";
+    case 0x0B: return "set value type mismatch";
+    case 0x0407: return "out of bounds table access";
+    case 0x0408: return "out of bounds memory access";
+    case 0x040E: return "host function failed";
+    case 0x040F: return "reference type mismatch";
     default: return "WasmEdge error";
   }
 }
@@ -447,14 +456,14 @@ struct WasmEdge_CallingFrameContext {
 API(WasmEdge_Result, WasmEdge_MemoryInstanceGetData)(const WasmEdge_MemoryInstanceContext *Cxt, uint8_t *Data,
                                                      const uint32_t Offset, const uint32_t Length) {
   if (Cxt == NULL || Cxt->base == NULL || (uint64_t)Offset + Length > Cxt->size || (Length && Data == NULL))
-    return orchestra_impl_WasmEdge_ResultGen(WasmEdge_ErrCategory_WASM, 0x0088); /* out of bounds */
+    return wasm_error(WasmEdge_ErrCode_MemoryOutOfBounds);
   if (Length) memcpy(Data, Cxt->base + Offset, Length);
   return WasmEdge_Result_Success;
 }
 API(WasmEdge_Result, WasmEdge_MemoryInstanceSetData)(WasmEdge_MemoryInstanceContext *Cxt, const uint8_t *Data,
                                                      const uint32_t Offset, const uint32_t Length) {
   if (Cxt == NULL || Cxt->base == NULL || (uint64_t)Offset + Length > Cxt->size || (Length && Data == NULL))
-    return orchestra_impl_WasmEdge_ResultGen(WasmEdge_ErrCategory_WASM, 0x0088);
+    return wasm_error(WasmEdge_ErrCode_MemoryOutOfBounds);
   if (Length) memcpy(Cxt->base + Offset, Data, Length);
   return WasmEdge_Result_Success;
 }
@@ -675,9 +684,6 @@ struct WasmEdge_TableInstanceContext {
   WasmEdge_Value *data;
 };
 
-static WasmEdge_Result out_of_bounds(void) {
-  return orchestra_impl_WasmEdge_ResultGen(WasmEdge_ErrCategory_WASM, 0x0088);
-}
 
 API(WasmEdge_TableInstanceContext *, WasmEdge_TableInstanceCreateWithInit)(const WasmEdge_TableTypeContext *TabType,
                                                                            const WasmEdge_Value Value) {
@@ -703,14 +709,14 @@ API(const WasmEdge_TableTypeContext *, WasmEdge_TableInstanceGetTableType)(const
 }
 API(WasmEdge_Result, WasmEdge_TableInstanceGetData)(const WasmEdge_TableInstanceContext *Cxt, WasmEdge_Value *Data,
                                                     const uint32_t Offset) {
-  if (Cxt == NULL || Data == NULL || Offset >= Cxt->size) return out_of_bounds();
+  if (Cxt == NULL || Data == NULL || Offset >= Cxt->size) return wasm_error(WasmEdge_ErrCode_TableOutOfBounds);
   *Data = Cxt->data[Offset];
   return WasmEdge_Result_Success;
 }
 API(WasmEdge_Result, WasmEdge_TableInstanceSetData)(WasmEdge_TableInstanceContext *Cxt, WasmEdge_Value Data,
                                                     const uint32_t Offset) {
-  if (Cxt == NULL || Offset >= Cxt->size) return out_of_bounds();
-  if (Data.Type.Data[0] != Cxt->type->ref.Data[0]) return WasmEdge_Result_Fail; /* not the table's type */
+  if (Cxt == NULL || Offset >= Cxt->size) return wasm_error(WasmEdge_ErrCode_TableOutOfBounds);
+  if (Data.Type.Data[0] != Cxt->type->ref.Data[0]) return wasm_error(WasmEdge_ErrCode_RefTypeMismatch);
   Cxt->data[Offset] = Data;
   return WasmEdge_Result_Success;
 }
@@ -720,7 +726,8 @@ API(WasmEdge_Result, WasmEdge_TableInstanceGrow)(WasmEdge_TableInstanceContext *
   uint64_t n;
   if (Cxt == NULL) return WasmEdge_Result_Fail;
   n = (uint64_t)Cxt->size + Size;
-  if (n > 10000000u || (Cxt->type->limit->has_max && n > Cxt->type->limit->max)) return WasmEdge_Result_Fail;
+  if (n > 10000000u || (Cxt->type->limit->has_max && n > Cxt->type->limit->max))
+    return wasm_error(WasmEdge_ErrCode_TableOutOfBounds);
   if ((data = realloc(Cxt->data, (n ? n : 1) * sizeof *data)) == NULL) return WasmEdge_Result_Fail;
   for (uint64_t i = Cxt->size; i < n; i++) data[i] = value(0, Cxt->type->ref.Data[0]);
   Cxt->data = data;
@@ -761,7 +768,7 @@ API(WasmEdge_Result, WasmEdge_MemoryInstanceGrowPage)(WasmEdge_MemoryInstanceCon
   if (Cxt == NULL || Cxt->type == NULL) return WasmEdge_Result_Fail; /* the caller's memory grows only from wasm */
   pages = Cxt->size / PAGE + Page;
   if (pages > MAX_OWN_PAGES || (Cxt->type->limit->has_max && pages > Cxt->type->limit->max))
-    return WasmEdge_Result_Fail;
+    return wasm_error(WasmEdge_ErrCode_MemoryOutOfBounds);
   if ((base = realloc(Cxt->base, pages ? pages * PAGE : 1)) == NULL) return WasmEdge_Result_Fail;
   memset(base + Cxt->size, 0, pages * PAGE - Cxt->size);
   Cxt->base = base;
@@ -797,8 +804,9 @@ API(WasmEdge_Value, WasmEdge_GlobalInstanceGetValue)(const WasmEdge_GlobalInstan
   return Cxt ? Cxt->value : value(0, VT_I32);
 }
 API(WasmEdge_Result, WasmEdge_GlobalInstanceSetValue)(WasmEdge_GlobalInstanceContext *Cxt, const WasmEdge_Value Value) {
-  if (Cxt == NULL || Cxt->type.mut != WasmEdge_Mutability_Var || Value.Type.Data[0] != Cxt->type.type.Data[0])
-    return orchestra_impl_WasmEdge_ResultGen(WasmEdge_ErrCategory_WASM, 0x0002);
+  if (Cxt == NULL) return WasmEdge_Result_Fail;
+  if (Cxt->type.mut != WasmEdge_Mutability_Var) return wasm_error(WasmEdge_ErrCode_SetValueToConst);
+  if (Value.Type.Data[0] != Cxt->type.type.Data[0]) return wasm_error(WasmEdge_ErrCode_SetValueErrorType);
   Cxt->value = Value;
   return WasmEdge_Result_Success;
 }

@@ -114,7 +114,9 @@ enum WasmEdge_ErrCategory {
   WasmEdge_ErrCategory_UserLevelError = 0x01,
 };
 
-/* The WASM-category codes this library reports (WasmEdge defines many more). */
+/* Codes of the WASM category: the general ones and those of the execution phase,
+ * which host functions report (WasmEdge defines loading, validation and
+ * instantiation codes too, 0x01xx to 0x03xx, not declared here). */
 enum WasmEdge_ErrCode {
   WasmEdge_ErrCode_Success = 0x0000,
   WasmEdge_ErrCode_Terminated = 0x0001,
@@ -124,6 +126,37 @@ enum WasmEdge_ErrCode {
   WasmEdge_ErrCode_FuncNotFound = 0x0005,
   WasmEdge_ErrCode_AOTDisabled = 0x0006,
   WasmEdge_ErrCode_Interrupted = 0x0007,
+  WasmEdge_ErrCode_NotValidated = 0x0008,
+  WasmEdge_ErrCode_NonNullRequired = 0x0009,
+  WasmEdge_ErrCode_SetValueToConst = 0x000A,
+  WasmEdge_ErrCode_SetValueErrorType = 0x000B,
+  WasmEdge_ErrCode_UserDefError = 0x000C,
+  WasmEdge_ErrCode_WrongInstanceAddress = 0x0400,
+  WasmEdge_ErrCode_WrongInstanceIndex = 0x0401,
+  WasmEdge_ErrCode_InstrTypeMismatch = 0x0402,
+  WasmEdge_ErrCode_FuncSigMismatch = 0x0403,
+  WasmEdge_ErrCode_DivideByZero = 0x0404,
+  WasmEdge_ErrCode_IntegerOverflow = 0x0405,
+  WasmEdge_ErrCode_InvalidConvToInt = 0x0406,
+  WasmEdge_ErrCode_TableOutOfBounds = 0x0407,
+  WasmEdge_ErrCode_MemoryOutOfBounds = 0x0408,
+  WasmEdge_ErrCode_ArrayOutOfBounds = 0x0409,
+  WasmEdge_ErrCode_Unreachable = 0x040A,
+  WasmEdge_ErrCode_UninitializedElement = 0x040B,
+  WasmEdge_ErrCode_UndefinedElement = 0x040C,
+  WasmEdge_ErrCode_IndirectCallTypeMismatch = 0x040D,
+  WasmEdge_ErrCode_HostFuncError = 0x040E,
+  WasmEdge_ErrCode_RefTypeMismatch = 0x040F,
+  WasmEdge_ErrCode_UnalignedAtomicAccess = 0x0410,
+  WasmEdge_ErrCode_ExpectSharedMemory = 0x0411,
+  WasmEdge_ErrCode_CastNullToNonNull = 0x0412,
+  WasmEdge_ErrCode_AccessNullFunc = 0x0413,
+  WasmEdge_ErrCode_AccessNullStruct = 0x0414,
+  WasmEdge_ErrCode_AccessNullArray = 0x0415,
+  WasmEdge_ErrCode_AccessNullI31 = 0x0416,
+  WasmEdge_ErrCode_AccessNullException = 0x0417,
+  WasmEdge_ErrCode_CastFailed = 0x0418,
+  WasmEdge_ErrCode_UncaughtException = 0x0419,
 };
 
 /* Enumerations that only appear in the signatures of functions Orchestra stubs;
