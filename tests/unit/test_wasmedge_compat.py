@@ -197,14 +197,16 @@ static WasmEdge_Result bump(void *mod, const WasmEdge_CallingFrameContext *frame
   return r;
 }
 
-/* stash(ptr, len) -> i32: copies the caller's bytes into the memory "scratch" and
- * sums them there. */
+/* stash(ptr, len) -> i32: copies the caller's bytes (its memory found through the
+ * calling frame's module instance) into the memory "scratch" and sums them there. */
 static WasmEdge_Result stash(void *mod, const WasmEdge_CallingFrameContext *frame,
                              const WasmEdge_Value *in, WasmEdge_Value *out) {
   uint32_t ptr = (uint32_t)WasmEdge_ValueGetI32(in[0]), len = (uint32_t)WasmEdge_ValueGetI32(in[1]);
   WasmEdge_MemoryInstanceContext *own = WasmEdge_ModuleInstanceFindMemory(mod, name("scratch"));
+  const WasmEdge_ModuleInstanceContext *caller = WasmEdge_CallingFrameGetModuleInstance(frame);
   const uint8_t *from = WasmEdge_MemoryInstanceGetPointerConst(
-      WasmEdge_CallingFrameGetMemoryInstance(frame, 0), ptr, len);
+      WasmEdge_ModuleInstanceFindMemory(caller, name("memory")), ptr, len);
+  if (WasmEdge_ModuleInstanceListMemoryLength(caller) != 1) from = NULL;
   if (from == NULL) return WasmEdge_ResultGen(WasmEdge_ErrCategory_UserLevelError, 1);
   WasmEdge_Result r = WasmEdge_MemoryInstanceSetData(own, from, 65530, len);
   if (!WasmEdge_ResultOK(r)) return r;

@@ -312,6 +312,7 @@ struct WasmEdge_ModuleInstanceContext {
   WasmEdge_FunctionInstanceContext *first, *last;
   uint32_t count;
   struct export *exports; /* tables, memories and globals added, newest first (owned) */
+  bool borrowed;          /* a calling frame's view of its caller: not the plug-in's to delete */
 };
 
 static WasmEdge_FunctionInstanceContext *new_function(const WasmEdge_FunctionTypeContext *type) {
@@ -409,7 +410,7 @@ API(uint32_t, WasmEdge_ModuleInstanceListFunction)(const WasmEdge_ModuleInstance
 }
 API(void, WasmEdge_ModuleInstanceAddFunction)(WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name,
                                               WasmEdge_FunctionInstanceContext *FuncCxt) {
-  if (Cxt == NULL || FuncCxt == NULL || FuncCxt->name != NULL) return;
+  if (Cxt == NULL || Cxt->borrowed || FuncCxt == NULL || FuncCxt->name != NULL) return;
   FuncCxt->name = copy(Name.Buf ? Name.Buf : "", Name.Buf ? Name.Length : 0);
   if (FuncCxt->name == NULL) return;
   WasmEdge_FunctionInstanceContext *old = orchestra_impl_WasmEdge_ModuleInstanceFindFunction(Cxt, Name);
@@ -430,7 +431,7 @@ API(void, WasmEdge_ModuleInstanceAddFunction)(WasmEdge_ModuleInstanceContext *Cx
   Cxt->count++;
 }
 API(void, WasmEdge_ModuleInstanceDelete)(WasmEdge_ModuleInstanceContext *Cxt) {
-  if (Cxt == NULL) return;
+  if (Cxt == NULL || Cxt->borrowed) return;
   for (WasmEdge_FunctionInstanceContext *f = Cxt->first, *next; f; f = next) {
     next = f->next;
     orchestra_impl_WasmEdge_FunctionInstanceDelete(f);
@@ -451,6 +452,10 @@ struct WasmEdge_MemoryInstanceContext {
 
 struct WasmEdge_CallingFrameContext {
   WasmEdge_MemoryInstanceContext memory;
+  /* The caller as a module instance, made on demand (CallingFrameGetModuleInstance):
+   * it exports its memory as "memory", nothing else. */
+  WasmEdge_ModuleInstanceContext caller;
+  struct export caller_memory;
 };
 
 API(WasmEdge_Result, WasmEdge_MemoryInstanceGetData)(const WasmEdge_MemoryInstanceContext *Cxt, uint8_t *Data,
@@ -486,8 +491,18 @@ API(WasmEdge_ExecutorContext *, WasmEdge_CallingFrameGetExecutor)(const WasmEdge
 }
 API(const WasmEdge_ModuleInstanceContext *, WasmEdge_CallingFrameGetModuleInstance)(
     const WasmEdge_CallingFrameContext *Cxt) {
-  (void)Cxt;
-  return NULL; /* the caller is a wasmtime instance, not a WasmEdge module instance */
+  WasmEdge_CallingFrameContext *frame = (WasmEdge_CallingFrameContext *)Cxt;
+  if (frame == NULL) return NULL;
+  memset(&frame->caller, 0, sizeof frame->caller);
+  frame->caller.borrowed = true;
+  if (frame->memory.base != NULL) {
+    frame->caller_memory.kind = 'm';
+    frame->caller_memory.name = (char *)"memory";
+    frame->caller_memory.instance = &frame->memory;
+    frame->caller_memory.next = NULL;
+    frame->caller.exports = &frame->caller_memory;
+  }
+  return &frame->caller;
 }
 API(WasmEdge_MemoryInstanceContext *, WasmEdge_CallingFrameGetMemoryInstance)(
     const WasmEdge_CallingFrameContext *Cxt, const uint32_t Idx) {
@@ -834,7 +849,7 @@ static struct export *find_export(const WasmEdge_ModuleInstanceContext *m, char 
 }
 static void add_export(WasmEdge_ModuleInstanceContext *m, char kind, WasmEdge_String name, void *instance) {
   struct export *e, *old;
-  if (m == NULL || instance == NULL) return;
+  if (m == NULL || m->borrowed || instance == NULL) return;
   if ((old = find_export(m, kind, name)) != NULL) { /* a later export of the same name replaces it */
     if (old->instance != instance) delete_instance(kind, old->instance);
     old->instance = instance;
