@@ -371,6 +371,56 @@ LIMIT_FORMS += ("TableTypeGetLimit",)
 """The functions whose 0.16 form (a limit struct by value) differs from 0.17's."""
 
 
+#: A plug-in in the shape of WasmEdge's plug-in guide: designated initializers,
+#: WasmEdge_Plugin_CurrentAPIVersion, the module named by its descriptor; valid C11
+#: and C++20.
+GUIDE_STYLE_PLUGIN = r"""
+#include <wasmedge/wasmedge.h>
+
+static WasmEdge_Result Mul(void *Data, const WasmEdge_CallingFrameContext *CallFrameCxt,
+                           const WasmEdge_Value *In, WasmEdge_Value *Out) {
+  (void)Data; (void)CallFrameCxt;
+  Out[0] = WasmEdge_ValueGenI64(WasmEdge_ValueGetI64(In[0]) * WasmEdge_ValueGetI64(In[1]));
+  return WasmEdge_Result_Success;
+}
+
+static WasmEdge_ModuleInstanceContext *CreateModule(const struct WasmEdge_ModuleDescriptor *Desc) {
+  WasmEdge_String ModuleName = WasmEdge_StringCreateByCString(Desc->Name);
+  WasmEdge_ModuleInstanceContext *Mod = WasmEdge_ModuleInstanceCreate(ModuleName);
+  WasmEdge_StringDelete(ModuleName);
+  WasmEdge_ValType Params[2] = {WasmEdge_ValTypeGenI64(), WasmEdge_ValTypeGenI64()};
+  WasmEdge_ValType Returns[1] = {WasmEdge_ValTypeGenI64()};
+  WasmEdge_FunctionTypeContext *FType = WasmEdge_FunctionTypeCreate(Params, 2, Returns, 1);
+  WasmEdge_String FuncName = WasmEdge_StringCreateByCString("mul");
+  WasmEdge_ModuleInstanceAddFunction(Mod, FuncName, WasmEdge_FunctionInstanceCreate(FType, Mul, NULL, 0));
+  WasmEdge_StringDelete(FuncName);
+  WasmEdge_FunctionTypeDelete(FType);
+  return Mod;
+}
+
+static WasmEdge_ModuleDescriptor ModuleDesc[] = {{
+    .Name = "guide_module",
+    .Description = "a module in the guide's shape",
+    .Create = CreateModule,
+}};
+
+static WasmEdge_PluginDescriptor Desc[] = {{
+    .Name = "guide_style",
+    .Description = "",
+    .APIVersion = WasmEdge_Plugin_CurrentAPIVersion,
+    .Version = {.Major = 0, .Minor = 2, .Patch = 1, .Build = 0},
+    .ModuleCount = 1,
+    .ProgramOptionCount = 0,
+    .ModuleDescriptions = ModuleDesc,
+    .ProgramOptions = NULL,
+}};
+
+WASMEDGE_CAPI_PLUGIN_EXPORT const WasmEdge_PluginDescriptor *WasmEdge_Plugin_GetDescriptor(void) {
+  return &Desc[0];
+}
+"""
+
+
 def cc_wasmedge_plugin(
     out: Path, *, link: bool = True, source: str = WASMEDGE_PLUGIN, **defines: str | int | bool
 ) -> Path:
@@ -434,6 +484,31 @@ def test_every_c_api_function_resolves_in_a_plugin_linked_with_z_now(tmp_path: P
             assert f"WasmEdge_{n}{version}" in exported, (n, version)
     (found,) = HostPluginRegistry().load_from_path(plugin)
     assert "arith" in found.signatures("wetest")
+
+
+@pytest.mark.parametrize(
+    "compiler",
+    [["cc", "-std=c11", "-pedantic"], ["c++", "-x", "c++", "-std=c++20"]],
+    ids=["c", "cxx"],
+)
+def test_a_plugin_in_the_guides_shape_builds_unchanged_against_the_header(
+    tmp_path: Path, compiler: list[str]
+) -> None:
+    if shutil.which(compiler[0]) is None:
+        pytest.skip(f"needs {compiler[0]}")
+    src, out = tmp_path / "guide.c", tmp_path / "plugins" / "libwasmedgePluginGuide.so"
+    src.write_text(GUIDE_STYLE_PLUGIN)
+    out.parent.mkdir()
+    flags = ["-Wall", "-Wextra", "-Werror", "-DWASMEDGE_PLUGIN", "-shared", "-fPIC"]
+    cmd = [*compiler, *flags, "-I", str(include_dir()), "-o", str(out), str(src)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    (found,) = HostPluginRegistry().load_from_path(out.parent)
+    assert (found.name, found.version, found.module_names()) == (
+        "guide_style",
+        "0.2.1",
+        ["guide_module"],
+    )
+    assert found.signatures("guide_module") == {"mul": (("i64", "i64"), ("i64",))}
 
 
 @pytest.mark.skipif(shutil.which("readelf") is None, reason="needs readelf")

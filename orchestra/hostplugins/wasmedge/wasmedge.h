@@ -55,8 +55,8 @@
 #define WasmEdge_Plugin_CurrentAPIVersion 5
 
 #if !defined(WASMEDGE_NO_INT128)
-typedef unsigned __int128 uint128_t;
-typedef __int128 int128_t;
+__extension__ typedef unsigned __int128 uint128_t;
+__extension__ typedef __int128 int128_t;
 #else
 typedef struct uint128_t { uint64_t Low; uint64_t High; } uint128_t;
 typedef struct int128_t { uint64_t Low; int64_t High; } int128_t;
