@@ -90,7 +90,7 @@ static WasmEdge_ModuleInstanceContext *create(const WasmEdge_ModuleDescriptor *d
 }
 static WasmEdge_ModuleDescriptor mods[] = {{"bench_wasmedge", "host-call benchmark", create}};
 static WasmEdge_PluginDescriptor plugin = {
-    "bench_wasmedge", "host-call benchmark", WASMEDGE_PLUGIN_API_VERSION, {1, 0, 0, 0}, 1, 0, mods, NULL,
+    "bench_wasmedge", "host-call benchmark", WasmEdge_Plugin_CurrentAPIVersion, {1, 0, 0, 0}, 1, 0, mods, NULL,
 };
 WASMEDGE_CAPI_PLUGIN_EXPORT const WasmEdge_PluginDescriptor *WasmEdge_Plugin_GetDescriptor(void) {
     return &plugin;

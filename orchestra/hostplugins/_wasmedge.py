@@ -158,7 +158,7 @@ def load_compat() -> ctypes.CDLL:
         p, u32 = ctypes.c_void_p, ctypes.c_uint32
         for name, restype, argtypes in (
             ("orchestra_wasmedge_module_name", ctypes.c_char_p, [p]),
-            ("orchestra_wasmedge_module_unsupported", u32, [p]),
+            ("orchestra_wasmedge_module_export", ctypes.c_char_p, [p, u32, ctypes.c_char_p]),
             ("orchestra_wasmedge_module_size", u32, [p]),
             ("orchestra_wasmedge_module_function", p, [p, u32]),
             ("orchestra_wasmedge_function_name", ctypes.c_char_p, [p]),
@@ -373,8 +373,7 @@ class WasmEdgeLibrary:
     ``create`` run once; its functions, ready to call through the trampoline.
 
     :raises PluginLoadError: see :func:`read_wasmedge_header`; also a bad option, a
-        ``create`` returning NULL, a module with tables/memories/globals or an
-        unsupported value type.
+        ``create`` returning NULL, a function of an unsupported value type.
     """
 
     def __init__(self, file: str, options: Mapping[str, str] | None = None) -> None:
@@ -388,6 +387,9 @@ class WasmEdgeLibrary:
         self._keep = _apply_options(desc, self.options, where)
         self.instances: dict[str, int] = {}
         self.pointers: dict[tuple[str, str], int] = {}
+        self.unserved: dict[str, tuple[str, ...]] = {}
+        """Module -> its tables, memories and globals ("global counter", ...): the
+        plug-in's own, which wasm cannot import (only host functions are linked)."""
         modules: dict[str, dict[str, FunctionDesc]] = {}
         for i in range(desc.ModuleCount):
             md = desc.ModuleDescriptions[i]
@@ -399,15 +401,11 @@ class WasmEdgeLibrary:
                 raise PluginLoadError(f"{where}: Create of module {label!r} returned NULL")
             mname = (compat.orchestra_wasmedge_module_name(instance) or b"").decode()
             mname = mname or label
-            if compat.orchestra_wasmedge_module_unsupported(instance):
-                raise PluginLoadError(
-                    f"{where}: module {mname!r} adds tables, memories or globals; Orchestra "
-                    "serves only the host functions of WasmEdge plug-ins"
-                )
             if mname in modules:
                 raise PluginLoadError(f"{where}: module {mname!r} twice")
             self.instances[mname] = instance
             modules[mname] = self._functions(compat, instance, mname, where)
+            self.unserved[mname] = _unserved(compat, instance)
         self.descriptor = replace(header, modules=modules)
 
     def _functions(
@@ -447,6 +445,17 @@ class WasmEdgeLibrary:
             address=ctypes.cast(compat.orchestra_wasmedge_call, ctypes.c_void_p).value or 0,
             data=self.pointers[(module, name)],
         )
+
+
+_KINDS = {b"t": "table", b"m": "memory", b"g": "global"}
+
+
+def _unserved(compat: ctypes.CDLL, instance: int) -> tuple[str, ...]:
+    kind = ctypes.create_string_buffer(1)
+    found = []
+    while (name := compat.orchestra_wasmedge_module_export(instance, len(found), kind)) is not None:
+        found.append(f"{_KINDS.get(kind.raw, '?')} {name.decode('utf-8', 'replace')}")
+    return tuple(sorted(found))
 
 
 def _runtime_only(*args: Any) -> Any:

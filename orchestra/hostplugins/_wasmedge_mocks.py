@@ -2,7 +2,8 @@
 
 WasmEdge registers a mock module for each of these, so a wasm module importing
 them instantiates; a call prints "<PLUG-IN> plugin not installed" and answers an
-error code (most) or traps (wasmedge_process, wasi:logging). Orchestra does the
+error code (most: 1) or traps (wasmedge_process, wasi:logging/logging and its
+older name logging). Orchestra does the
 same, with WasmEdge's signatures (from its ``include/host/mock/*`` sources): an
 import of one of these modules that no installed plug-in provides is mocked
 without a grant, and a call answers what WasmEdge's mock answers and logs once
@@ -63,6 +64,8 @@ _TF_SESSIONS = """
         get_tensor_len: i32 i32 i32 -> i32
         get_tensor_data: i32 i32 i32 i32 i32 -> i32
 """  # the functions wasmedge_tensorflow and wasmedge_tensorflowlite share
+
+_LOG = "log: i32 i32 i32 i32 i32 ->"
 
 WASMEDGE_MOCKS: dict[str, MockModule] = {
     "wasi_ephemeral_nn": _module(
@@ -178,7 +181,9 @@ WASMEDGE_MOCKS: dict[str, MockModule] = {
         symmetric_tag_close: i32 -> i32
         """,
     ),
-    "wasi:logging/logging": _module("wasi-logging", None, "log: i32 i32 i32 i32 i32 ->"),
+    "wasi:logging/logging": _module("wasi-logging", None, _LOG),
+    # the module name of WasmEdge's logging mock before it became wasi:logging/logging
+    "logging": _module("wasi-logging", None, _LOG),
     "wasmedge_process": _module(
         "WasmEdge-Process",
         None,

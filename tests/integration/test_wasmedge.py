@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from orchestra import HostFunctionError, MissingHostPlugin, Orchestra, PluginCrashed
-from orchestra.config import PluginSpec
+from orchestra.config import Config, PipelineSpec, PluginSpec, Stage
 from orchestra.errors import PluginLoadError
 from orchestra.testing import ADD
 
-from ..unit.test_wasmedge_compat import cc_wasmedge_plugin
+from ..unit.test_wasmedge_compat import INSTANCES_PLUGIN, cc_wasmedge_plugin
 from .test_hostplugins import _build_script, config, core, wait_ready
 
 pytestmark = [
@@ -189,14 +189,19 @@ __attribute__((export_name("greet_sum"))) int32_t greet_sum(void) {
 """
 
 
-async def test_a_c_guest_compiled_by_zig_calls_the_plugin(tmp_path: Path, wedir: Path) -> None:
+def _zig_guest(tmp_path: Path, source: str) -> Path:
     pytest.importorskip("ziglang")
     src, wasm = tmp_path / "guest.c", tmp_path / "guest.wasm"
-    src.write_text(C_GUEST)
+    src.write_text(source)
     zig = [sys.executable, "-m", "ziglang", "cc", "--target=wasm32-freestanding", "-O2"]
     cmd = [*zig, "-nostdlib", "-Wl,--no-entry", "-o", str(wasm), str(src)]
     env = _build_script().zig_env()  # type: ignore[attr-defined]
     subprocess.run(cmd, check=True, capture_output=True, env=env, timeout=300)
+    return wasm
+
+
+async def test_a_c_guest_compiled_by_zig_calls_the_plugin(tmp_path: Path, wedir: Path) -> None:
+    wasm = _zig_guest(tmp_path, C_GUEST)
     cfg = config({"c": PluginSpec(source=str(wasm), host_modules=["wetest"])}, [wedir])
     async with Orchestra(cfg) as orch:
         assert await orch.call("c", "greet_sum", []) == [_sum("hello") * 100 + 5]
@@ -328,3 +333,116 @@ async def test_a_mock_with_the_wrong_signature_is_refused(tmp_path: Path) -> Non
     with pytest.raises(PluginLoadError, match=r"WasmEdge's wasi_ephemeral_nn.compute is \(i32\)"):
         async with Orchestra(cfg):
             pass
+
+
+INSTANCES_GUEST = r"""
+(module
+  (import "weinst" "bump" (func $bump (result i64)))
+  (import "weinst" "stash" (func $stash (param i32 i32) (result i32)))
+  (import "weinst" "grow" (func $grow (result i32)))
+  (import "weinst" "shape" (func $shape (result i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "\0a\14\1e")
+  (func (export "bump") (result i64) (call $bump))
+  (func (export "stash") (result i32) (call $stash (i32.const 16) (i32.const 3)))
+  (func (export "grow") (result i32) (call $grow))
+  (func (export "shape") (result i32 i32 i32) (call $shape)))
+"""
+
+
+async def test_a_modules_tables_memories_and_globals_serve_its_functions(tmp_path: Path) -> None:
+    """What create adds besides functions (a global, memories of the 0.16 and 0.17
+    limit forms, a table) lives in the worker, for the plug-in's functions."""
+    cc_wasmedge_plugin(tmp_path / "plugins" / "libweinst.so", source=INSTANCES_PLUGIN)
+    cfg = config(
+        {"g": core(tmp_path, INSTANCES_GUEST, host_modules=["weinst"])}, [tmp_path / "plugins"]
+    )
+    async with Orchestra(cfg) as orch:
+        assert await orch.call("g", "bump", []) == [1]
+        assert await orch.call("g", "bump", []) == [2]
+        assert await orch.call("g", "stash", []) == [60]  # across its own page boundary
+        assert await orch.call("g", "grow", []) == [2]
+        with pytest.raises(HostFunctionError, match=r"0x00000408 .*out of bounds memory access"):
+            await orch.call("g", "grow", [])  # past the memory type's maximum
+        assert await orch.call("g", "stash", []) == [60]
+        assert await orch.call("g", "shape", []) == [3, 3, 6]
+
+
+async def test_importing_a_plugins_global_is_refused_naming_it(tmp_path: Path) -> None:
+    cc_wasmedge_plugin(tmp_path / "plugins" / "libweinst.so", source=INSTANCES_PLUGIN)
+    guest = '(module (import "weinst" "counter" (global i64)))'
+    cfg = config({"g": core(tmp_path, guest, host_modules=["weinst"])}, [tmp_path / "plugins"])
+    with pytest.raises(PluginLoadError, match=r"import 'weinst.counter' is not a function"):
+        async with Orchestra(cfg):
+            pass
+
+
+def test_cli_calls_an_unlinked_plugin_from_wat_and_c_guests(tmp_path: Path) -> None:
+    """`orchestra call --host-plugin` with a plug-in linked against nothing (its
+    WasmEdge symbols resolved at load from the compatibility library)."""
+    plugin = cc_wasmedge_plugin(tmp_path / "plugins" / "libwetest.so", link=False)
+    wat = tmp_path / "g.wat"
+    wat.write_text(GUEST)
+    proc = orchestra_cli(
+        "call", str(wat), "arith", "--input", "[3, 5, 0.5, 1.5]", "--host-plugin", str(plugin)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [9, 10, 1.0, 3.0]
+    proc = orchestra_cli("call", str(wat), "fail", "--input", "[9]", "--host-plugin", str(plugin))
+    assert proc.returncode == 1
+    assert "code 9: user defined error code" in proc.stderr
+    wasm = _zig_guest(tmp_path, C_GUEST)
+    proc = orchestra_cli(
+        "call", str(wasm), "greet_sum", "--input", "[]", "--host-plugin", str(plugin)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [_sum("hello") * 100 + 5]
+
+
+#: A C Extism guest: the record's bytes summed by wetest.sum, output in decimal.
+C_EXTISM_GUEST = r"""
+#include <stdint.h>
+#define ENV(name) __attribute__((import_module("extism:host/env"), import_name(name)))
+ENV("input_length") uint64_t input_length(void);
+ENV("input_load_u8") uint32_t input_load_u8(uint64_t);
+ENV("alloc") uint64_t alloc(uint64_t);
+ENV("store_u8") void store_u8(uint64_t, uint32_t);
+ENV("output_set") void output_set(uint64_t, uint64_t);
+__attribute__((import_module("wetest"), import_name("sum"))) int32_t we_sum(int32_t, int32_t);
+static uint8_t buf[4096];
+__attribute__((export_name("run"))) int32_t run(void) {
+  uint64_t n = input_length();
+  if (n > sizeof buf) n = sizeof buf;
+  for (uint64_t i = 0; i < n; i++) buf[i] = (uint8_t)input_load_u8(i);
+  uint32_t s = (uint32_t)we_sum((int32_t)(uintptr_t)buf, (int32_t)n);
+  char digits[16];
+  int len = 0;
+  do { digits[15 - len++] = (char)('0' + s % 10); s /= 10; } while (s);
+  uint64_t out = alloc((uint64_t)len);
+  for (int i = 0; i < len; i++) store_u8(out + (uint64_t)i, (uint8_t)digits[16 - len + i]);
+  output_set(out, (uint64_t)len);
+  return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("guest", ["wat", "c"])
+async def test_a_pipeline_calls_an_unlinked_plugin(
+    tmp_path: Path, guest: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pipeline (the Python API) whose stage, a WAT or a C Extism guest, calls a
+    plug-in linked against nothing, found through WASMEDGE_PLUGIN_PATH."""
+    plugin = cc_wasmedge_plugin(tmp_path / "plugins" / "libwetest.so", link=False)
+    if guest == "wat":
+        source = tmp_path / "bytesum.wat"
+        source.write_text(EXTISM_BYTESUM)
+    else:
+        source = _zig_guest(tmp_path, C_EXTISM_GUEST)
+    monkeypatch.setenv("WASMEDGE_PLUGIN_PATH", str(plugin))
+    cfg = Config(
+        plugins={"bs": PluginSpec(source=str(source), host_modules=["wetest"])},
+        pipelines={"p": PipelineSpec(stages=[Stage(plugin="bs", export="run")])},
+    )
+    async with Orchestra(cfg) as orch:
+        got = [r async for r in orch.run_pipeline("p", [b"ab", b"xyz", b""])]
+    assert [r.output for r in got] == [b"195", b"363", b"0"]

@@ -11,8 +11,10 @@
  * references (WasmEdge_X@WASMEDGE_0.16, ...) resolve here.
  *
  * What it implements: what a C-API plug-in's `create` and host functions use
- * (strings, value types, values, function types, function and module instances,
- * results, the calling frame's memory). Everything else in the C API is a stub
+ * (strings, value types, values, limits, function/table/memory/global types and
+ * instances, module instances, results, the calling frame's memory). The five
+ * limit functions changed in 0.17 have both forms (see the end of this file).
+ * Everything else in the C API is a stub
  * that reports itself on stderr and fails (NULL, 0, WasmEdge_Result_Fail), so a
  * plug-in linked with `-z now` still loads. Calls come in through
  * orchestra_wasmedge_call(), an Orchestra native host function (see
@@ -199,6 +201,9 @@ API(WasmEdge_Result, WasmEdge_ResultGen)(const enum WasmEdge_ErrCategory Categor
   WasmEdge_Result r = {((uint32_t)Category << 24) | (Code & 0x00FFFFFFu)};
   return r;
 }
+static WasmEdge_Result wasm_error(enum WasmEdge_ErrCode code) {
+  return orchestra_impl_WasmEdge_ResultGen(WasmEdge_ErrCategory_WASM, (uint32_t)code);
+}
 API(uint32_t, WasmEdge_ResultGetCode)(const WasmEdge_Result Res) { return Res.Code & 0x00FFFFFFu; }
 API(enum WasmEdge_ErrCategory, WasmEdge_ResultGetCategory)(const WasmEdge_Result Res) {
   return (enum WasmEdge_ErrCategory)(Res.Code >> 24);
@@ -214,12 +219,14 @@ API(const char *, WasmEdge_ResultGetMessage)(const WasmEdge_Result Res) {
     case 0x05: return "wasm function not found";
     case 0x06: return "AOT runtime is disabled in this build";
     case 0x07: return "execution interrupted";
+    case 0x0A: return "set value into const";
+    case 0x0B: return "set value type mismatch";
+    case 0x0407: return "out of bounds table access";
+    case 0x0408: return "out of bounds memory access";
+    case 0x040E: return "host function failed";
+    case 0x040F: return "reference type mismatch";
     default: return "WasmEdge error";
   }
-}
-API(bool, WasmEdge_LimitIsEqual)(const WasmEdge_Limit Lim1, const WasmEdge_Limit Lim2) {
-  return Lim1.HasMax == Lim2.HasMax && Lim1.Shared == Lim2.Shared && Lim1.Min == Lim2.Min &&
-         (!Lim1.HasMax || Lim1.Max == Lim2.Max);
 }
 
 /* ---- function types ------------------------------------------------------- */
@@ -288,13 +295,24 @@ struct WasmEdge_FunctionInstanceContext {
   struct WasmEdge_FunctionInstanceContext *next;
 };
 
+/* A table, memory or global added to a module instance (kind: 't', 'm', 'g'). */
+struct export {
+  char kind;
+  char *name;
+  void *instance;
+  struct export *next;
+};
+
+static void delete_exports(struct export *e);
+
 struct WasmEdge_ModuleInstanceContext {
   WasmEdge_String name; /* owned */
   void *host_data;
   void (*finalizer)(void *);
   WasmEdge_FunctionInstanceContext *first, *last;
   uint32_t count;
-  uint32_t unsupported; /* tables, memories or globals were added: not served */
+  struct export *exports; /* tables, memories and globals added, newest first (owned) */
+  bool borrowed;          /* a calling frame's view of its caller: not the plug-in's to delete */
 };
 
 static WasmEdge_FunctionInstanceContext *new_function(const WasmEdge_FunctionTypeContext *type) {
@@ -392,7 +410,7 @@ API(uint32_t, WasmEdge_ModuleInstanceListFunction)(const WasmEdge_ModuleInstance
 }
 API(void, WasmEdge_ModuleInstanceAddFunction)(WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name,
                                               WasmEdge_FunctionInstanceContext *FuncCxt) {
-  if (Cxt == NULL || FuncCxt == NULL || FuncCxt->name != NULL) return;
+  if (Cxt == NULL || Cxt->borrowed || FuncCxt == NULL || FuncCxt->name != NULL) return;
   FuncCxt->name = copy(Name.Buf ? Name.Buf : "", Name.Buf ? Name.Length : 0);
   if (FuncCxt->name == NULL) return;
   WasmEdge_FunctionInstanceContext *old = orchestra_impl_WasmEdge_ModuleInstanceFindFunction(Cxt, Name);
@@ -413,34 +431,15 @@ API(void, WasmEdge_ModuleInstanceAddFunction)(WasmEdge_ModuleInstanceContext *Cx
   Cxt->count++;
 }
 API(void, WasmEdge_ModuleInstanceDelete)(WasmEdge_ModuleInstanceContext *Cxt) {
-  if (Cxt == NULL) return;
+  if (Cxt == NULL || Cxt->borrowed) return;
   for (WasmEdge_FunctionInstanceContext *f = Cxt->first, *next; f; f = next) {
     next = f->next;
     orchestra_impl_WasmEdge_FunctionInstanceDelete(f);
   }
+  delete_exports(Cxt->exports);
   if (Cxt->finalizer) Cxt->finalizer(Cxt->host_data);
   free((void *)Cxt->name.Buf);
   free(Cxt);
-}
-
-/* Tables, memories and globals of host modules are not served to wasm. */
-API(void, WasmEdge_ModuleInstanceAddTable)(WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name,
-                                           WasmEdge_TableInstanceContext *TableCxt) {
-  (void)Name; (void)TableCxt;
-  unsupported("WasmEdge_ModuleInstanceAddTable");
-  if (Cxt) Cxt->unsupported |= 1;
-}
-API(void, WasmEdge_ModuleInstanceAddMemory)(WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name,
-                                            WasmEdge_MemoryInstanceContext *MemoryCxt) {
-  (void)Name; (void)MemoryCxt;
-  unsupported("WasmEdge_ModuleInstanceAddMemory");
-  if (Cxt) Cxt->unsupported |= 2;
-}
-API(void, WasmEdge_ModuleInstanceAddGlobal)(WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name,
-                                            WasmEdge_GlobalInstanceContext *GlobalCxt) {
-  (void)Name; (void)GlobalCxt;
-  unsupported("WasmEdge_ModuleInstanceAddGlobal");
-  if (Cxt) Cxt->unsupported |= 4;
 }
 
 /* ---- the calling frame and the caller's memory ---------------------------- */
@@ -448,23 +447,28 @@ API(void, WasmEdge_ModuleInstanceAddGlobal)(WasmEdge_ModuleInstanceContext *Cxt,
 struct WasmEdge_MemoryInstanceContext {
   uint8_t *base;
   uint64_t size;
+  WasmEdge_MemoryTypeContext *type; /* NULL: the caller's memory (not the plug-in's) */
 };
 
 struct WasmEdge_CallingFrameContext {
   WasmEdge_MemoryInstanceContext memory;
+  /* The caller as a module instance, made on demand (CallingFrameGetModuleInstance):
+   * it exports its memory as "memory", nothing else. */
+  WasmEdge_ModuleInstanceContext caller;
+  struct export caller_memory;
 };
 
 API(WasmEdge_Result, WasmEdge_MemoryInstanceGetData)(const WasmEdge_MemoryInstanceContext *Cxt, uint8_t *Data,
                                                      const uint32_t Offset, const uint32_t Length) {
   if (Cxt == NULL || Cxt->base == NULL || (uint64_t)Offset + Length > Cxt->size || (Length && Data == NULL))
-    return orchestra_impl_WasmEdge_ResultGen(WasmEdge_ErrCategory_WASM, 0x0088); /* out of bounds */
+    return wasm_error(WasmEdge_ErrCode_MemoryOutOfBounds);
   if (Length) memcpy(Data, Cxt->base + Offset, Length);
   return WasmEdge_Result_Success;
 }
 API(WasmEdge_Result, WasmEdge_MemoryInstanceSetData)(WasmEdge_MemoryInstanceContext *Cxt, const uint8_t *Data,
                                                      const uint32_t Offset, const uint32_t Length) {
   if (Cxt == NULL || Cxt->base == NULL || (uint64_t)Offset + Length > Cxt->size || (Length && Data == NULL))
-    return orchestra_impl_WasmEdge_ResultGen(WasmEdge_ErrCategory_WASM, 0x0088);
+    return wasm_error(WasmEdge_ErrCode_MemoryOutOfBounds);
   if (Length) memcpy(Cxt->base + Offset, Data, Length);
   return WasmEdge_Result_Success;
 }
@@ -487,13 +491,449 @@ API(WasmEdge_ExecutorContext *, WasmEdge_CallingFrameGetExecutor)(const WasmEdge
 }
 API(const WasmEdge_ModuleInstanceContext *, WasmEdge_CallingFrameGetModuleInstance)(
     const WasmEdge_CallingFrameContext *Cxt) {
-  (void)Cxt;
-  return NULL; /* the caller is a wasmtime instance, not a WasmEdge module instance */
+  WasmEdge_CallingFrameContext *frame = (WasmEdge_CallingFrameContext *)Cxt;
+  if (frame == NULL) return NULL;
+  memset(&frame->caller, 0, sizeof frame->caller);
+  frame->caller.borrowed = true;
+  if (frame->memory.base != NULL) {
+    frame->caller_memory.kind = 'm';
+    frame->caller_memory.name = (char *)"memory";
+    frame->caller_memory.instance = &frame->memory;
+    frame->caller_memory.next = NULL;
+    frame->caller.exports = &frame->caller_memory;
+  }
+  return &frame->caller;
 }
 API(WasmEdge_MemoryInstanceContext *, WasmEdge_CallingFrameGetMemoryInstance)(
     const WasmEdge_CallingFrameContext *Cxt, const uint32_t Idx) {
   if (Cxt == NULL || Idx != 0 || Cxt->memory.base == NULL) return NULL;
   return (WasmEdge_MemoryInstanceContext *)&Cxt->memory;
+}
+
+/* ---- limits, types, and the plug-in's own tables, memories and globals ------
+ * A plug-in's create may make these and add them to its module. They live in
+ * the plug-in's worker and its host functions may use them; wasm cannot import
+ * them (Orchestra links only the host functions of a WasmEdge module into
+ * wasmtime): an import of one is refused at load as not a function. */
+
+struct WasmEdge_LimitContext {
+  uint64_t min, max;
+  bool has_max, shared, is64;
+  struct WasmEdge_LimitContext *next_live; /* the live ones, to check a pointer without reading it */
+};
+
+static WasmEdge_LimitContext *live_limits;
+
+static WasmEdge_LimitContext *new_limit(uint64_t min, uint64_t max, bool has_max, bool shared, bool is64) {
+  WasmEdge_LimitContext *l = calloc(1, sizeof *l);
+  if (l == NULL) return NULL;
+  l->min = min;
+  l->max = max;
+  l->has_max = has_max;
+  l->shared = shared;
+  l->is64 = is64;
+  l->next_live = live_limits;
+  live_limits = l;
+  return l;
+}
+
+/* A limit made here, or NULL (a pointer that is not one is never read: a
+ * plug-in mixing the 0.16 and 0.17 forms of the limit functions gets NULL). */
+static const WasmEdge_LimitContext *limit(const WasmEdge_LimitContext *l) {
+  for (const WasmEdge_LimitContext *x = live_limits; x; x = x->next_live)
+    if (x == l) return l;
+  return NULL;
+}
+
+static void free_limit(WasmEdge_LimitContext *l) {
+  for (WasmEdge_LimitContext **x = &live_limits; *x; x = &(*x)->next_live) {
+    if (*x == l) {
+      *x = l->next_live;
+      free(l);
+      return;
+    }
+  }
+}
+
+API(WasmEdge_LimitContext *, WasmEdge_LimitCreate)(const uint64_t Min, const bool Is64Bit) {
+  return new_limit(Min, 0, false, false, Is64Bit);
+}
+API(WasmEdge_LimitContext *, WasmEdge_LimitCreateWithMax)(const uint64_t Min, const uint64_t Max, const bool Is64Bit,
+                                                          const bool IsShared) {
+  return Max < Min ? NULL : new_limit(Min, Max, true, IsShared, Is64Bit);
+}
+API(uint64_t, WasmEdge_LimitGetMin)(const WasmEdge_LimitContext *Cxt) { return limit(Cxt) ? Cxt->min : 0; }
+API(uint64_t, WasmEdge_LimitGetMax)(const WasmEdge_LimitContext *Cxt) { return limit(Cxt) ? Cxt->max : 0; }
+API(bool, WasmEdge_LimitHasMax)(const WasmEdge_LimitContext *Cxt) { return limit(Cxt) ? Cxt->has_max : false; }
+API(bool, WasmEdge_LimitIsShared)(const WasmEdge_LimitContext *Cxt) { return limit(Cxt) ? Cxt->shared : false; }
+API(bool, WasmEdge_LimitIs64Bit)(const WasmEdge_LimitContext *Cxt) { return limit(Cxt) ? Cxt->is64 : false; }
+API(bool, WasmEdge_LimitIsEqual)(const WasmEdge_LimitContext *Lim1, const WasmEdge_LimitContext *Lim2) {
+  if (!limit(Lim1) || !limit(Lim2)) return false;
+  return Lim1->min == Lim2->min && Lim1->has_max == Lim2->has_max && Lim1->shared == Lim2->shared &&
+         Lim1->is64 == Lim2->is64 && (!Lim1->has_max || Lim1->max == Lim2->max);
+}
+API(void, WasmEdge_LimitDelete)(WasmEdge_LimitContext *Cxt) {
+  if (limit(Cxt)) free_limit(Cxt);
+}
+
+struct WasmEdge_TableTypeContext {
+  WasmEdge_ValType ref;
+  WasmEdge_LimitContext *limit; /* owned */
+};
+struct WasmEdge_MemoryTypeContext {
+  WasmEdge_LimitContext *limit; /* owned */
+};
+struct WasmEdge_GlobalTypeContext {
+  WasmEdge_ValType type;
+  enum WasmEdge_Mutability mut;
+};
+
+static WasmEdge_LimitContext *copy_limit(const WasmEdge_LimitContext *l) {
+  return limit(l) ? new_limit(l->min, l->max, l->has_max, l->shared, l->is64) : NULL;
+}
+static WasmEdge_TableTypeContext *new_table_type(WasmEdge_ValType ref, WasmEdge_LimitContext *l) {
+  WasmEdge_TableTypeContext *t;
+  if (l == NULL || !orchestra_impl_WasmEdge_ValTypeIsRef(ref) || (t = calloc(1, sizeof *t)) == NULL) {
+    if (l) free_limit(l);
+    return NULL;
+  }
+  t->ref = ref;
+  t->limit = l;
+  return t;
+}
+static WasmEdge_MemoryTypeContext *new_memory_type(WasmEdge_LimitContext *l) {
+  WasmEdge_MemoryTypeContext *t;
+  if (l == NULL || (t = calloc(1, sizeof *t)) == NULL) {
+    if (l) free_limit(l);
+    return NULL;
+  }
+  t->limit = l;
+  return t;
+}
+
+API(WasmEdge_TableTypeContext *, WasmEdge_TableTypeCreate)(const WasmEdge_ValType RefType,
+                                                           const WasmEdge_LimitContext *Limit) {
+  return new_table_type(RefType, copy_limit(Limit));
+}
+API(WasmEdge_ValType, WasmEdge_TableTypeGetRefType)(const WasmEdge_TableTypeContext *Cxt) {
+  return Cxt ? Cxt->ref : valtype(VT_FUNCREF);
+}
+API(const WasmEdge_LimitContext *, WasmEdge_TableTypeGetLimit)(const WasmEdge_TableTypeContext *Cxt) {
+  return Cxt ? Cxt->limit : NULL;
+}
+API(void, WasmEdge_TableTypeDelete)(WasmEdge_TableTypeContext *Cxt) {
+  if (Cxt == NULL) return;
+  free_limit(Cxt->limit);
+  free(Cxt);
+}
+API(WasmEdge_MemoryTypeContext *, WasmEdge_MemoryTypeCreate)(const WasmEdge_LimitContext *Limit) {
+  return new_memory_type(copy_limit(Limit));
+}
+API(const WasmEdge_LimitContext *, WasmEdge_MemoryTypeGetLimit)(const WasmEdge_MemoryTypeContext *Cxt) {
+  return Cxt ? Cxt->limit : NULL;
+}
+API(void, WasmEdge_MemoryTypeDelete)(WasmEdge_MemoryTypeContext *Cxt) {
+  if (Cxt == NULL) return;
+  free_limit(Cxt->limit);
+  free(Cxt);
+}
+API(WasmEdge_GlobalTypeContext *, WasmEdge_GlobalTypeCreate)(const WasmEdge_ValType ValType,
+                                                             const enum WasmEdge_Mutability Mut) {
+  WasmEdge_GlobalTypeContext *t = calloc(1, sizeof *t);
+  if (t == NULL) return NULL;
+  t->type = ValType;
+  t->mut = Mut;
+  return t;
+}
+API(WasmEdge_ValType, WasmEdge_GlobalTypeGetValType)(const WasmEdge_GlobalTypeContext *Cxt) {
+  return Cxt ? Cxt->type : valtype(VT_I32);
+}
+API(enum WasmEdge_Mutability, WasmEdge_GlobalTypeGetMutability)(const WasmEdge_GlobalTypeContext *Cxt) {
+  return Cxt ? Cxt->mut : WasmEdge_Mutability_Const;
+}
+API(void, WasmEdge_GlobalTypeDelete)(WasmEdge_GlobalTypeContext *Cxt) { free(Cxt); }
+
+/* The limit functions of WasmEdge 0.16 and before: the limit a struct passed by
+ * value. Exported as <name>@WASMEDGE_0.14/0.15/0.16 (what a plug-in linked
+ * against those references, and what an unversioned reference binds to, as
+ * with libwasmedge 0.17.1); the forms above are <name>@@WASMEDGE_0.17. */
+typedef struct orchestra_limit_016 { bool HasMax; bool Shared; uint32_t Min; uint32_t Max; } orchestra_limit_016;
+
+static WasmEdge_LimitContext *limit_of_016(orchestra_limit_016 l) {
+  if (l.HasMax && l.Max < l.Min) return NULL;
+  return new_limit(l.Min, l.HasMax ? l.Max : 0, l.HasMax, l.Shared, false);
+}
+static orchestra_limit_016 limit_016(const WasmEdge_LimitContext *l) {
+  orchestra_limit_016 r = {false, false, 0, 0};
+  if (limit(l)) {
+    r.HasMax = l->has_max;
+    r.Shared = l->shared;
+    r.Min = (uint32_t)l->min;
+    r.Max = (uint32_t)l->max;
+  }
+  return r;
+}
+ORCHESTRA_WASMEDGE_EXPORT bool orchestra_016_WasmEdge_LimitIsEqual(const orchestra_limit_016 Lim1,
+                                                                   const orchestra_limit_016 Lim2) {
+  return Lim1.HasMax == Lim2.HasMax && Lim1.Shared == Lim2.Shared && Lim1.Min == Lim2.Min &&
+         (!Lim1.HasMax || Lim1.Max == Lim2.Max);
+}
+ORCHESTRA_WASMEDGE_EXPORT WasmEdge_TableTypeContext *orchestra_016_WasmEdge_TableTypeCreate(
+    const WasmEdge_ValType RefType, const orchestra_limit_016 Limit) {
+  return new_table_type(RefType, limit_of_016(Limit));
+}
+ORCHESTRA_WASMEDGE_EXPORT orchestra_limit_016 orchestra_016_WasmEdge_TableTypeGetLimit(const WasmEdge_TableTypeContext *Cxt) {
+  return limit_016(Cxt ? Cxt->limit : NULL);
+}
+ORCHESTRA_WASMEDGE_EXPORT WasmEdge_MemoryTypeContext *orchestra_016_WasmEdge_MemoryTypeCreate(const orchestra_limit_016 Limit) {
+  return new_memory_type(limit_of_016(Limit));
+}
+ORCHESTRA_WASMEDGE_EXPORT orchestra_limit_016 orchestra_016_WasmEdge_MemoryTypeGetLimit(const WasmEdge_MemoryTypeContext *Cxt) {
+  return limit_016(Cxt ? Cxt->limit : NULL);
+}
+
+/* Tables. */
+struct WasmEdge_TableInstanceContext {
+  WasmEdge_TableTypeContext *type; /* owned copy */
+  uint32_t size;
+  WasmEdge_Value *data;
+};
+
+
+API(WasmEdge_TableInstanceContext *, WasmEdge_TableInstanceCreateWithInit)(const WasmEdge_TableTypeContext *TabType,
+                                                                           const WasmEdge_Value Value) {
+  WasmEdge_TableInstanceContext *t;
+  if (TabType == NULL || TabType->limit->min > 10000000u || (t = calloc(1, sizeof *t)) == NULL) return NULL;
+  t->type = new_table_type(TabType->ref, copy_limit(TabType->limit));
+  t->size = (uint32_t)TabType->limit->min;
+  t->data = calloc(t->size ? t->size : 1, sizeof *t->data);
+  if (t->type == NULL || t->data == NULL) {
+    orchestra_impl_WasmEdge_TableTypeDelete(t->type);
+    free(t->data);
+    free(t);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < t->size; i++) t->data[i] = Value;
+  return t;
+}
+API(WasmEdge_TableInstanceContext *, WasmEdge_TableInstanceCreate)(const WasmEdge_TableTypeContext *TabType) {
+  return orchestra_impl_WasmEdge_TableInstanceCreateWithInit(TabType, value(0, TabType ? TabType->ref.Data[0] : VT_FUNCREF));
+}
+API(const WasmEdge_TableTypeContext *, WasmEdge_TableInstanceGetTableType)(const WasmEdge_TableInstanceContext *Cxt) {
+  return Cxt ? Cxt->type : NULL;
+}
+API(WasmEdge_Result, WasmEdge_TableInstanceGetData)(const WasmEdge_TableInstanceContext *Cxt, WasmEdge_Value *Data,
+                                                    const uint32_t Offset) {
+  if (Cxt == NULL || Data == NULL || Offset >= Cxt->size) return wasm_error(WasmEdge_ErrCode_TableOutOfBounds);
+  *Data = Cxt->data[Offset];
+  return WasmEdge_Result_Success;
+}
+API(WasmEdge_Result, WasmEdge_TableInstanceSetData)(WasmEdge_TableInstanceContext *Cxt, WasmEdge_Value Data,
+                                                    const uint32_t Offset) {
+  if (Cxt == NULL || Offset >= Cxt->size) return wasm_error(WasmEdge_ErrCode_TableOutOfBounds);
+  if (Data.Type.Data[0] != Cxt->type->ref.Data[0]) return wasm_error(WasmEdge_ErrCode_RefTypeMismatch);
+  Cxt->data[Offset] = Data;
+  return WasmEdge_Result_Success;
+}
+API(uint32_t, WasmEdge_TableInstanceGetSize)(const WasmEdge_TableInstanceContext *Cxt) { return Cxt ? Cxt->size : 0; }
+API(WasmEdge_Result, WasmEdge_TableInstanceGrow)(WasmEdge_TableInstanceContext *Cxt, const uint32_t Size) {
+  WasmEdge_Value *data;
+  uint64_t n;
+  if (Cxt == NULL) return WasmEdge_Result_Fail;
+  n = (uint64_t)Cxt->size + Size;
+  if (n > 10000000u || (Cxt->type->limit->has_max && n > Cxt->type->limit->max))
+    return wasm_error(WasmEdge_ErrCode_TableOutOfBounds);
+  if ((data = realloc(Cxt->data, (n ? n : 1) * sizeof *data)) == NULL) return WasmEdge_Result_Fail;
+  for (uint64_t i = Cxt->size; i < n; i++) data[i] = value(0, Cxt->type->ref.Data[0]);
+  Cxt->data = data;
+  Cxt->size = (uint32_t)n;
+  return WasmEdge_Result_Success;
+}
+API(void, WasmEdge_TableInstanceDelete)(WasmEdge_TableInstanceContext *Cxt) {
+  if (Cxt == NULL) return;
+  orchestra_impl_WasmEdge_TableTypeDelete(Cxt->type);
+  free(Cxt->data);
+  free(Cxt);
+}
+
+/* Memories: a plug-in's own memory is zeroed pages of its worker's heap. */
+#define PAGE 65536u
+#define MAX_OWN_PAGES 16384u /* 1 GiB */
+
+API(WasmEdge_MemoryInstanceContext *, WasmEdge_MemoryInstanceCreate)(const WasmEdge_MemoryTypeContext *MemType) {
+  WasmEdge_MemoryInstanceContext *m;
+  if (MemType == NULL || MemType->limit->min > MAX_OWN_PAGES || (m = calloc(1, sizeof *m)) == NULL) return NULL;
+  m->type = new_memory_type(copy_limit(MemType->limit));
+  m->size = MemType->limit->min * PAGE;
+  m->base = calloc(m->size ? m->size : 1, 1);
+  if (m->type == NULL || m->base == NULL) {
+    orchestra_impl_WasmEdge_MemoryTypeDelete(m->type);
+    free(m->base);
+    free(m);
+    return NULL;
+  }
+  return m;
+}
+API(const WasmEdge_MemoryTypeContext *, WasmEdge_MemoryInstanceGetMemoryType)(const WasmEdge_MemoryInstanceContext *Cxt) {
+  return Cxt ? Cxt->type : NULL;
+}
+API(WasmEdge_Result, WasmEdge_MemoryInstanceGrowPage)(WasmEdge_MemoryInstanceContext *Cxt, const uint32_t Page) {
+  uint64_t pages;
+  uint8_t *base;
+  if (Cxt == NULL || Cxt->type == NULL) return WasmEdge_Result_Fail; /* the caller's memory grows only from wasm */
+  pages = Cxt->size / PAGE + Page;
+  if (pages > MAX_OWN_PAGES || (Cxt->type->limit->has_max && pages > Cxt->type->limit->max))
+    return wasm_error(WasmEdge_ErrCode_MemoryOutOfBounds);
+  if ((base = realloc(Cxt->base, pages ? pages * PAGE : 1)) == NULL) return WasmEdge_Result_Fail;
+  memset(base + Cxt->size, 0, pages * PAGE - Cxt->size);
+  Cxt->base = base;
+  Cxt->size = pages * PAGE;
+  return WasmEdge_Result_Success;
+}
+API(void, WasmEdge_MemoryInstanceDelete)(WasmEdge_MemoryInstanceContext *Cxt) {
+  if (Cxt == NULL || Cxt->type == NULL) return; /* the caller's memory is not the plug-in's to delete */
+  orchestra_impl_WasmEdge_MemoryTypeDelete(Cxt->type);
+  free(Cxt->base);
+  free(Cxt);
+}
+
+/* Globals. */
+struct WasmEdge_GlobalInstanceContext {
+  WasmEdge_GlobalTypeContext type;
+  WasmEdge_Value value;
+};
+
+API(WasmEdge_GlobalInstanceContext *, WasmEdge_GlobalInstanceCreate)(const WasmEdge_GlobalTypeContext *GlobType,
+                                                                     const WasmEdge_Value Value) {
+  WasmEdge_GlobalInstanceContext *g;
+  if (GlobType == NULL || Value.Type.Data[0] != GlobType->type.Data[0] || (g = calloc(1, sizeof *g)) == NULL)
+    return NULL;
+  g->type = *GlobType;
+  g->value = Value;
+  return g;
+}
+API(const WasmEdge_GlobalTypeContext *, WasmEdge_GlobalInstanceGetGlobalType)(const WasmEdge_GlobalInstanceContext *Cxt) {
+  return Cxt ? &Cxt->type : NULL;
+}
+API(WasmEdge_Value, WasmEdge_GlobalInstanceGetValue)(const WasmEdge_GlobalInstanceContext *Cxt) {
+  return Cxt ? Cxt->value : value(0, VT_I32);
+}
+API(WasmEdge_Result, WasmEdge_GlobalInstanceSetValue)(WasmEdge_GlobalInstanceContext *Cxt, const WasmEdge_Value Value) {
+  if (Cxt == NULL) return WasmEdge_Result_Fail;
+  if (Cxt->type.mut != WasmEdge_Mutability_Var) return wasm_error(WasmEdge_ErrCode_SetValueToConst);
+  if (Value.Type.Data[0] != Cxt->type.type.Data[0]) return wasm_error(WasmEdge_ErrCode_SetValueErrorType);
+  Cxt->value = Value;
+  return WasmEdge_Result_Success;
+}
+API(void, WasmEdge_GlobalInstanceDelete)(WasmEdge_GlobalInstanceContext *Cxt) { free(Cxt); }
+
+/* A module's tables, memories and globals. */
+static void delete_instance(char kind, void *instance) {
+  if (kind == 't') orchestra_impl_WasmEdge_TableInstanceDelete(instance);
+  if (kind == 'm') orchestra_impl_WasmEdge_MemoryInstanceDelete(instance);
+  if (kind == 'g') orchestra_impl_WasmEdge_GlobalInstanceDelete(instance);
+}
+static void delete_exports(struct export *e) {
+  while (e) {
+    struct export *next = e->next;
+    delete_instance(e->kind, e->instance);
+    free(e->name);
+    free(e);
+    e = next;
+  }
+}
+static struct export *find_export(const WasmEdge_ModuleInstanceContext *m, char kind, WasmEdge_String name) {
+  for (struct export *e = m ? m->exports : NULL; e; e = e->next)
+    if (e->kind == kind && strlen(e->name) == name.Length && memcmp(e->name, name.Buf, name.Length) == 0) return e;
+  return NULL;
+}
+static void add_export(WasmEdge_ModuleInstanceContext *m, char kind, WasmEdge_String name, void *instance) {
+  struct export *e, *old;
+  if (m == NULL || m->borrowed || instance == NULL) return;
+  if ((old = find_export(m, kind, name)) != NULL) { /* a later export of the same name replaces it */
+    if (old->instance != instance) delete_instance(kind, old->instance);
+    old->instance = instance;
+    return;
+  }
+  if ((e = calloc(1, sizeof *e)) == NULL) return;
+  e->kind = kind;
+  e->name = copy(name.Buf ? name.Buf : "", name.Buf ? name.Length : 0);
+  e->instance = instance;
+  e->next = m->exports;
+  m->exports = e;
+}
+static uint32_t list_exports(const WasmEdge_ModuleInstanceContext *m, char kind, WasmEdge_String *names, uint32_t len) {
+  uint32_t n = 0;
+  for (struct export *e = m ? m->exports : NULL; e; e = e->next) {
+    if (e->kind != kind) continue;
+    if (names && n < len) {
+      names[n].Buf = e->name;
+      names[n].Length = (uint32_t)strlen(e->name);
+    }
+    n++;
+  }
+  return n;
+}
+
+API(void, WasmEdge_ModuleInstanceAddTable)(WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name,
+                                           WasmEdge_TableInstanceContext *TableCxt) {
+  add_export(Cxt, 't', Name, TableCxt);
+}
+API(void, WasmEdge_ModuleInstanceAddMemory)(WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name,
+                                            WasmEdge_MemoryInstanceContext *MemoryCxt) {
+  add_export(Cxt, 'm', Name, MemoryCxt);
+}
+API(void, WasmEdge_ModuleInstanceAddGlobal)(WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name,
+                                            WasmEdge_GlobalInstanceContext *GlobalCxt) {
+  add_export(Cxt, 'g', Name, GlobalCxt);
+}
+API(WasmEdge_TableInstanceContext *, WasmEdge_ModuleInstanceFindTable)(const WasmEdge_ModuleInstanceContext *Cxt,
+                                                                       const WasmEdge_String Name) {
+  struct export *e = find_export(Cxt, 't', Name);
+  return e ? e->instance : NULL;
+}
+API(WasmEdge_MemoryInstanceContext *, WasmEdge_ModuleInstanceFindMemory)(const WasmEdge_ModuleInstanceContext *Cxt,
+                                                                         const WasmEdge_String Name) {
+  struct export *e = find_export(Cxt, 'm', Name);
+  return e ? e->instance : NULL;
+}
+API(WasmEdge_GlobalInstanceContext *, WasmEdge_ModuleInstanceFindGlobal)(const WasmEdge_ModuleInstanceContext *Cxt,
+                                                                         const WasmEdge_String Name) {
+  struct export *e = find_export(Cxt, 'g', Name);
+  return e ? e->instance : NULL;
+}
+API(uint32_t, WasmEdge_ModuleInstanceListTableLength)(const WasmEdge_ModuleInstanceContext *Cxt) {
+  return list_exports(Cxt, 't', NULL, 0);
+}
+API(uint32_t, WasmEdge_ModuleInstanceListTable)(const WasmEdge_ModuleInstanceContext *Cxt, WasmEdge_String *Names,
+                                                const uint32_t Len) {
+  return list_exports(Cxt, 't', Names, Len);
+}
+API(uint32_t, WasmEdge_ModuleInstanceListMemoryLength)(const WasmEdge_ModuleInstanceContext *Cxt) {
+  return list_exports(Cxt, 'm', NULL, 0);
+}
+API(uint32_t, WasmEdge_ModuleInstanceListMemory)(const WasmEdge_ModuleInstanceContext *Cxt, WasmEdge_String *Names,
+                                                 const uint32_t Len) {
+  return list_exports(Cxt, 'm', Names, Len);
+}
+API(uint32_t, WasmEdge_ModuleInstanceListGlobalLength)(const WasmEdge_ModuleInstanceContext *Cxt) {
+  return list_exports(Cxt, 'g', NULL, 0);
+}
+API(uint32_t, WasmEdge_ModuleInstanceListGlobal)(const WasmEdge_ModuleInstanceContext *Cxt, WasmEdge_String *Names,
+                                                 const uint32_t Len) {
+  return list_exports(Cxt, 'g', Names, Len);
+}
+/* Host modules have no tags (WasmEdge's C API cannot add one). */
+API(WasmEdge_TagInstanceContext *, WasmEdge_ModuleInstanceFindTag)(const WasmEdge_ModuleInstanceContext *Cxt,
+                                                                   const WasmEdge_String Name) {
+  (void)Cxt; (void)Name;
+  return NULL;
+}
+API(uint32_t, WasmEdge_ModuleInstanceListTagLength)(const WasmEdge_ModuleInstanceContext *Cxt) { (void)Cxt; return 0; }
+API(uint32_t, WasmEdge_ModuleInstanceListTag)(const WasmEdge_ModuleInstanceContext *Cxt, WasmEdge_String *Names,
+                                              const uint32_t Len) {
+  (void)Cxt; (void)Names; (void)Len;
+  return 0;
 }
 
 /* ---- the rest of the C API: stubs that fail cleanly ------------------------ */
@@ -541,17 +981,6 @@ API(uint32_t, WasmEdge_ASTModuleListImports)(const WasmEdge_ASTModuleContext *Cx
 API(uint32_t, WasmEdge_ASTModuleListExportsLength)(const WasmEdge_ASTModuleContext *Cxt) { (void)Cxt; unsupported("WasmEdge_ASTModuleListExportsLength"); return 0; }
 API(uint32_t, WasmEdge_ASTModuleListExports)(const WasmEdge_ASTModuleContext *Cxt, const WasmEdge_ExportTypeContext **Exports, const uint32_t Len) { (void)Cxt; (void)Exports; (void)Len; unsupported("WasmEdge_ASTModuleListExports"); return 0; }
 API(void, WasmEdge_ASTModuleDelete)(WasmEdge_ASTModuleContext *Cxt) { (void)Cxt; unsupported("WasmEdge_ASTModuleDelete"); }
-API(WasmEdge_TableTypeContext *, WasmEdge_TableTypeCreate)(const WasmEdge_ValType RefType, const WasmEdge_Limit Limit) { (void)RefType; (void)Limit; unsupported("WasmEdge_TableTypeCreate"); return NULL; }
-API(WasmEdge_ValType, WasmEdge_TableTypeGetRefType)(const WasmEdge_TableTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_TableTypeGetRefType"); return ((WasmEdge_ValType){0}); }
-API(WasmEdge_Limit, WasmEdge_TableTypeGetLimit)(const WasmEdge_TableTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_TableTypeGetLimit"); return ((WasmEdge_Limit){0}); }
-API(void, WasmEdge_TableTypeDelete)(WasmEdge_TableTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_TableTypeDelete"); }
-API(WasmEdge_MemoryTypeContext *, WasmEdge_MemoryTypeCreate)(const WasmEdge_Limit Limit) { (void)Limit; unsupported("WasmEdge_MemoryTypeCreate"); return NULL; }
-API(WasmEdge_Limit, WasmEdge_MemoryTypeGetLimit)(const WasmEdge_MemoryTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_MemoryTypeGetLimit"); return ((WasmEdge_Limit){0}); }
-API(void, WasmEdge_MemoryTypeDelete)(WasmEdge_MemoryTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_MemoryTypeDelete"); }
-API(WasmEdge_GlobalTypeContext *, WasmEdge_GlobalTypeCreate)(const WasmEdge_ValType ValType, const enum WasmEdge_Mutability Mut) { (void)ValType; (void)Mut; unsupported("WasmEdge_GlobalTypeCreate"); return NULL; }
-API(WasmEdge_ValType, WasmEdge_GlobalTypeGetValType)(const WasmEdge_GlobalTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_GlobalTypeGetValType"); return ((WasmEdge_ValType){0}); }
-API(enum WasmEdge_Mutability, WasmEdge_GlobalTypeGetMutability)(const WasmEdge_GlobalTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_GlobalTypeGetMutability"); return (enum WasmEdge_Mutability)0; }
-API(void, WasmEdge_GlobalTypeDelete)(WasmEdge_GlobalTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_GlobalTypeDelete"); }
 API(enum WasmEdge_ExternalType, WasmEdge_ImportTypeGetExternalType)(const WasmEdge_ImportTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_ImportTypeGetExternalType"); return (enum WasmEdge_ExternalType)0; }
 API(WasmEdge_String, WasmEdge_ImportTypeGetModuleName)(const WasmEdge_ImportTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_ImportTypeGetModuleName"); return ((WasmEdge_String){0}); }
 API(WasmEdge_String, WasmEdge_ImportTypeGetExternalName)(const WasmEdge_ImportTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_ImportTypeGetExternalName"); return ((WasmEdge_String){0}); }
@@ -596,32 +1025,6 @@ API(void, WasmEdge_ModuleInstanceInitWASI)(WasmEdge_ModuleInstanceContext *Cxt, 
 API(uint32_t, WasmEdge_ModuleInstanceWASIGetExitCode)(const WasmEdge_ModuleInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_ModuleInstanceWASIGetExitCode"); return 0; }
 API(uint32_t, WasmEdge_ModuleInstanceWASIGetNativeHandler)(const WasmEdge_ModuleInstanceContext *Cxt, int32_t Fd, uint64_t *NativeHandler) { (void)Cxt; (void)Fd; (void)NativeHandler; unsupported("WasmEdge_ModuleInstanceWASIGetNativeHandler"); return 0; }
 API(void, WasmEdge_ModuleInstanceInitWasmEdgeProcess)(const char *const *AllowedCmds, const uint32_t CmdsLen, const bool AllowAll) { (void)AllowedCmds; (void)CmdsLen; (void)AllowAll; unsupported("WasmEdge_ModuleInstanceInitWasmEdgeProcess"); }
-API(WasmEdge_TableInstanceContext *, WasmEdge_ModuleInstanceFindTable)(const WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name) { (void)Cxt; (void)Name; unsupported("WasmEdge_ModuleInstanceFindTable"); return NULL; }
-API(WasmEdge_MemoryInstanceContext *, WasmEdge_ModuleInstanceFindMemory)(const WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name) { (void)Cxt; (void)Name; unsupported("WasmEdge_ModuleInstanceFindMemory"); return NULL; }
-API(WasmEdge_GlobalInstanceContext *, WasmEdge_ModuleInstanceFindGlobal)(const WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name) { (void)Cxt; (void)Name; unsupported("WasmEdge_ModuleInstanceFindGlobal"); return NULL; }
-API(uint32_t, WasmEdge_ModuleInstanceListTableLength)(const WasmEdge_ModuleInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_ModuleInstanceListTableLength"); return 0; }
-API(uint32_t, WasmEdge_ModuleInstanceListTable)(const WasmEdge_ModuleInstanceContext *Cxt, WasmEdge_String *Names, const uint32_t Len) { (void)Cxt; (void)Names; (void)Len; unsupported("WasmEdge_ModuleInstanceListTable"); return 0; }
-API(uint32_t, WasmEdge_ModuleInstanceListMemoryLength)(const WasmEdge_ModuleInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_ModuleInstanceListMemoryLength"); return 0; }
-API(uint32_t, WasmEdge_ModuleInstanceListMemory)(const WasmEdge_ModuleInstanceContext *Cxt, WasmEdge_String *Names, const uint32_t Len) { (void)Cxt; (void)Names; (void)Len; unsupported("WasmEdge_ModuleInstanceListMemory"); return 0; }
-API(uint32_t, WasmEdge_ModuleInstanceListGlobalLength)(const WasmEdge_ModuleInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_ModuleInstanceListGlobalLength"); return 0; }
-API(uint32_t, WasmEdge_ModuleInstanceListGlobal)(const WasmEdge_ModuleInstanceContext *Cxt, WasmEdge_String *Names, const uint32_t Len) { (void)Cxt; (void)Names; (void)Len; unsupported("WasmEdge_ModuleInstanceListGlobal"); return 0; }
-API(WasmEdge_TableInstanceContext *, WasmEdge_TableInstanceCreate)(const WasmEdge_TableTypeContext *TabType) { (void)TabType; unsupported("WasmEdge_TableInstanceCreate"); return NULL; }
-API(WasmEdge_TableInstanceContext *, WasmEdge_TableInstanceCreateWithInit)(const WasmEdge_TableTypeContext *TabType, const WasmEdge_Value Value) { (void)TabType; (void)Value; unsupported("WasmEdge_TableInstanceCreateWithInit"); return NULL; }
-API(const WasmEdge_TableTypeContext *, WasmEdge_TableInstanceGetTableType)(const WasmEdge_TableInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_TableInstanceGetTableType"); return NULL; }
-API(WasmEdge_Result, WasmEdge_TableInstanceGetData)(const WasmEdge_TableInstanceContext *Cxt, WasmEdge_Value *Data, const uint32_t Offset) { (void)Cxt; (void)Data; (void)Offset; unsupported("WasmEdge_TableInstanceGetData"); return WasmEdge_Result_Fail; }
-API(WasmEdge_Result, WasmEdge_TableInstanceSetData)(WasmEdge_TableInstanceContext *Cxt, WasmEdge_Value Data, const uint32_t Offset) { (void)Cxt; (void)Data; (void)Offset; unsupported("WasmEdge_TableInstanceSetData"); return WasmEdge_Result_Fail; }
-API(uint32_t, WasmEdge_TableInstanceGetSize)(const WasmEdge_TableInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_TableInstanceGetSize"); return 0; }
-API(WasmEdge_Result, WasmEdge_TableInstanceGrow)(WasmEdge_TableInstanceContext *Cxt, const uint32_t Size) { (void)Cxt; (void)Size; unsupported("WasmEdge_TableInstanceGrow"); return WasmEdge_Result_Fail; }
-API(void, WasmEdge_TableInstanceDelete)(WasmEdge_TableInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_TableInstanceDelete"); }
-API(WasmEdge_MemoryInstanceContext *, WasmEdge_MemoryInstanceCreate)(const WasmEdge_MemoryTypeContext *MemType) { (void)MemType; unsupported("WasmEdge_MemoryInstanceCreate"); return NULL; }
-API(const WasmEdge_MemoryTypeContext *, WasmEdge_MemoryInstanceGetMemoryType)(const WasmEdge_MemoryInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_MemoryInstanceGetMemoryType"); return NULL; }
-API(WasmEdge_Result, WasmEdge_MemoryInstanceGrowPage)(WasmEdge_MemoryInstanceContext *Cxt, const uint32_t Page) { (void)Cxt; (void)Page; unsupported("WasmEdge_MemoryInstanceGrowPage"); return WasmEdge_Result_Fail; }
-API(void, WasmEdge_MemoryInstanceDelete)(WasmEdge_MemoryInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_MemoryInstanceDelete"); }
-API(WasmEdge_GlobalInstanceContext *, WasmEdge_GlobalInstanceCreate)(const WasmEdge_GlobalTypeContext *GlobType, const WasmEdge_Value Value) { (void)GlobType; (void)Value; unsupported("WasmEdge_GlobalInstanceCreate"); return NULL; }
-API(const WasmEdge_GlobalTypeContext *, WasmEdge_GlobalInstanceGetGlobalType)(const WasmEdge_GlobalInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_GlobalInstanceGetGlobalType"); return NULL; }
-API(WasmEdge_Value, WasmEdge_GlobalInstanceGetValue)(const WasmEdge_GlobalInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_GlobalInstanceGetValue"); return ((WasmEdge_Value){0}); }
-API(WasmEdge_Result, WasmEdge_GlobalInstanceSetValue)(WasmEdge_GlobalInstanceContext *Cxt, const WasmEdge_Value Value) { (void)Cxt; (void)Value; unsupported("WasmEdge_GlobalInstanceSetValue"); return WasmEdge_Result_Fail; }
-API(void, WasmEdge_GlobalInstanceDelete)(WasmEdge_GlobalInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_GlobalInstanceDelete"); }
 API(void, WasmEdge_AsyncWait)(const WasmEdge_Async *Cxt) { (void)Cxt; unsupported("WasmEdge_AsyncWait"); }
 API(bool, WasmEdge_AsyncWaitFor)(const WasmEdge_Async *Cxt, uint64_t Milliseconds) { (void)Cxt; (void)Milliseconds; unsupported("WasmEdge_AsyncWaitFor"); return 0; }
 API(void, WasmEdge_AsyncCancel)(WasmEdge_Async *Cxt) { (void)Cxt; unsupported("WasmEdge_AsyncCancel"); }
@@ -684,6 +1087,18 @@ API(WasmEdge_ModuleInstanceContext *, WasmEdge_PluginCreateModule)(const WasmEdg
 API(void, WasmEdge_PluginInitWASINN)(const char *const *NNPreloads, const uint32_t PreloadsLen) { (void)NNPreloads; (void)PreloadsLen; unsupported("WasmEdge_PluginInitWASINN"); }
 API(void, WasmEdge_ExecutorExperimentalRegisterPreHostFunction)(WasmEdge_ExecutorContext *Cxt, void *Data, void (*Func)(void *)) { (void)Cxt; (void)Data; (void)Func; unsupported("WasmEdge_ExecutorExperimentalRegisterPreHostFunction"); }
 API(void, WasmEdge_ExecutorExperimentalRegisterPostHostFunction)(WasmEdge_ExecutorContext *Cxt, void *Data, void (*Func)(void *)) { (void)Cxt; (void)Data; (void)Func; unsupported("WasmEdge_ExecutorExperimentalRegisterPostHostFunction"); }
+API(void, WasmEdge_ConfigureSetRunMode)(WasmEdge_ConfigureContext *Cxt, const enum WasmEdge_RunMode Mode) { (void)Cxt; (void)Mode; unsupported("WasmEdge_ConfigureSetRunMode"); }
+API(enum WasmEdge_RunMode, WasmEdge_ConfigureGetRunMode)(const WasmEdge_ConfigureContext *Cxt) { (void)Cxt; unsupported("WasmEdge_ConfigureGetRunMode"); return WasmEdge_RunMode_Interpreter; }
+API(void, WasmEdge_ConfigureSetWASMStandard)(WasmEdge_ConfigureContext *Cxt, const enum WasmEdge_Standard Std) { (void)Cxt; (void)Std; unsupported("WasmEdge_ConfigureSetWASMStandard"); }
+API(const WasmEdge_FunctionTypeContext *, WasmEdge_TagTypeGetFunctionType)(const WasmEdge_TagTypeContext *Cxt) { (void)Cxt; unsupported("WasmEdge_TagTypeGetFunctionType"); return NULL; }
+API(const WasmEdge_TagTypeContext *, WasmEdge_TagInstanceGetTagType)(const WasmEdge_TagInstanceContext *Cxt) { (void)Cxt; unsupported("WasmEdge_TagInstanceGetTagType"); return NULL; }
+API(const WasmEdge_TagTypeContext *, WasmEdge_ImportTypeGetTagType)(const WasmEdge_ASTModuleContext *ASTCxt, const WasmEdge_ImportTypeContext *Cxt) { (void)ASTCxt; (void)Cxt; unsupported("WasmEdge_ImportTypeGetTagType"); return NULL; }
+API(const WasmEdge_TagTypeContext *, WasmEdge_ExportTypeGetTagType)(const WasmEdge_ASTModuleContext *ASTCxt, const WasmEdge_ExportTypeContext *Cxt) { (void)ASTCxt; (void)Cxt; unsupported("WasmEdge_ExportTypeGetTagType"); return NULL; }
+API(WasmEdge_Result, WasmEdge_ExecutorRegisterImportWithAlias)(WasmEdge_ExecutorContext *Cxt, WasmEdge_StoreContext *StoreCxt, const WasmEdge_ModuleInstanceContext *ImportCxt, const WasmEdge_String AliasName) { (void)Cxt; (void)StoreCxt; (void)ImportCxt; (void)AliasName; unsupported("WasmEdge_ExecutorRegisterImportWithAlias"); return WasmEdge_Result_Fail; }
+API(WasmEdge_Result, WasmEdge_VMRegisterModuleFromImportWithAlias)(WasmEdge_VMContext *Cxt, const WasmEdge_String AliasName, const WasmEdge_ModuleInstanceContext *ImportCxt) { (void)Cxt; (void)AliasName; (void)ImportCxt; unsupported("WasmEdge_VMRegisterModuleFromImportWithAlias"); return WasmEdge_Result_Fail; }
+API(WasmEdge_ModuleInstanceContext *, WasmEdge_ModuleInstanceCreateWASIWithFds)(const char *const *Args, const uint32_t ArgLen, const char *const *Envs, const uint32_t EnvLen, const char *const *Preopens, const uint32_t PreopenLen, const int32_t StdInFd, const int32_t StdOutFd, const int32_t StdErrFd) { (void)Args; (void)ArgLen; (void)Envs; (void)EnvLen; (void)Preopens; (void)PreopenLen; (void)StdInFd; (void)StdOutFd; (void)StdErrFd; unsupported("WasmEdge_ModuleInstanceCreateWASIWithFds"); return NULL; }
+API(void, WasmEdge_ModuleInstanceInitWASIWithFds)(WasmEdge_ModuleInstanceContext *Cxt, const char *const *Args, const uint32_t ArgLen, const char *const *Envs, const uint32_t EnvLen, const char *const *Preopens, const uint32_t PreopenLen, const int32_t StdInFd, const int32_t StdOutFd, const int32_t StdErrFd) { (void)Cxt; (void)Args; (void)ArgLen; (void)Envs; (void)EnvLen; (void)Preopens; (void)PreopenLen; (void)StdInFd; (void)StdOutFd; (void)StdErrFd; unsupported("WasmEdge_ModuleInstanceInitWASIWithFds"); }
+API(int, WasmEdge_Driver_WasiNNRPCServer)(int Argc, const char *Argv[]) { (void)Argc; (void)Argv; unsupported("WasmEdge_Driver_WasiNNRPCServer"); return 1; }
 
 /* ---- Orchestra's side (not part of the WasmEdge C API) --------------------- */
 
@@ -717,6 +1132,7 @@ ORCHESTRA_WASMEDGE_EXPORT int32_t orchestra_wasmedge_call(orchestra_ctx_t *ctx, 
   }
   frame.memory.base = ctx->memory;
   frame.memory.size = ctx->memory ? ctx->memory_size : 0;
+  frame.memory.type = NULL;
   res = f->wrap ? f->wrap(f->binding, f->data, &frame, params, np, returns, nr)
                 : f->fn(f->data, &frame, params, returns);
   if (res.Code == 0x00) {
@@ -736,8 +1152,15 @@ ORCHESTRA_WASMEDGE_EXPORT int32_t orchestra_wasmedge_call(orchestra_ctx_t *ctx, 
 ORCHESTRA_WASMEDGE_EXPORT const char *orchestra_wasmedge_module_name(const WasmEdge_ModuleInstanceContext *m) {
   return m->name.Buf;
 }
-ORCHESTRA_WASMEDGE_EXPORT uint32_t orchestra_wasmedge_module_unsupported(const WasmEdge_ModuleInstanceContext *m) {
-  return m->unsupported;
+/* The name of m's index-th table, memory or global (its kind, 't', 'm' or 'g',
+ * into *kind), or NULL past the last. */
+ORCHESTRA_WASMEDGE_EXPORT const char *orchestra_wasmedge_module_export(const WasmEdge_ModuleInstanceContext *m,
+                                                                       uint32_t index, char *kind) {
+  struct export *e = m->exports;
+  while (e && index--) e = e->next;
+  if (e == NULL) return NULL;
+  *kind = e->kind;
+  return e->name;
 }
 ORCHESTRA_WASMEDGE_EXPORT uint32_t orchestra_wasmedge_module_size(const WasmEdge_ModuleInstanceContext *m) {
   return m->count;
@@ -824,7 +1247,6 @@ ORCHESTRA_WASMEDGE_EXPORT void orchestra_wasmedge_module_delete(WasmEdge_ModuleI
     X(WasmEdge_ResultGetCode) \
     X(WasmEdge_ResultGetCategory) \
     X(WasmEdge_ResultGetMessage) \
-    X(WasmEdge_LimitIsEqual) \
     X(WasmEdge_ConfigureCreate) \
     X(WasmEdge_ConfigureAddProposal) \
     X(WasmEdge_ConfigureRemoveProposal) \
@@ -874,12 +1296,8 @@ ORCHESTRA_WASMEDGE_EXPORT void orchestra_wasmedge_module_delete(WasmEdge_ModuleI
     X(WasmEdge_FunctionTypeGetReturnsLength) \
     X(WasmEdge_FunctionTypeGetReturns) \
     X(WasmEdge_FunctionTypeDelete) \
-    X(WasmEdge_TableTypeCreate) \
     X(WasmEdge_TableTypeGetRefType) \
-    X(WasmEdge_TableTypeGetLimit) \
     X(WasmEdge_TableTypeDelete) \
-    X(WasmEdge_MemoryTypeCreate) \
-    X(WasmEdge_MemoryTypeGetLimit) \
     X(WasmEdge_MemoryTypeDelete) \
     X(WasmEdge_GlobalTypeCreate) \
     X(WasmEdge_GlobalTypeGetValType) \
@@ -1042,6 +1460,38 @@ ORCHESTRA_WASMEDGE_EXPORT void orchestra_wasmedge_module_delete(WasmEdge_ModuleI
     X(WasmEdge_PluginInitWASINN) \
     X(WasmEdge_ExecutorExperimentalRegisterPreHostFunction) \
     X(WasmEdge_ExecutorExperimentalRegisterPostHostFunction) \
+    X(WasmEdge_LimitCreate) \
+    X(WasmEdge_LimitCreateWithMax) \
+    X(WasmEdge_LimitGetMin) \
+    X(WasmEdge_LimitGetMax) \
+    X(WasmEdge_LimitHasMax) \
+    X(WasmEdge_LimitIsShared) \
+    X(WasmEdge_LimitIs64Bit) \
+    X(WasmEdge_LimitDelete) \
+    X(WasmEdge_ConfigureSetRunMode) \
+    X(WasmEdge_ConfigureGetRunMode) \
+    X(WasmEdge_ConfigureSetWASMStandard) \
+    X(WasmEdge_TagTypeGetFunctionType) \
+    X(WasmEdge_TagInstanceGetTagType) \
+    X(WasmEdge_ImportTypeGetTagType) \
+    X(WasmEdge_ExportTypeGetTagType) \
+    X(WasmEdge_ExecutorRegisterImportWithAlias) \
+    X(WasmEdge_VMRegisterModuleFromImportWithAlias) \
+    X(WasmEdge_ModuleInstanceCreateWASIWithFds) \
+    X(WasmEdge_ModuleInstanceInitWASIWithFds) \
+    X(WasmEdge_ModuleInstanceFindTag) \
+    X(WasmEdge_ModuleInstanceListTagLength) \
+    X(WasmEdge_ModuleInstanceListTag) \
+    X(WasmEdge_Driver_WasiNNRPCServer) \
+    /* end */
+
+/* The five functions whose limit argument or result changed in 0.17. */
+#define ORCHESTRA_WASMEDGE_LIMIT_API(X) \
+    X(WasmEdge_LimitIsEqual) \
+    X(WasmEdge_TableTypeCreate) \
+    X(WasmEdge_TableTypeGetLimit) \
+    X(WasmEdge_MemoryTypeCreate) \
+    X(WasmEdge_MemoryTypeGetLimit) \
     /* end */
 
 #ifndef ORCHESTRA_WASMEDGE_NO_SYMVER
@@ -1050,8 +1500,15 @@ ORCHESTRA_WASMEDGE_EXPORT void orchestra_wasmedge_module_delete(WasmEdge_ModuleI
           ".symver orchestra_impl_" #name "," #name "@WASMEDGE_0.16\n"     \
           ".symver orchestra_impl_" #name "," #name "@WASMEDGE_0.15\n"     \
           ".symver orchestra_impl_" #name "," #name "@WASMEDGE_0.14");
-#else /* a linker without multiple symbol versions: plain aliases */
+#define LIMIT_VERSIONS(name)                                               \
+  __asm__(".symver orchestra_impl_" #name "," #name "@@WASMEDGE_0.17\n"    \
+          ".symver orchestra_016_" #name "," #name "@WASMEDGE_0.16\n"      \
+          ".symver orchestra_016_" #name "," #name "@WASMEDGE_0.15\n"      \
+          ".symver orchestra_016_" #name "," #name "@WASMEDGE_0.14");
+#else /* a linker without multiple symbol versions: plain aliases, the 0.17 forms */
 #define VERSIONS(name) \
   extern __typeof__(name) name __attribute__((alias("orchestra_impl_" #name), visibility("default")));
+#define LIMIT_VERSIONS(name) VERSIONS(name)
 #endif
 ORCHESTRA_WASMEDGE_API(VERSIONS)
+ORCHESTRA_WASMEDGE_LIMIT_API(LIMIT_VERSIONS)

@@ -34,6 +34,13 @@
 #ifndef WASMEDGE_CAPI_EXPORT
 #define WASMEDGE_CAPI_EXPORT __attribute__((visibility("default")))
 #endif
+#ifndef WASMEDGE_CAPI_NOEXCEPT
+#ifdef __cplusplus
+#define WASMEDGE_CAPI_NOEXCEPT noexcept
+#else
+#define WASMEDGE_CAPI_NOEXCEPT
+#endif
+#endif
 #ifndef WASMEDGE_CAPI_PLUGIN_EXPORT
 #define WASMEDGE_CAPI_PLUGIN_EXPORT __attribute__((visibility("default")))
 #endif
@@ -44,12 +51,12 @@
 #define WASMEDGE_VERSION_MINOR 17
 #define WASMEDGE_VERSION_PATCH 0
 /* Plug-in API version of a plug-in built against this header (WasmEdge 0.17
- * speaks 5; Orchestra loads 3, 4 and 5). */
-#define WASMEDGE_PLUGIN_API_VERSION 5
+ * speaks 5; Orchestra loads 3, 4 and 5): what a descriptor's APIVersion is set to. */
+#define WasmEdge_Plugin_CurrentAPIVersion 5
 
 #if !defined(WASMEDGE_NO_INT128)
-typedef unsigned __int128 uint128_t;
-typedef __int128 int128_t;
+__extension__ typedef unsigned __int128 uint128_t;
+__extension__ typedef __int128 int128_t;
 #else
 typedef struct uint128_t { uint64_t Low; uint64_t High; } uint128_t;
 typedef struct int128_t { uint64_t Low; int64_t High; } int128_t;
@@ -95,7 +102,11 @@ typedef struct WasmEdge_Result { uint32_t Code; } WasmEdge_Result;
 #define WasmEdge_Result_Fail ((WasmEdge_Result){.Code = 0x02})
 #endif
 
-typedef struct WasmEdge_Limit { bool HasMax; bool Shared; uint32_t Min; uint32_t Max; } WasmEdge_Limit;
+/* Limits of tables and memories: an opaque context since WasmEdge 0.17 (0.16 and
+ * before passed a struct {bool HasMax; bool Shared; uint32_t Min; uint32_t Max;}
+ * by value: the compatibility library serves that form under the symbol
+ * versions WASMEDGE_0.14 to WASMEDGE_0.16, and to unversioned references). */
+typedef struct WasmEdge_LimitContext WasmEdge_LimitContext;
 
 /* Error categories: a result's top 8 bits. */
 enum WasmEdge_ErrCategory {
@@ -103,7 +114,9 @@ enum WasmEdge_ErrCategory {
   WasmEdge_ErrCategory_UserLevelError = 0x01,
 };
 
-/* The WASM-category codes this library reports (WasmEdge defines many more). */
+/* Codes of the WASM category: the general ones and those of the execution phase,
+ * which host functions report (WasmEdge defines loading, validation and
+ * instantiation codes too, 0x01xx to 0x03xx, not declared here). */
 enum WasmEdge_ErrCode {
   WasmEdge_ErrCode_Success = 0x0000,
   WasmEdge_ErrCode_Terminated = 0x0001,
@@ -113,6 +126,37 @@ enum WasmEdge_ErrCode {
   WasmEdge_ErrCode_FuncNotFound = 0x0005,
   WasmEdge_ErrCode_AOTDisabled = 0x0006,
   WasmEdge_ErrCode_Interrupted = 0x0007,
+  WasmEdge_ErrCode_NotValidated = 0x0008,
+  WasmEdge_ErrCode_NonNullRequired = 0x0009,
+  WasmEdge_ErrCode_SetValueToConst = 0x000A,
+  WasmEdge_ErrCode_SetValueErrorType = 0x000B,
+  WasmEdge_ErrCode_UserDefError = 0x000C,
+  WasmEdge_ErrCode_WrongInstanceAddress = 0x0400,
+  WasmEdge_ErrCode_WrongInstanceIndex = 0x0401,
+  WasmEdge_ErrCode_InstrTypeMismatch = 0x0402,
+  WasmEdge_ErrCode_FuncSigMismatch = 0x0403,
+  WasmEdge_ErrCode_DivideByZero = 0x0404,
+  WasmEdge_ErrCode_IntegerOverflow = 0x0405,
+  WasmEdge_ErrCode_InvalidConvToInt = 0x0406,
+  WasmEdge_ErrCode_TableOutOfBounds = 0x0407,
+  WasmEdge_ErrCode_MemoryOutOfBounds = 0x0408,
+  WasmEdge_ErrCode_ArrayOutOfBounds = 0x0409,
+  WasmEdge_ErrCode_Unreachable = 0x040A,
+  WasmEdge_ErrCode_UninitializedElement = 0x040B,
+  WasmEdge_ErrCode_UndefinedElement = 0x040C,
+  WasmEdge_ErrCode_IndirectCallTypeMismatch = 0x040D,
+  WasmEdge_ErrCode_HostFuncError = 0x040E,
+  WasmEdge_ErrCode_RefTypeMismatch = 0x040F,
+  WasmEdge_ErrCode_UnalignedAtomicAccess = 0x0410,
+  WasmEdge_ErrCode_ExpectSharedMemory = 0x0411,
+  WasmEdge_ErrCode_CastNullToNonNull = 0x0412,
+  WasmEdge_ErrCode_AccessNullFunc = 0x0413,
+  WasmEdge_ErrCode_AccessNullStruct = 0x0414,
+  WasmEdge_ErrCode_AccessNullArray = 0x0415,
+  WasmEdge_ErrCode_AccessNullI31 = 0x0416,
+  WasmEdge_ErrCode_AccessNullException = 0x0417,
+  WasmEdge_ErrCode_CastFailed = 0x0418,
+  WasmEdge_ErrCode_UncaughtException = 0x0419,
 };
 
 /* Enumerations that only appear in the signatures of functions Orchestra stubs;
@@ -138,6 +182,8 @@ enum WasmEdge_Proposal {
   WasmEdge_Proposal_Component,
 };
 enum WasmEdge_HostRegistration { WasmEdge_HostRegistration_Wasi = 0 };
+enum WasmEdge_RunMode { WasmEdge_RunMode_Interpreter = 0, WasmEdge_RunMode_JIT, WasmEdge_RunMode_AOT };
+enum WasmEdge_Standard { WasmEdge_Standard_WASM_1 = 0, WasmEdge_Standard_WASM_2, WasmEdge_Standard_WASM_3 };
 enum WasmEdge_CompilerOptimizationLevel {
   WasmEdge_CompilerOptimizationLevel_O0 = 0,
   WasmEdge_CompilerOptimizationLevel_O1,
@@ -168,6 +214,7 @@ typedef struct WasmEdge_FunctionTypeContext WasmEdge_FunctionTypeContext;
 typedef struct WasmEdge_MemoryTypeContext WasmEdge_MemoryTypeContext;
 typedef struct WasmEdge_TableTypeContext WasmEdge_TableTypeContext;
 typedef struct WasmEdge_GlobalTypeContext WasmEdge_GlobalTypeContext;
+typedef struct WasmEdge_TagTypeContext WasmEdge_TagTypeContext;
 typedef struct WasmEdge_ImportTypeContext WasmEdge_ImportTypeContext;
 typedef struct WasmEdge_ExportTypeContext WasmEdge_ExportTypeContext;
 typedef struct WasmEdge_CompilerContext WasmEdge_CompilerContext;
@@ -180,6 +227,7 @@ typedef struct WasmEdge_FunctionInstanceContext WasmEdge_FunctionInstanceContext
 typedef struct WasmEdge_TableInstanceContext WasmEdge_TableInstanceContext;
 typedef struct WasmEdge_MemoryInstanceContext WasmEdge_MemoryInstanceContext;
 typedef struct WasmEdge_GlobalInstanceContext WasmEdge_GlobalInstanceContext;
+typedef struct WasmEdge_TagInstanceContext WasmEdge_TagInstanceContext;
 typedef struct WasmEdge_CallingFrameContext WasmEdge_CallingFrameContext;
 typedef struct WasmEdge_Async WasmEdge_Async;
 typedef struct WasmEdge_VMContext WasmEdge_VMContext;
@@ -318,7 +366,15 @@ WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_ResultGen(const enum WasmEd
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ResultGetCode(const WasmEdge_Result Res);
 WASMEDGE_CAPI_EXPORT extern enum WasmEdge_ErrCategory WasmEdge_ResultGetCategory(const WasmEdge_Result Res);
 WASMEDGE_CAPI_EXPORT extern const char *WasmEdge_ResultGetMessage(const WasmEdge_Result Res);
-WASMEDGE_CAPI_EXPORT extern bool WasmEdge_LimitIsEqual(const WasmEdge_Limit Lim1, const WasmEdge_Limit Lim2);
+WASMEDGE_CAPI_EXPORT extern WasmEdge_LimitContext *WasmEdge_LimitCreate(const uint64_t Min, const bool Is64Bit);
+WASMEDGE_CAPI_EXPORT extern WasmEdge_LimitContext *WasmEdge_LimitCreateWithMax(const uint64_t Min, const uint64_t Max, const bool Is64Bit, const bool IsShared);
+WASMEDGE_CAPI_EXPORT extern uint64_t WasmEdge_LimitGetMin(const WasmEdge_LimitContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern uint64_t WasmEdge_LimitGetMax(const WasmEdge_LimitContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern bool WasmEdge_LimitHasMax(const WasmEdge_LimitContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern bool WasmEdge_LimitIsShared(const WasmEdge_LimitContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern bool WasmEdge_LimitIs64Bit(const WasmEdge_LimitContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern bool WasmEdge_LimitIsEqual(const WasmEdge_LimitContext *Lim1, const WasmEdge_LimitContext *Lim2);
+WASMEDGE_CAPI_EXPORT extern void WasmEdge_LimitDelete(WasmEdge_LimitContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_ConfigureContext *WasmEdge_ConfigureCreate(void);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_ConfigureAddProposal(WasmEdge_ConfigureContext *Cxt, const enum WasmEdge_Proposal Prop);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_ConfigureRemoveProposal(WasmEdge_ConfigureContext *Cxt, const enum WasmEdge_Proposal Prop);
@@ -330,6 +386,9 @@ WASMEDGE_CAPI_EXPORT extern void WasmEdge_ConfigureSetMaxMemoryPage(WasmEdge_Con
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ConfigureGetMaxMemoryPage(const WasmEdge_ConfigureContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_ConfigureSetForceInterpreter(WasmEdge_ConfigureContext *Cxt, const bool IsForceInterpreter);
 WASMEDGE_CAPI_EXPORT extern bool WasmEdge_ConfigureIsForceInterpreter(const WasmEdge_ConfigureContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern void WasmEdge_ConfigureSetRunMode(WasmEdge_ConfigureContext *Cxt, const enum WasmEdge_RunMode Mode);
+WASMEDGE_CAPI_EXPORT extern enum WasmEdge_RunMode WasmEdge_ConfigureGetRunMode(const WasmEdge_ConfigureContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern void WasmEdge_ConfigureSetWASMStandard(WasmEdge_ConfigureContext *Cxt, const enum WasmEdge_Standard Std);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_ConfigureSetAllowAFUNIX(WasmEdge_ConfigureContext *Cxt, const bool EnableAFUNIX);
 WASMEDGE_CAPI_EXPORT extern bool WasmEdge_ConfigureIsAllowAFUNIX(const WasmEdge_ConfigureContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_ConfigureCompilerSetOptimizationLevel(WasmEdge_ConfigureContext *Cxt, const enum WasmEdge_CompilerOptimizationLevel Level);
@@ -368,17 +427,18 @@ WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_FunctionTypeGetParameters(const Wa
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_FunctionTypeGetReturnsLength(const WasmEdge_FunctionTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_FunctionTypeGetReturns(const WasmEdge_FunctionTypeContext *Cxt, WasmEdge_ValType *List, const uint32_t Len);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_FunctionTypeDelete(WasmEdge_FunctionTypeContext *Cxt);
-WASMEDGE_CAPI_EXPORT extern WasmEdge_TableTypeContext *WasmEdge_TableTypeCreate(const WasmEdge_ValType RefType, const WasmEdge_Limit Limit);
+WASMEDGE_CAPI_EXPORT extern WasmEdge_TableTypeContext *WasmEdge_TableTypeCreate(const WasmEdge_ValType RefType, const WasmEdge_LimitContext *Limit);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_ValType WasmEdge_TableTypeGetRefType(const WasmEdge_TableTypeContext *Cxt);
-WASMEDGE_CAPI_EXPORT extern WasmEdge_Limit WasmEdge_TableTypeGetLimit(const WasmEdge_TableTypeContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern const WasmEdge_LimitContext *WasmEdge_TableTypeGetLimit(const WasmEdge_TableTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_TableTypeDelete(WasmEdge_TableTypeContext *Cxt);
-WASMEDGE_CAPI_EXPORT extern WasmEdge_MemoryTypeContext *WasmEdge_MemoryTypeCreate(const WasmEdge_Limit Limit);
-WASMEDGE_CAPI_EXPORT extern WasmEdge_Limit WasmEdge_MemoryTypeGetLimit(const WasmEdge_MemoryTypeContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern WasmEdge_MemoryTypeContext *WasmEdge_MemoryTypeCreate(const WasmEdge_LimitContext *Limit);
+WASMEDGE_CAPI_EXPORT extern const WasmEdge_LimitContext *WasmEdge_MemoryTypeGetLimit(const WasmEdge_MemoryTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_MemoryTypeDelete(WasmEdge_MemoryTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_GlobalTypeContext *WasmEdge_GlobalTypeCreate(const WasmEdge_ValType ValType, const enum WasmEdge_Mutability Mut);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_ValType WasmEdge_GlobalTypeGetValType(const WasmEdge_GlobalTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern enum WasmEdge_Mutability WasmEdge_GlobalTypeGetMutability(const WasmEdge_GlobalTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_GlobalTypeDelete(WasmEdge_GlobalTypeContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern const WasmEdge_FunctionTypeContext *WasmEdge_TagTypeGetFunctionType(const WasmEdge_TagTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern enum WasmEdge_ExternalType WasmEdge_ImportTypeGetExternalType(const WasmEdge_ImportTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_String WasmEdge_ImportTypeGetModuleName(const WasmEdge_ImportTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_String WasmEdge_ImportTypeGetExternalName(const WasmEdge_ImportTypeContext *Cxt);
@@ -386,12 +446,14 @@ WASMEDGE_CAPI_EXPORT extern const WasmEdge_FunctionTypeContext *WasmEdge_ImportT
 WASMEDGE_CAPI_EXPORT extern const WasmEdge_TableTypeContext *WasmEdge_ImportTypeGetTableType(const WasmEdge_ASTModuleContext *ASTCxt, const WasmEdge_ImportTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern const WasmEdge_MemoryTypeContext *WasmEdge_ImportTypeGetMemoryType(const WasmEdge_ASTModuleContext *ASTCxt, const WasmEdge_ImportTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern const WasmEdge_GlobalTypeContext *WasmEdge_ImportTypeGetGlobalType(const WasmEdge_ASTModuleContext *ASTCxt, const WasmEdge_ImportTypeContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern const WasmEdge_TagTypeContext *WasmEdge_ImportTypeGetTagType(const WasmEdge_ASTModuleContext *ASTCxt, const WasmEdge_ImportTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern enum WasmEdge_ExternalType WasmEdge_ExportTypeGetExternalType(const WasmEdge_ExportTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_String WasmEdge_ExportTypeGetExternalName(const WasmEdge_ExportTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern const WasmEdge_FunctionTypeContext *WasmEdge_ExportTypeGetFunctionType(const WasmEdge_ASTModuleContext *ASTCxt, const WasmEdge_ExportTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern const WasmEdge_TableTypeContext *WasmEdge_ExportTypeGetTableType(const WasmEdge_ASTModuleContext *ASTCxt, const WasmEdge_ExportTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern const WasmEdge_MemoryTypeContext *WasmEdge_ExportTypeGetMemoryType(const WasmEdge_ASTModuleContext *ASTCxt, const WasmEdge_ExportTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern const WasmEdge_GlobalTypeContext *WasmEdge_ExportTypeGetGlobalType(const WasmEdge_ASTModuleContext *ASTCxt, const WasmEdge_ExportTypeContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern const WasmEdge_TagTypeContext *WasmEdge_ExportTypeGetTagType(const WasmEdge_ASTModuleContext *ASTCxt, const WasmEdge_ExportTypeContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_CompilerContext *WasmEdge_CompilerCreate(const WasmEdge_ConfigureContext *ConfCxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_CompilerCompile(WasmEdge_CompilerContext *Cxt, const char *InPath, const char *OutPath);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_CompilerCompileFromBuffer(WasmEdge_CompilerContext *Cxt, const uint8_t *InBuffer, const uint64_t InBufferLen, const char *OutPath);
@@ -410,6 +472,7 @@ WASMEDGE_CAPI_EXPORT extern WasmEdge_ExecutorContext *WasmEdge_ExecutorCreate(co
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_ExecutorInstantiate(WasmEdge_ExecutorContext *Cxt, WasmEdge_ModuleInstanceContext **ModuleCxt, WasmEdge_StoreContext *StoreCxt, const WasmEdge_ASTModuleContext *ASTCxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_ExecutorRegister(WasmEdge_ExecutorContext *Cxt, WasmEdge_ModuleInstanceContext **ModuleCxt, WasmEdge_StoreContext *StoreCxt, const WasmEdge_ASTModuleContext *ASTCxt, WasmEdge_String ModuleName);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_ExecutorRegisterImport(WasmEdge_ExecutorContext *Cxt, WasmEdge_StoreContext *StoreCxt, const WasmEdge_ModuleInstanceContext *ImportCxt);
+WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_ExecutorRegisterImportWithAlias(WasmEdge_ExecutorContext *Cxt, WasmEdge_StoreContext *StoreCxt, const WasmEdge_ModuleInstanceContext *ImportCxt, const WasmEdge_String AliasName);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_ExecutorInvoke(WasmEdge_ExecutorContext *Cxt, const WasmEdge_FunctionInstanceContext *FuncCxt, const WasmEdge_Value *Params, const uint32_t ParamLen, WasmEdge_Value *Returns, const uint32_t ReturnLen);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Async *WasmEdge_ExecutorAsyncInvoke(WasmEdge_ExecutorContext *Cxt, const WasmEdge_FunctionInstanceContext *FuncCxt, const WasmEdge_Value *Params, const uint32_t ParamLen);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_ExecutorDelete(WasmEdge_ExecutorContext *Cxt);
@@ -421,7 +484,9 @@ WASMEDGE_CAPI_EXPORT extern void WasmEdge_StoreDelete(WasmEdge_StoreContext *Cxt
 WASMEDGE_CAPI_EXPORT extern WasmEdge_ModuleInstanceContext *WasmEdge_ModuleInstanceCreate(const WasmEdge_String ModuleName);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_ModuleInstanceContext *WasmEdge_ModuleInstanceCreateWithData(const WasmEdge_String ModuleName, void *HostData, void (*Finalizer)(void *));
 WASMEDGE_CAPI_EXPORT extern WasmEdge_ModuleInstanceContext *WasmEdge_ModuleInstanceCreateWASI(const char *const *Args, const uint32_t ArgLen, const char *const *Envs, const uint32_t EnvLen, const char *const *Preopens, const uint32_t PreopenLen);
+WASMEDGE_CAPI_EXPORT extern WasmEdge_ModuleInstanceContext *WasmEdge_ModuleInstanceCreateWASIWithFds(const char *const *Args, const uint32_t ArgLen, const char *const *Envs, const uint32_t EnvLen, const char *const *Preopens, const uint32_t PreopenLen, const int32_t StdInFd, const int32_t StdOutFd, const int32_t StdErrFd);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_ModuleInstanceInitWASI(WasmEdge_ModuleInstanceContext *Cxt, const char *const *Args, const uint32_t ArgLen, const char *const *Envs, const uint32_t EnvLen, const char *const *Preopens, const uint32_t PreopenLen);
+WASMEDGE_CAPI_EXPORT extern void WasmEdge_ModuleInstanceInitWASIWithFds(WasmEdge_ModuleInstanceContext *Cxt, const char *const *Args, const uint32_t ArgLen, const char *const *Envs, const uint32_t EnvLen, const char *const *Preopens, const uint32_t PreopenLen, const int32_t StdInFd, const int32_t StdOutFd, const int32_t StdErrFd);
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ModuleInstanceWASIGetExitCode(const WasmEdge_ModuleInstanceContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ModuleInstanceWASIGetNativeHandler(const WasmEdge_ModuleInstanceContext *Cxt, int32_t Fd, uint64_t *NativeHandler);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_ModuleInstanceInitWasmEdgeProcess(const char *const *AllowedCmds, const uint32_t CmdsLen, const bool AllowAll);
@@ -431,6 +496,7 @@ WASMEDGE_CAPI_EXPORT extern WasmEdge_FunctionInstanceContext *WasmEdge_ModuleIns
 WASMEDGE_CAPI_EXPORT extern WasmEdge_TableInstanceContext *WasmEdge_ModuleInstanceFindTable(const WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_MemoryInstanceContext *WasmEdge_ModuleInstanceFindMemory(const WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_GlobalInstanceContext *WasmEdge_ModuleInstanceFindGlobal(const WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name);
+WASMEDGE_CAPI_EXPORT extern WasmEdge_TagInstanceContext *WasmEdge_ModuleInstanceFindTag(const WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name);
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ModuleInstanceListFunctionLength(const WasmEdge_ModuleInstanceContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ModuleInstanceListFunction(const WasmEdge_ModuleInstanceContext *Cxt, WasmEdge_String *Names, const uint32_t Len);
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ModuleInstanceListTableLength(const WasmEdge_ModuleInstanceContext *Cxt);
@@ -439,6 +505,8 @@ WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ModuleInstanceListMemoryLength(con
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ModuleInstanceListMemory(const WasmEdge_ModuleInstanceContext *Cxt, WasmEdge_String *Names, const uint32_t Len);
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ModuleInstanceListGlobalLength(const WasmEdge_ModuleInstanceContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ModuleInstanceListGlobal(const WasmEdge_ModuleInstanceContext *Cxt, WasmEdge_String *Names, const uint32_t Len);
+WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ModuleInstanceListTagLength(const WasmEdge_ModuleInstanceContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_ModuleInstanceListTag(const WasmEdge_ModuleInstanceContext *Cxt, WasmEdge_String *Names, const uint32_t Len);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_ModuleInstanceAddFunction(WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name, WasmEdge_FunctionInstanceContext *FuncCxt);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_ModuleInstanceAddTable(WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name, WasmEdge_TableInstanceContext *TableCxt);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_ModuleInstanceAddMemory(WasmEdge_ModuleInstanceContext *Cxt, const WasmEdge_String Name, WasmEdge_MemoryInstanceContext *MemoryCxt);
@@ -471,6 +539,7 @@ WASMEDGE_CAPI_EXPORT extern const WasmEdge_GlobalTypeContext *WasmEdge_GlobalIns
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Value WasmEdge_GlobalInstanceGetValue(const WasmEdge_GlobalInstanceContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_GlobalInstanceSetValue(WasmEdge_GlobalInstanceContext *Cxt, const WasmEdge_Value Value);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_GlobalInstanceDelete(WasmEdge_GlobalInstanceContext *Cxt);
+WASMEDGE_CAPI_EXPORT extern const WasmEdge_TagTypeContext *WasmEdge_TagInstanceGetTagType(const WasmEdge_TagInstanceContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_ExecutorContext *WasmEdge_CallingFrameGetExecutor(const WasmEdge_CallingFrameContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern const WasmEdge_ModuleInstanceContext *WasmEdge_CallingFrameGetModuleInstance(const WasmEdge_CallingFrameContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_MemoryInstanceContext *WasmEdge_CallingFrameGetMemoryInstance(const WasmEdge_CallingFrameContext *Cxt, const uint32_t Idx);
@@ -486,6 +555,7 @@ WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_VMRegisterModuleFromBuffer(
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_VMRegisterModuleFromBytes(WasmEdge_VMContext *Cxt, const WasmEdge_String ModuleName, const WasmEdge_Bytes Bytes);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_VMRegisterModuleFromASTModule(WasmEdge_VMContext *Cxt, const WasmEdge_String ModuleName, const WasmEdge_ASTModuleContext *ASTCxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_VMRegisterModuleFromImport(WasmEdge_VMContext *Cxt, const WasmEdge_ModuleInstanceContext *ImportCxt);
+WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_VMRegisterModuleFromImportWithAlias(WasmEdge_VMContext *Cxt, const WasmEdge_String AliasName, const WasmEdge_ModuleInstanceContext *ImportCxt);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_VMRunWasmFromFile(WasmEdge_VMContext *Cxt, const char *Path, const WasmEdge_String FuncName, const WasmEdge_Value *Params, const uint32_t ParamLen, WasmEdge_Value *Returns, const uint32_t ReturnLen);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_VMRunWasmFromBuffer(WasmEdge_VMContext *Cxt, const uint8_t *Buf, const uint32_t BufLen, const WasmEdge_String FuncName, const WasmEdge_Value *Params, const uint32_t ParamLen, WasmEdge_Value *Returns, const uint32_t ReturnLen);
 WASMEDGE_CAPI_EXPORT extern WasmEdge_Result WasmEdge_VMRunWasmFromBytes(WasmEdge_VMContext *Cxt, const WasmEdge_Bytes Bytes, const WasmEdge_String FuncName, const WasmEdge_Value *Params, const uint32_t ParamLen, WasmEdge_Value *Returns, const uint32_t ReturnLen);
@@ -524,6 +594,7 @@ WASMEDGE_CAPI_EXPORT extern void WasmEdge_VMDelete(WasmEdge_VMContext *Cxt);
 WASMEDGE_CAPI_EXPORT extern int WasmEdge_Driver_Compiler(int Argc, const char *Argv[]);
 WASMEDGE_CAPI_EXPORT extern int WasmEdge_Driver_Tool(int Argc, const char *Argv[]);
 WASMEDGE_CAPI_EXPORT extern int WasmEdge_Driver_UniTool(int Argc, const char *Argv[]);
+WASMEDGE_CAPI_EXPORT extern int WasmEdge_Driver_WasiNNRPCServer(int Argc, const char *Argv[]);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_PluginLoadWithDefaultPaths(void);
 WASMEDGE_CAPI_EXPORT extern void WasmEdge_PluginLoadFromPath(const char *Path);
 WASMEDGE_CAPI_EXPORT extern uint32_t WasmEdge_PluginListPluginsLength(void);
