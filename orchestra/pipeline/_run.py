@@ -215,21 +215,30 @@ async def _read_async(
     """An async iterable, a record at a time, each taking its window slot before it
     is read: nothing is read that is not taken (a stop leaves the rest unread)."""
     index = 0
-    async with send:
-        it = aiter(records)
-        while not stop.is_set():
-            await window.take(1)
-            if stop.is_set():
-                window.give(1)
-                return
-            try:
-                record = await anext(it)
-            except StopAsyncIteration:
-                window.give(1)
-                return
-            send.send_nowait((index, record, record))
-            index += 1
-            stats.taken = index
+    it = aiter(records)
+    try:
+        async with send:
+            while not stop.is_set():
+                await window.take(1)
+                if stop.is_set():
+                    window.give(1)
+                    return
+                try:
+                    record = await anext(it)
+                except StopAsyncIteration:
+                    window.give(1)
+                    return
+                send.send_nowait((index, record, record))
+                index += 1
+                stats.taken = index
+    finally:
+        # Closed here, on the loop: left to the interpreter's shutdown, a source
+        # holding a file closes it through a worker thread after the loop has gone,
+        # and the process then waits for that thread forever.
+        close = getattr(it, "aclose", None)
+        if close is not None:
+            with anyio.CancelScope(shield=True):
+                await close()
 
 
 async def _feed_read(
