@@ -186,10 +186,7 @@ class Orchestra:
         return spec.instances * spec.max_in_flight
 
     def batch_size(self, plugin: str, export: str | None = None) -> int:
-        pool = self.supervisor.pools.get(plugin)
-        if pool is None or export is None:  # the most it may be
-            return max(1, self.config.plugins[plugin].max_in_flight // 2)
-        return pool.batch_size(export)
+        return self.supervisor.pool(plugin).batch_size(export)
 
     def run_pipeline(
         self,

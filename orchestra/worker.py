@@ -421,8 +421,7 @@ def _serve_batch(
             rings.set_running(call_id)
         try:
             data, values = call(export, payload, None if args is None else args[k])
-            if len(data) > output_limit:
-                _check_output(data, output_limit)
+            _check_output(data, output_limit)
             if (
                 values is None
                 and len(data) < SHM_THRESHOLD

@@ -28,6 +28,7 @@ from ..config import PipelineSpec, Stage
 from ..errors import CallError, ConfigError
 from ._conditions import matches, truthy_verdict
 from ._deadletter import _DeadLetters
+from ._exports import stage_exports
 from ._records import RecordResult
 from ._stats import PipelineStats
 
@@ -95,7 +96,7 @@ def _plan(caller: Caller, stage: Stage) -> tuple[int, Callable[[], int]]:
     """(tasks, batch size now) for a stage: records in it at once are at most
     ``concurrency`` (default: its plug-ins' capacity), in batches sized to its calls'
     cost, each task holding one batch at a time."""
-    calls = [(c.plugin, c.export) for c in _calls_of(stage)]
+    calls = [(plugin, export) for _, plugin, export in stage_exports(stage)]
     if not calls:  # a condition filter: evaluated here, no call to wait for
         return 1, lambda: _MAX_BATCH
     conc = stage.concurrency or max(caller.capacity(p) for p, _ in calls)
@@ -105,17 +106,6 @@ def _plan(caller: Caller, stage: Stage) -> tuple[int, Callable[[], int]]:
         plugin, export = calls[0]
         return tasks, lambda: min(most, caller.batch_size(plugin, export))
     return tasks, lambda: min([most] + [caller.batch_size(p, e) for p, e in calls])
-
-
-def _calls_of(stage: Stage) -> list[Any]:
-    """The (plugin, export) calls a stage makes: its own, its branches', its filter's."""
-    if stage.plugin is not None:
-        return [stage]
-    if stage.parallel is not None:
-        return list(stage.parallel.values())
-    if stage.filter is not None and stage.filter.plugin is not None:
-        return [stage.filter]
-    return []
 
 
 async def _stage_outcomes(caller: Caller, stage: Stage, payloads: list[bytes]) -> list[_Outcome]:

@@ -16,7 +16,7 @@ from ..config import PluginSpec
 from ..errors import CallError, Overloaded, PluginCrashed, PluginLoadError, PluginUnavailable
 from ..wire import Result
 from ._restart import decide_restart
-from ._worker import Router, WorkerHandle, WorkerState, _Group, _Pending
+from ._worker import Router, WorkerHandle, WorkerState, _Group, _Pending, _Waiter
 
 __all__ = ("PluginPool", "PluginStats")
 
@@ -30,7 +30,7 @@ BATCH_WORK = 5e-3
 BATCH_FIRST = 4  # the size before any call of the export has been timed
 
 
-class _Admission:
+class _Admission(_Waiter):
     """A caller queued for a free slot; the pool submits its call when one frees.
 
     Waiting is FIFO with lazy deletion: a caller that gives up is only marked (and
@@ -51,7 +51,6 @@ class _Admission:
         "seq",
         "state",
         "taken",
-        "waker",
     )
 
     def __init__(
@@ -61,14 +60,16 @@ class _Admission:
         args: list[Any] | None,
         exclude: frozenset[int],
         chain: tuple[tuple[str, int], ...],
-        seq: int,
     ) -> None:
+        # An asyncio future where there is a running asyncio loop (a few hundred bytes
+        # less than an Event, and no extra wake-up); an anyio Event elsewhere (trio).
+        super().__init__(_loop_future())
         self.export = export
         self.data = data
         self.args = args
         self.exclude = exclude
         self.chain = chain
-        self.seq = seq  # arrival order over every queue of the pool
+        self.seq = 0  # arrival order over every queue of the pool (set as it queues)
         self.state = _QUEUED
         self.pending: _Pending | None = None
         # A group (call_group) instead of one call: its items go out as instances
@@ -77,34 +78,21 @@ class _Admission:
         self.group_args: list[list[Any] | None] | None = None
         self.taken = 0
         self.parts: list[tuple[int, _Group]] = []
-        # An asyncio future where there is a running asyncio loop (a few hundred bytes
-        # less than an Event, and no extra wake-up); an anyio Event elsewhere (trio).
-        self.waker: Any = _new_waker()
-
-    async def wait(self) -> None:
-        waker = self.waker
-        if isinstance(waker, anyio.Event):
-            await waker.wait()
-        else:
-            await waker
 
     def wake(self, state: int) -> None:
         self.state = state
-        waker = self.waker
-        if isinstance(waker, anyio.Event):
-            waker.set()
-        elif not waker.done():  # a cancelled caller left a cancelled future
-            waker.set_result(None)
+        self._wake()
 
 
 _QUEUED, _ADMITTED, _REFUSED, _LEFT = range(4)
 
 
-def _new_waker() -> Any:
+def _loop_future() -> Any:
+    """A future of the running asyncio loop; None without one (trio: an Event)."""
     try:
         return asyncio.get_running_loop().create_future()
-    except RuntimeError:  # no asyncio loop: trio
-        return anyio.Event()
+    except RuntimeError:
+        return None
 
 
 class PluginStats(dict[str, Any]):
@@ -514,23 +502,40 @@ class PluginPool:
         pending = self._submit_now(export, data, args, chain, exclude)
         if pending is not None:
             return pending
-        if self.failed or self.closing:
+        refused = self._refusal(export)
+        if refused is not None:
+            raise refused
+        admission = _Admission(export, data, args, exclude, chain)
+        await self._wait_in_line(admission)
+        if admission.pending is None:
             raise self._unavailable(export)
+        return admission.pending
+
+    def _refusal(self, export: str) -> CallError | None:
+        """Why a caller that found no room may not wait for it, if it may not: the
+        plug-in failed or is closing, or ``max_waiting`` callers already wait."""
+        if self.failed or self.closing:
+            return self._unavailable(export)
         limit = self.spec.max_waiting
         if limit is not None and self.waiting >= limit:
             self.overloaded += 1
-            raise Overloaded(
+            return Overloaded(
                 f"every instance is busy and {self.waiting} callers already wait "
                 f"(max_waiting: {limit}); retry later, or raise plugins.{self.name}."
                 "max_waiting or instances",
                 plugin=self.name,
                 export=export,
             )
+        return None
+
+    async def _wait_in_line(self, admission: _Admission) -> None:
+        """Queue ``admission`` behind every caller already waiting (in the queue of
+        the instances it must avoid) until it is admitted or refused."""
         self._seq += 1
-        admission = _Admission(export, data, args, exclude, chain, self._seq)
-        queue = self._queues.get(exclude)
+        admission.seq = self._seq
+        queue = self._queues.get(admission.exclude)
         if queue is None:
-            queue = self._queues[exclude] = deque()
+            queue = self._queues[admission.exclude] = deque()
         queue.append(admission)
         self.waiting += 1
         try:
@@ -539,9 +544,6 @@ class PluginPool:
             if admission.state == _QUEUED:
                 self._leave(admission)
             raise
-        if admission.pending is None:
-            raise self._unavailable(export)
-        return admission.pending
 
     async def call_group(
         self,
@@ -573,9 +575,7 @@ class PluginPool:
             await group.wait()
             self._timed(export, group)
             if attempts == 1 or not group.failed:
-                self.calls += n
-                self.errors += group.failed
-                self._latencies.extend([time.perf_counter() - started] * min(n, 64))
+                self._count(n, group.failed, time.perf_counter() - started)
                 return group.outcomes  # type: ignore[return-value]
         # Retries: a call that was *running* when its worker died (the likely cause)
         # spends an attempt and goes again alone, so that a record that kills its
@@ -620,17 +620,24 @@ class PluginPool:
                     )
                     shares.append((ks, share_parts, share_error))
         sent = []
-        elapsed = time.perf_counter() - started
-        self.calls += n
-        self.errors += sum(1 for o in outcomes if isinstance(o, CallError))
-        self._latencies.extend([elapsed] * min(n, 64))
+        failed = sum(1 for o in outcomes if isinstance(o, CallError))
+        self._count(n, failed, time.perf_counter() - started)
         return outcomes  # type: ignore[return-value]
 
-    def batch_size(self, export: str) -> int:
+    def _count(self, n: int, failed: int, seconds: float) -> None:
+        """A group's calls in the counters: each took about ``seconds`` (at most 64
+        samples a group, so one large group does not fill the latency window)."""
+        self.calls += n
+        self.errors += failed
+        self._latencies.extend([seconds] * min(n, 64))
+
+    def batch_size(self, export: str | None = None) -> int:
         """Calls of ``export`` per batch: about ``BATCH_WORK`` of them by their recent
         cost, at most half an instance's ``max_in_flight`` (one batch runs while the
-        next waits)."""
+        next waits); without ``export``, that most."""
         most = max(1, self.spec.max_in_flight // 2)
+        if export is None:
+            return most
         cost = self._call_seconds.get(export)
         if cost is None:
             return min(BATCH_FIRST, most)
@@ -652,7 +659,7 @@ class PluginPool:
         """Submit ``items`` as shares to instances with room, waiting in line for
         room for the rest. :returns: the (offset, group) shares, and the error for
         the items past the last share when they could not be submitted."""
-        admission = _Admission(export, b"", None, frozenset(), (), 0)
+        admission = _Admission(export, b"", None, frozenset(), ())
         admission.items = items
         admission.group_args = args
         if not self.waiting:
@@ -663,28 +670,10 @@ class PluginPool:
                 self._submit_part(admission, worker)
         if admission.taken == len(items):
             return admission.parts, None
-        if self.failed or self.closing:
-            return admission.parts, self._unavailable(export)
-        limit = self.spec.max_waiting
-        if limit is not None and self.waiting >= limit:
-            self.overloaded += 1
-            return admission.parts, Overloaded(
-                f"every instance is busy and {self.waiting} callers already wait "
-                f"(max_waiting: {limit}); retry later, or raise plugins.{self.name}."
-                "max_waiting or instances",
-                plugin=self.name,
-                export=export,
-            )
-        self._seq += 1
-        admission.seq = self._seq
-        self._plain.append(admission)
-        self.waiting += 1
-        try:
-            await admission.wait()
-        except BaseException:
-            if admission.state == _QUEUED:
-                self._leave(admission)
-            raise
+        refused = self._refusal(export)
+        if refused is not None:
+            return admission.parts, refused
+        await self._wait_in_line(admission)
         if admission.state != _ADMITTED:
             return admission.parts, self._unavailable(export)
         return admission.parts, None

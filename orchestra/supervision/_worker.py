@@ -131,26 +131,19 @@ class WorkerState(enum.Enum):
     STOPPED = "stopped"  # process gone; every call it held has been answered
 
 
-class _Pending:
-    """One call waiting for its answer: an asyncio future on the fast path (no Event
-    object per call), an anyio Event otherwise."""
+class _Waiter:
+    """What a caller waits on: an asyncio future on the fast path (no Event object
+    per call), an anyio Event otherwise. Woken once, when its answer is complete."""
 
-    __slots__ = ("_event", "chain", "export", "future", "keep", "outcome", "sent_at")
+    __slots__ = ("_event", "future", "keep")
 
-    def __init__(
-        self, export: str, fut: Any = None, chain: tuple[tuple[str, int], ...] = ()
-    ) -> None:
-        self.export = export
-        self.chain = chain  # (plugin, instance) pairs blocked upstream in routed calls
+    def __init__(self, fut: Any) -> None:
         self.keep: Any = None  # by-reference payloads the worker may still read
-        self.outcome: Result | CallError | None = None
-        self.sent_at = time.monotonic()
         self.future = fut
         """The asyncio future on the fast path (callers may await it directly)."""
         self._event = None if fut is not None else anyio.Event()
 
-    def set(self, outcome: Result | CallError, call_id: int = 0) -> None:
-        self.outcome = outcome
+    def _wake(self) -> None:
         self.keep = None
         if self.future is not None:
             if not self.future.done():  # a cancelled caller left a cancelled future
@@ -167,39 +160,44 @@ class _Pending:
             await self._event.wait()
 
 
-class _Group:
+class _Pending(_Waiter):
+    """One call waiting for its answer."""
+
+    __slots__ = ("chain", "export", "outcome", "sent_at")
+
+    def __init__(
+        self, export: str, fut: Any = None, chain: tuple[tuple[str, int], ...] = ()
+    ) -> None:
+        super().__init__(fut)
+        self.export = export
+        self.chain = chain  # (plugin, instance) pairs blocked upstream in routed calls
+        self.outcome: Result | CallError | None = None
+        self.sent_at = time.monotonic()
+
+    def set(self, outcome: Result | CallError, call_id: int = 0) -> None:
+        self.outcome = outcome
+        self._wake()
+
+
+class _Group(_Waiter):
     """Calls of one export submitted together (a pipeline stage's batch) with one
     waiter for all: the caller wakes once per group, not once per call. Each call
     keeps its own id, frame and answer (a crash fails exactly the calls the worker
     still held); ``outcomes[k]`` is call ``first + k``'s."""
 
-    __slots__ = (
-        "_event",
-        "behind",
-        "chain",
-        "export",
-        "failed",
-        "first",
-        "future",
-        "keep",
-        "left",
-        "outcomes",
-        "seconds",
-    )
+    __slots__ = ("behind", "chain", "export", "failed", "first", "left", "outcomes", "seconds")
 
     def __init__(self, export: str, first: int, size: int, fut: Any = None) -> None:
+        super().__init__(fut)
         self.export = export
         self.first = first
         self.chain: tuple[tuple[str, int], ...] = ()  # groups are never routed calls
-        self.keep: Any = None  # by-reference inputs the worker may still read
         self.outcomes: list[bytes | Result | CallError | None] = [None] * size
         self.left = size
         self.failed = 0  # outcomes that are errors
         self.seconds = 0.0  # the worker's time in the calls answered in Results
         # Calls (by position) its worker died holding while another call was running.
         self.behind: set[int] = set()
-        self.future = fut
-        self._event = None if fut is not None else anyio.Event()
 
     def set(self, outcome: bytes | Result | CallError, call_id: int = 0) -> None:
         """Call ``call_id``'s answer (each call is answered once: its handle drops
@@ -209,26 +207,10 @@ class _Group:
             self.failed += 1
         self.left -= 1
         if not self.left:
-            self.done()
-
-    def done(self) -> None:
-        self.keep = None
-        if self.future is not None:
-            if not self.future.done():
-                self.future.set_result(None)
-        else:
-            assert self._event is not None
-            self._event.set()
-
-    async def wait(self) -> None:
-        if self.future is not None:
-            await self.future
-        else:
-            assert self._event is not None
-            await self._event.wait()
+            self._wake()
 
 
-_Waiter = _Pending | _Group
+_Held = _Pending | _Group  # what a handle holds per call id
 
 
 def describe_exit(code: int | None) -> str:
@@ -289,8 +271,8 @@ class WorkerHandle:
         self._router = router
         self._route_tg: anyio.abc.TaskGroup | None = None
         self._channel: WorkerChannel | None = None
-        self._pending: dict[int, _Waiter] = {}  # a group's calls share its waiter
-        self._fetching: dict[int, _Waiter] = {}  # answered by reference, being read
+        self._pending: dict[int, _Held] = {}  # a group's calls share its waiter
+        self._fetching: dict[int, _Held] = {}  # answered by reference, being read
         self._routes: set[int] = set()  # ids of the worker's routed calls being served
         self._broken: str | None = None  # set once a frame of the worker did not check out
         # Submitted, not yet sent: a large input waiting for the worker to free ring
@@ -635,7 +617,7 @@ class WorkerHandle:
                 waiter.outcomes[call_id - waiter.first] = item
                 waiter.left -= 1
                 if not waiter.left:
-                    waiter.done()
+                    waiter._wake()
                 del pending[call_id]
             else:
                 assert isinstance(item, Result | CallFailed)
@@ -652,7 +634,7 @@ class WorkerHandle:
     def _no_store(self) -> str:
         return f"the {self._backend.name} backend has no object store"
 
-    def _take_result(self, msg: Result, waiter: _Waiter) -> str | None:
+    def _take_result(self, msg: Result, waiter: _Held) -> str | None:
         """Answer ``waiter`` with a Result, reading its output wherever it is."""
         if msg.shm_pos >= 0:
             rings = self._rings
@@ -675,7 +657,7 @@ class WorkerHandle:
         waiter.set(msg, msg.id)
         return None
 
-    def _failed(self, msg: CallFailed, waiter: _Waiter) -> None:
+    def _failed(self, msg: CallFailed, waiter: _Held) -> None:
         """Answer ``waiter`` with the typed error the worker reported."""
         self.errors += 1
         if msg.reset:
@@ -747,7 +729,7 @@ class WorkerHandle:
         self._route_tg.start_soon(self._serve_route, msg, chain, running)
 
     async def _serve_route(
-        self, msg: RouteCall, chain: tuple[tuple[str, int], ...], running: _Waiter | None
+        self, msg: RouteCall, chain: tuple[tuple[str, int], ...], running: _Held | None
     ) -> None:
         assert self._router is not None
         # A by-reference input is forwarded as is (the calling worker holds it until
