@@ -57,6 +57,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -80,6 +81,7 @@ from orchestra.config import (  # noqa: E402
     Call,
     Condition,
     Filter,
+    HostPluginsSpec,
     PipelineSpec,
     PluginSpec,
     Stage,
@@ -316,19 +318,52 @@ def target_table(targets: list[Target]) -> str:
     return "\n".join(out)
 
 
-def route_config() -> Config:
+def route_config(instances: int = 1, *, inlined: Path | None = None) -> Config:
+    """``enrich`` with its lookup routed to ``owners`` or, with ``inlined`` (a folder
+    holding OWNERS_HOSTPLUGIN), answered by a Python host function in its own worker."""
+    enrich = str(PLUGINS / "enrich.wat")
+    stages = [Stage(plugin="enrich", export="enrich")]
+    if inlined is not None:
+        return Config(
+            host_plugins=HostPluginsSpec(paths=[str(inlined)]),
+            plugins={
+                "enrich": PluginSpec(
+                    source=enrich, instances=instances, host_modules=["extism:host/user"]
+                )
+            },
+            pipelines={"enrich": PipelineSpec(stages=stages)},
+        )
     return Config(
         plugins={
-            "owners": PluginSpec(source=str(PLUGINS / "lookup.wat"), config=OWNERS),
+            "owners": PluginSpec(
+                source=str(PLUGINS / "lookup.wat"), config=OWNERS, instances=instances
+            ),
             "enrich": PluginSpec(
-                source=str(PLUGINS / "enrich.wat"),
+                source=enrich,
+                instances=instances,
                 imports={"extism:host/user.lookup": "owners.lookup"},
             ),
-        }
+        },
+        pipelines={"enrich": PipelineSpec(stages=stages)},
     )
 
 
-async def _calls(orch: Orchestra, plugin: str, export: str, data: bytes, seconds: float) -> int:
+#: The route's work inlined: owners.lookup as a Python host function of enrich.
+OWNERS_HOSTPLUGIN = f"""from orchestra.hostplugins import HostModule
+
+user = HostModule("extism:host/user")
+OWNERS = {{k.encode(): v.encode() for k, v in {OWNERS!r}.items()}}
+
+
+@user.function
+def lookup(key: bytes) -> bytes:
+    return OWNERS.get(key, b"")
+"""
+
+
+async def _calls(
+    orch: Orchestra, plugin: str, export: str, data: bytes, seconds: float, callers: int
+) -> int:
     done = 0
     deadline = time.perf_counter() + seconds
 
@@ -339,27 +374,69 @@ async def _calls(orch: Orchestra, plugin: str, export: str, data: bytes, seconds
             done += 1
 
     async with anyio.create_task_group() as tg:
-        for _ in range(CALLERS):
+        for _ in range(callers):
             tg.start_soon(caller)
     return done
 
 
-async def bench_route(seconds: float) -> list[Row]:
-    record = b'{"level":"ERROR","service":"payments","msg":"declined"}'
+ROUTE_RECORD = b'{"level":"ERROR","service":"payments","msg":"declined"}'
+
+
+async def bench_route(seconds: float, n_rounds: int = 1) -> tuple[list[Row], list[Target]]:
+    """Target 4: a routed call against a direct call of the same export, one caller
+    (each call's own time) and CALLERS callers (throughput), round by round."""
     async with Orchestra(route_config()) as orch:
-        expected = record[:-1] + b',"owner":"team-payments"}'
-        if await orch.call("enrich", "enrich", record) != expected:
+        expected = ROUTE_RECORD[:-1] + b',"owner":"team-payments"}'
+        if await orch.call("enrich", "enrich", ROUTE_RECORD) != expected:
             raise RuntimeError("enrich returned a wrong result")
-        rows = []
-        for name, plugin, export, data in [
+        cases = [
             ("direct call: owners.lookup", "owners", "lookup", b"payments"),
-            ("routed: enrich.enrich -> owners.lookup", "enrich", "enrich", record),
-        ]:
-            await _calls(orch, plugin, export, data, min(1.0, seconds / 2))  # warm-up
-            start = time.perf_counter()
-            count = await _calls(orch, plugin, export, data, seconds)
-            rows.append(Row(name, 1, count, time.perf_counter() - start))
-        return rows
+            ("routed: enrich.enrich -> owners.lookup", "enrich", "enrich", ROUTE_RECORD),
+        ]
+        for _, plugin, export, data in cases:  # warm-up
+            await _calls(orch, plugin, export, data, min(1.0, seconds / 2), CALLERS)
+        got: dict[tuple[str, int], list[float]] = {}
+        rows = []
+        for _ in range(n_rounds):
+            for callers in (1, CALLERS):
+                for name, plugin, export, data in cases:
+                    start = time.perf_counter()
+                    count = await _calls(orch, plugin, export, data, seconds / 2, callers)
+                    took = time.perf_counter() - start
+                    got.setdefault((plugin, callers), []).append(count / took)
+                    if callers == CALLERS:
+                        rows.append(Row(name, 1, count, took))
+    what = "routed call (enrich -> owners.lookup), calls/s"
+    return rows[-2:], [
+        Target("4", what + ", 1 caller", "direct call, 1 caller", 0.5,
+               got[("enrich", 1)], got[("owners", 1)]),
+        Target("4 info", what + f", {CALLERS} callers", f"direct, {CALLERS} callers", 0.0,
+               got[("enrich", CALLERS)], got[("owners", CALLERS)]),
+    ]  # fmt: skip
+
+
+async def bench_route_pipeline(count: int, n_rounds: int) -> list[Target]:
+    """Target 4, second half: a pipeline whose stage routes (enrich -> owners.lookup,
+    2 instances each) against the same stage with the lookup inlined in its worker."""
+    services = [s.encode() for s in (*OWNERS, "billing")]
+    records = [b'{"service":"%s","n":%d}' % (services[i % len(services)], i) for i in range(count)]
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "orchestra_owners.py").write_text(OWNERS_HOSTPLUGIN)
+        async with (
+            Orchestra(route_config(2)) as routed,
+            Orchestra(route_config(2, inlined=Path(tmp))) as inlined,
+        ):
+            for orch in (routed, inlined):
+                await pipeline_rate(orch, "enrich", records[:1000])  # warm-up
+            got = await rounds(
+                {
+                    "inlined": lambda: pipeline_rate(inlined, "enrich", records),
+                    "routed": lambda: pipeline_rate(routed, "enrich", records),
+                },
+                n_rounds,
+            )
+    what = f"pipeline, enrich stage with a route, 2 inst, {count:,} records"
+    return [Target("4", what, "route's work inlined", 0.5, got["routed"], got["inlined"])]
 
 
 def table(pipeline_rows: list[Row], route_rows: list[Row]) -> str:
@@ -382,13 +459,6 @@ def table(pipeline_rows: list[Row], route_rows: list[Row]) -> str:
         out.append(f"{'  routed / direct':<44} {'':>9} {'':>8} "
                    f"{route_rows[1].rate / route_rows[0].rate:>9.2f}x")  # fmt: skip
     return "\n".join(out)
-
-
-def route_target(route_rows: list[Row]) -> Target:
-    """Target 4 (a route's cost): routed calls/s over direct calls/s, >= 0.5."""
-    direct, routed = route_rows
-    return Target("4", "routed call (enrich -> owners.lookup), calls/s", "direct call", 0.5,
-                  [routed.rate], [direct.rate])  # fmt: skip
 
 
 LOG_STAGES = [
@@ -577,8 +647,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     targets = await bench_extism_chain(small_records(args.records), args.rounds)
     targets += await bench_mixed(log_lines(args.records), args.rounds)
     targets += await bench_demo(args.demo_records, args.rounds)
-    route_rows = await bench_route(args.seconds)
-    targets.append(route_target(route_rows))
+    route_rows, route_targets = await bench_route(args.seconds, args.rounds)
+    targets += route_targets
+    targets += await bench_route_pipeline(args.records // 2, args.rounds)
     targets += await bench_large(args.rounds, args.large)
     records = log_lines(args.records)
     pipeline_rows = [await bench_pipeline(n, records) for n in (1, 2)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -461,6 +462,37 @@ class PluginPool:
             data = b""
             raise outcome
         raise AssertionError("unreachable")
+
+    def route_now(
+        self,
+        export: str,
+        data: bytes,
+        args: list[Any] | None,
+        chain: tuple[tuple[str, int], ...],
+        done: Callable[[Result | CallError], None],
+    ) -> bool:
+        """A routed call submitted at once to an instance with room, not blocked in
+        ``chain``; ``done`` gets its outcome from the answer's wake-up. False (nothing
+        submitted) when it must queue, may be retried or would close a cycle: the
+        awaited :meth:`call` handles those."""
+        if self.spec.retry is not None and self.spec.retry.attempts > 1:
+            return False
+        exclude = frozenset(i for p, i in chain if p == self.name)
+        if len(exclude) >= self.spec.instances:
+            return False
+        pending = self._submit_now(export, data, args, chain, exclude)
+        if pending is None:
+            return False
+        started = time.perf_counter()
+
+        def finish(woken: _Pending) -> None:
+            outcome = woken.outcome
+            assert outcome is not None
+            self._count(1, isinstance(outcome, CallError), time.perf_counter() - started)
+            done(outcome)
+
+        pending.then = finish
+        return True
 
     def _submit_now(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -12,7 +13,7 @@ import structlog
 from .._paths import host_plugin_search_paths
 from ..backends import Backend, ByRef
 from ..config import Config
-from ..errors import PluginLoadError, PluginUnavailable
+from ..errors import CallError, PluginLoadError, PluginUnavailable
 from ..wire import Result
 from ._pool import PluginPool, PluginStats
 
@@ -53,7 +54,7 @@ class Supervisor:
                 log_level=log_level,
                 host_plugin_paths=paths,
                 host_plugin_options=options,
-                router=self.route,
+                router=self,
             )
             for name, spec in config.plugins.items()
         }
@@ -167,6 +168,21 @@ class Supervisor:
         :raises CallError: a typed subclass.
         """
         return await self.pool(plugin, export).call(export, data, args, chain=chain)
+
+    def route_now(
+        self,
+        plugin: str,
+        export: str,
+        data: bytes,
+        args: list[Any] | None,
+        chain: tuple[tuple[str, int], ...],
+        done: Callable[[Result | CallError], None],
+    ) -> bool:
+        """:meth:`route` without a task when an instance of ``plugin`` has room now
+        (``done`` gets the outcome); False otherwise, and for a plug-in not configured
+        (:meth:`route` says why)."""
+        pool = self.pools.get(plugin)
+        return pool is not None and pool.route_now(export, data, args, chain, done)
 
     def stats(self) -> dict[str, PluginStats]:
         return {name: pool.stats() for name, pool in self.pools.items()}

@@ -14,8 +14,8 @@ import functools
 import signal
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import anyio
 import structlog
@@ -61,11 +61,36 @@ from ._cpus import usable_cpus
 
 __all__ = ("Router", "WorkerHandle", "WorkerState")
 
-Router = Callable[
-    [str, str, "bytes | ByRef", "list[Any] | None", "tuple[tuple[str, int], ...]"],
-    Awaitable[Result],
-]
-"""Serves a routed call: (plugin, export, data, args, chain) -> Result."""
+
+class Router(Protocol):
+    """Serves the routed calls of workers (the supervisor)."""
+
+    async def route(
+        self,
+        plugin: str,
+        export: str,
+        data: bytes | ByRef,
+        args: list[Any] | None,
+        chain: tuple[tuple[str, int], ...],
+    ) -> Result:
+        """``plugin.export``'s answer, awaited (queueing, retries, payload store).
+
+        :raises CallError: a typed subclass."""
+        ...
+
+    def route_now(
+        self,
+        plugin: str,
+        export: str,
+        data: bytes,
+        args: list[Any] | None,
+        chain: tuple[tuple[str, int], ...],
+        done: Callable[[Result | CallError], None],
+    ) -> bool:
+        """Submit at once if an instance has room (no task, no await): ``done`` gets
+        the outcome. False when the call has to take the awaited way."""
+        ...
+
 
 log = structlog.get_logger("orchestra.supervisor")
 
@@ -135,10 +160,11 @@ class _Waiter:
     """What a caller waits on: an asyncio future on the fast path (no Event object
     per call), an anyio Event otherwise. Woken once, when its answer is complete."""
 
-    __slots__ = ("_event", "future", "keep")
+    __slots__ = ("_event", "future", "keep", "then")
 
     def __init__(self, fut: Any) -> None:
         self.keep: Any = None  # by-reference payloads the worker may still read
+        self.then: Callable[[Any], None] | None = None  # called with it once woken
         self.future = fut
         """The asyncio future on the fast path (callers may await it directly)."""
         self._event = None if fut is not None else anyio.Event()
@@ -151,6 +177,8 @@ class _Waiter:
         else:
             assert self._event is not None
             self._event.set()
+        if self.then is not None:
+            self.then(self)
 
     async def wait(self) -> None:
         if self.future is not None:
@@ -726,7 +754,19 @@ class WorkerHandle:
         if self._route_tg is None or self._router is None:
             self._answer_route(msg.id, None, CallError("routing is not available"))
             return
+        # The common case answers from the target's wake-up, without a task: an
+        # inline input, no payload store, and an instance with room.
+        if msg.ref is None and self._backend.payloads is None:
+            done = functools.partial(self._routed, msg.id)
+            if self._router.route_now(msg.plugin, msg.export, msg.data, msg.args, chain, done):
+                return
         self._route_tg.start_soon(self._serve_route, msg, chain, running)
+
+    def _routed(self, rid: int, outcome: Result | CallError) -> None:
+        if isinstance(outcome, CallError):
+            self._answer_route(rid, None, outcome)
+        else:
+            self._answer_route(rid, outcome, None)
 
     async def _serve_route(
         self, msg: RouteCall, chain: tuple[tuple[str, int], ...], running: _Held | None
@@ -737,7 +777,7 @@ class WorkerHandle:
         data = msg.data if msg.ref is None else ByRef(msg.ref, 0)
         try:
             try:
-                result = await self._router(msg.plugin, msg.export, data, msg.args, chain)
+                result = await self._router.route(msg.plugin, msg.export, data, msg.args, chain)
             except CallError as exc:
                 self._answer_route(msg.id, None, exc)
                 return

@@ -3,6 +3,8 @@ supervisor, bytes (Extism) or numbers (core); cycles are served or refused, neve
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 from orchestra import CallError, Config, HostFunctionError, Orchestra
 from orchestra.config import PluginSpec
-from orchestra.testing import FORWARD
+from orchestra.testing import FORWARD, SLOW
 
 pytestmark = pytest.mark.anyio
 WatFile = Callable[[str, str], Path]
@@ -120,3 +122,45 @@ async def test_cycle_with_a_free_instance_is_served(
     async with new_orchestra(cfg) as orch:
         with anyio.fail_after(10):
             assert await orch.call("a", "run", b"round trip") == b"round trip"
+
+
+# core: run(n) = work(n), work imported (served by SLOW's export)
+RUN_WORK = """(module
+  (import "env" "work" (func $work (param i32) (result i32)))
+  (func (export "run") (param i32) (result i32) (call $work (local.get 0))))"""
+
+
+async def test_target_killed_mid_route_fails_that_call_only(
+    wat_file: WatFile, new_orchestra: NewOrchestra
+) -> None:
+    """The instance serving a routed call is SIGKILLed while it runs: the caller's call
+    fails with HostFunctionError naming PluginCrashed, the target restarts, and the
+    next routed call is served (the answer comes from the target's wake-up, with no
+    task of its own, so its death must still answer it)."""
+    cfg = Config(
+        plugins={
+            "a": spec(wat_file("run", RUN_WORK), imports={"env.work": "slow.work"}),
+            "slow": spec(wat_file("slow", SLOW)),
+        }
+    )
+    async with new_orchestra(cfg) as orch:
+        assert await orch.call("a", "run", [3]) == [3]
+        async with anyio.create_task_group() as tg:
+
+            async def kill_when_busy() -> None:
+                while orch.stats()["slow"]["in_flight"] == 0:
+                    await anyio.sleep(0.005)
+                os.kill(orch.stats()["slow"]["pids"][0], signal.SIGKILL)
+
+            tg.start_soon(kill_when_busy)
+            with (
+                anyio.fail_after(30),
+                pytest.raises(
+                    HostFunctionError, match=r"route to slow\.work failed: PluginCrashed"
+                ),
+            ):
+                await orch.call("a", "run", [2_000_000])
+        with anyio.fail_after(30):
+            assert await orch.call("a", "run", [5]) == [5]
+        assert orch.stats()["slow"]["restarts"] == 1
+        assert orch.stats()["slow"]["calls"] == 3
