@@ -432,7 +432,7 @@ class PluginPool:
 
         :raises CallError: a typed subclass.
         """
-        attempts = self.spec.retry.attempts if self.spec.retry else 1
+        attempts = self._attempts
         started = time.perf_counter()
         store = self._backend.payloads
         if store is not None and isinstance(data, bytes) and len(data) >= store.threshold:
@@ -449,14 +449,12 @@ class PluginPool:
                 await pending.wait()
             outcome = pending.outcome
             if isinstance(outcome, Result):
-                self.calls += 1
-                self._latencies.append(time.perf_counter() - started)
+                self._count_call(outcome, started)
                 return outcome
             assert isinstance(outcome, CallError)
             if isinstance(outcome, PluginCrashed) and attempt < attempts:
                 continue
-            self.calls += 1
-            self.errors += 1
+            self._count_call(outcome, started)
             # The error's traceback keeps this frame alive: drop a by-reference input
             # now rather than whenever the cycle is collected.
             data = b""
@@ -475,9 +473,9 @@ class PluginPool:
         ``chain``; ``done`` gets its outcome from the answer's wake-up. False (nothing
         submitted) when it must queue, may be retried or would close a cycle: the
         awaited :meth:`call` handles those."""
-        if self.spec.retry is not None and self.spec.retry.attempts > 1:
+        if self._attempts > 1:
             return False
-        exclude = frozenset(i for p, i in chain if p == self.name)
+        exclude = self._blocked(chain)
         if len(exclude) >= self.spec.instances:
             return False
         pending = self._submit_now(export, data, args, chain, exclude)
@@ -488,11 +486,21 @@ class PluginPool:
         def finish(woken: _Pending) -> None:
             outcome = woken.outcome
             assert outcome is not None
-            self._count(1, isinstance(outcome, CallError), time.perf_counter() - started)
+            self._count_call(outcome, started)
             done(outcome)
 
         pending.then = finish
         return True
+
+    @property
+    def _attempts(self) -> int:
+        """Tries a call gets: ``retry.attempts``, else one."""
+        return self.spec.retry.attempts if self.spec.retry else 1
+
+    def _blocked(self, chain: tuple[tuple[str, int], ...]) -> frozenset[int]:
+        """This plug-in's instances waiting upstream in a route ``chain``: a routed
+        call must avoid them (they would deadlock)."""
+        return frozenset(i for p, i in chain if p == self.name)
 
     def _submit_now(
         self,
@@ -521,7 +529,7 @@ class PluginPool:
         """Submit to the least-loaded instance with room, or queue first-come
         first-served: a caller never overtakes one that waited longer, so no caller
         starves while others keep the slots busy."""
-        exclude = frozenset(i for p, i in chain if p == self.name)
+        exclude = self._blocked(chain)
         if exclude and len(exclude) >= self.spec.instances:
             path = " -> ".join(f"{p}#{i}" for p, i in chain)
             raise CallError(
@@ -593,7 +601,7 @@ class PluginPool:
         ``PluginCrashed``.
         """
         n = len(items)
-        attempts = self.spec.retry.attempts if self.spec.retry else 1
+        attempts = self._attempts
         started = time.perf_counter()
         store = self._backend.payloads
         sent: list[bytes | ByRef] = list(items)
@@ -655,6 +663,14 @@ class PluginPool:
         failed = sum(1 for o in outcomes if isinstance(o, CallError))
         self._count(n, failed, time.perf_counter() - started)
         return outcomes  # type: ignore[return-value]
+
+    def _count_call(self, outcome: Result | CallError, started: float) -> None:
+        """One call's final outcome in the counters (a success's latency too)."""
+        self.calls += 1
+        if isinstance(outcome, CallError):
+            self.errors += 1
+        else:
+            self._latencies.append(time.perf_counter() - started)
 
     def _count(self, n: int, failed: int, seconds: float) -> None:
         """A group's calls in the counters: each took about ``seconds`` (at most 64

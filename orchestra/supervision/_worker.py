@@ -752,21 +752,15 @@ class WorkerHandle:
             self._routes_since = time.monotonic()
         self._routes.add(msg.id)
         if self._route_tg is None or self._router is None:
-            self._answer_route(msg.id, None, CallError("routing is not available"))
+            self._answer_route(msg.id, CallError("routing is not available"))
             return
         # The common case answers from the target's wake-up, without a task: an
         # inline input, no payload store, and an instance with room.
         if msg.ref is None and self._backend.payloads is None:
-            done = functools.partial(self._routed, msg.id)
+            done = functools.partial(self._answer_route, msg.id)
             if self._router.route_now(msg.plugin, msg.export, msg.data, msg.args, chain, done):
                 return
         self._route_tg.start_soon(self._serve_route, msg, chain, running)
-
-    def _routed(self, rid: int, outcome: Result | CallError) -> None:
-        if isinstance(outcome, CallError):
-            self._answer_route(rid, None, outcome)
-        else:
-            self._answer_route(rid, outcome, None)
 
     async def _serve_route(
         self, msg: RouteCall, chain: tuple[tuple[str, int], ...], running: _Held | None
@@ -779,7 +773,7 @@ class WorkerHandle:
             try:
                 result = await self._router.route(msg.plugin, msg.export, data, msg.args, chain)
             except CallError as exc:
-                self._answer_route(msg.id, None, exc)
+                self._answer_route(msg.id, exc)
                 return
             store = self._backend.payloads
             if store is not None and running is not None and len(result.data) >= store.threshold:
@@ -787,7 +781,7 @@ class WorkerHandle:
                 if held is not None:  # kept until the calling worker's running call ends
                     running.keep = (running.keep, held)
                     result = Result(id=result.id, values=result.values, ref=held.ref)
-            self._answer_route(msg.id, result, None)
+            self._answer_route(msg.id, result)
         finally:
             self._route_done(msg.id)  # answered, or cancelled with the worker
 
@@ -799,15 +793,14 @@ class WorkerHandle:
             if not self._routes:
                 self._route_paused += time.monotonic() - self._routes_since
 
-    def _answer_route(self, rid: int, result: Result | None, error: CallError | None) -> None:
+    def _answer_route(self, rid: int, outcome: Result | CallError) -> None:
         self._route_done(rid)
         if self.state is WorkerState.STOPPED:
             return
-        if error is not None:
-            answer = RouteResult(id=rid, kind=type(error).__name__, message=str(error))
+        if isinstance(outcome, CallError):
+            answer = RouteResult(id=rid, kind=type(outcome).__name__, message=str(outcome))
         else:
-            assert result is not None
-            answer = RouteResult(id=rid, data=result.data, values=result.values, ref=result.ref)
+            answer = RouteResult(id=rid, data=outcome.data, values=outcome.values, ref=outcome.ref)
         encode_into(answer, self._outbox)
         self._kick()
 
